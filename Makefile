@@ -1,0 +1,45 @@
+# The two commands: `make demo` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+## demo: install, then walk a key through its whole life against the local Box emulator
+demo: $(STAMP_RUN)
+	$(PY) -m box_secrets._demo
+
+## test: install with the dev extra, then ruff, mypy and the whole pytest suite
+test: $(STAMP_DEV) lint typecheck unit
+
+lint: $(STAMP_DEV)
+	$(VENV)/bin/ruff check box_secrets tests bench
+	$(VENV)/bin/ruff format --check box_secrets tests bench
+
+typecheck: $(STAMP_DEV)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP_DEV)
+	$(VENV)/bin/pytest -n 2 --dist loadfile -q
+
+## bench: the token and store benchmarks against box-sdk-gen (results go in docs/benchmarks.md)
+bench: $(STAMP_DEV)
+	$(PY) bench/token_bench.py
+	$(PY) bench/store_bench.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

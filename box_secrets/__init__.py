@@ -1,0 +1,90 @@
+"""box-secrets: keep Box server-side JWT credentials safe and fresh.
+
+The public API, re-exported here and loaded on first use so that
+``import box_secrets`` costs almost nothing (no cryptography, no HTTP client,
+never boto3 or hvac)::
+
+    import box_secrets
+    token = box_secrets.access_token("file:box_config.json")
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import BoxAppConfig
+    from .errors import (
+        BoxAuthError,
+        BoxSecretsError,
+        BoxUnavailableError,
+        ConflictError,
+        KeyRejectedError,
+    )
+    from .rotation import RotationEngine
+    from .signing import RSASigner, Signer
+    from .sources import ConfigFileSource, KeySource, StaticSource
+    from .stores import Store, open_store
+    from .stores.reader import StoreSource
+    from .tokens import AccessToken, TokenProvider, access_token, get_provider
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessToken",
+    "BoxAppConfig",
+    "BoxAuthError",
+    "BoxSecretsError",
+    "BoxUnavailableError",
+    "ConfigFileSource",
+    "ConflictError",
+    "KeyRejectedError",
+    "KeySource",
+    "RSASigner",
+    "RotationEngine",
+    "Signer",
+    "StaticSource",
+    "Store",
+    "StoreSource",
+    "TokenProvider",
+    "__version__",
+    "access_token",
+    "get_provider",
+    "open_store",
+]
+
+_WHERE = {
+    "AccessToken": "tokens",
+    "TokenProvider": "tokens",
+    "access_token": "tokens",
+    "get_provider": "tokens",
+    "BoxAppConfig": "config",
+    "KeySource": "sources",
+    "StaticSource": "sources",
+    "ConfigFileSource": "sources",
+    "Signer": "signing",
+    "RSASigner": "signing",
+    "Store": "stores",
+    "open_store": "stores",
+    "StoreSource": "stores.reader",
+    "RotationEngine": "rotation",
+    "BoxSecretsError": "errors",
+    "BoxAuthError": "errors",
+    "BoxUnavailableError": "errors",
+    "ConflictError": "errors",
+    "KeyRejectedError": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,6 @@
+"""``python -m box_secrets`` runs the same CLI as ``box-secrets``."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""One pooled HTTP client for the process, over urllib3 (imported on first use).
+
+Retries are not done here: the token module decides, per Box's rules, what to
+retry and with which new assertion.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import BoxResponseError, BoxUnavailableError
+
+__all__ = ["HttpClient", "HttpResponse", "default_client"]
+
+
+class HttpResponse:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.body = body
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise BoxResponseError(
+                f"Box answered HTTP {self.status} with a body that is not JSON; "
+                "check --box-base-url points at Box's API"
+            ) from None
+
+    def __repr__(self) -> str:  # never the body: it may hold a token
+        return f"HttpResponse(status={self.status})"
+
+
+class HttpClient:
+    """A thread-safe connection pool with connect and read timeouts."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_connections: int = 16,
+    ) -> None:
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_connections = max_connections
+        self._direct: Any = None
+        self._timeout: Any = None
+        self._by_origin: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _manager(self, url: str) -> Any:
+        origin = _origin(url)
+        manager = self._by_origin.get(origin)
+        if manager is not None:
+            return manager
+        import urllib3
+
+        with self._lock:
+            if self._direct is None:
+                self._timeout = urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout)
+                self._direct = urllib3.PoolManager(
+                    num_pools=8, maxsize=self.max_connections, timeout=self._timeout, retries=False
+                )
+            proxy = _proxy_for(url)
+            if proxy is None:
+                manager = self._direct
+            else:
+                manager = urllib3.ProxyManager(
+                    proxy, maxsize=self.max_connections, timeout=self._timeout, retries=False
+                )
+            self._by_origin[origin] = manager
+            return manager
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        fields: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        """Send one request; network failures become :class:`BoxUnavailableError`."""
+        manager = self._manager(url)
+        body = None
+        hdrs = {"User-Agent": "box-secrets", "Accept": "application/json"}
+        if headers:
+            hdrs.update(headers)
+        if fields is not None:
+            body = urllib.parse.urlencode(fields).encode()
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        import urllib3
+
+        try:
+            resp = manager.request(method, url, body=body, headers=hdrs, redirect=False)
+        except urllib3.exceptions.HTTPError as exc:
+            raise BoxUnavailableError(
+                f"could not reach {_origin(url)} ({type(exc).__name__}); check the network "
+                "and --box-base-url"
+            ) from exc
+        return HttpResponse(resp.status, resp.headers, resp.data)
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _proxy_for(url: str) -> str | None:
+    """Honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY like curl and requests do."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    if not proxies:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxies.get(parts.scheme)
+
+
+_default: HttpClient | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> HttpClient:
+    """The process-wide client, so every provider shares one pool."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = HttpClient()
+    return _default

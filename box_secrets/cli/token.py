@@ -1,0 +1,54 @@
+"""``box-secrets token``: print a Box access token."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from . import cli
+from ._common import resolve_source, source_options
+
+
+@cli.command("token")
+@source_options
+@click.option("--as-user", metavar="ID", help="Mint for this user (user subject) instead of the enterprise.")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
+              help="Downscope to this scope (repeatable).")
+@click.option("--resource", metavar="URL", help="Restrict the downscoped token to one item (full API URL).")
+@click.option("--shared-link", metavar="URL", help="Restrict the downscoped token to a shared link.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: access_token, expires_at (RFC 3339, UTC), token_type, restricted_to.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="BOX_SECRETS_CACHE_DIR",
+              help="Share tokens between processes through this 0700 directory (tokens rest on disk). "
+                   "Env: BOX_SECRETS_CACHE_DIR.")
+@click.pass_obj
+def token_cmd(
+    obj: dict[str, str],
+    config: str | None,
+    store: str | None,
+    as_user: str | None,
+    scopes: tuple[str, ...],
+    resource: str | None,
+    shared_link: str | None,
+    as_json: bool,
+    cache_dir: str | None,
+) -> None:
+    """Print a Box access token (this command's job is to print a secret)."""
+    from ..tokens import TokenProvider
+
+    if (resource or shared_link) and not scopes:
+        raise click.UsageError("--resource and --shared-link need at least one --scope")
+    if resource and shared_link:
+        raise click.UsageError("use --resource or --shared-link, not both")
+    provider = TokenProvider(resolve_source(config, store), base_url=obj["base_url"], cache_dir=cache_dir)
+    tok = provider.get_token(
+        as_user=as_user,
+        scopes=list(scopes) if scopes else None,
+        resource=resource,
+        shared_link=shared_link,
+    )
+    if as_json:
+        click.echo(json.dumps(tok.to_dict(), indent=2))
+    else:
+        click.echo(tok.access_token)

@@ -1,0 +1,109 @@
+"""The signing step, behind a small interface.
+
+A :class:`Signer` turns the JWS signing input into a signature. Today the only
+one is :class:`RSASigner` (a private key in this process); a signer whose key
+never leaves AWS KMS or Vault Transit implements the same three members. The
+JWS itself is built here, by hand, because PyJWT insists on holding a real key
+object and a remote signer has none.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+__all__ = ["ALGORITHMS", "BOX_AUDIENCE", "RSASigner", "Signer", "build_assertion", "new_jti"]
+
+#: The audience Box requires, whatever host the request goes to.
+BOX_AUDIENCE = "https://api.box.com/oauth2/token"
+ALGORITHMS = ("RS256", "RS384", "RS512")
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Signs JWS input for one registered Box key."""
+
+    @property
+    def key_id(self) -> str:
+        """Box's ``publicKeyID`` for this key (the JWT ``kid``)."""
+
+    def sign(self, message: bytes, algorithm: str) -> bytes:
+        """Return the raw RSASSA-PKCS1-v1_5 signature of ``message``."""
+
+    def public_key_pem(self) -> str:
+        """The PKIX PEM a person registers in Box's Developer Console."""
+
+
+class RSASigner:
+    """Signs with an RSA private key held in this process."""
+
+    __slots__ = ("_hashes", "_key", "_kid", "_padding")
+
+    def __init__(self, key: RSAPrivateKey, key_id: str) -> None:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        self._key = key
+        self._kid = key_id
+        self._padding = padding.PKCS1v15()
+        self._hashes = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
+
+    @property
+    def key_id(self) -> str:
+        return self._kid
+
+    def sign(self, message: bytes, algorithm: str) -> bytes:
+        return self._key.sign(message, self._padding, self._hashes[algorithm])
+
+    def public_key_pem(self) -> str:
+        from .keys import public_pem_of
+
+        return public_pem_of(self._key)
+
+    def __repr__(self) -> str:
+        return f"RSASigner(key_id={self._kid!r})"
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def new_jti() -> str:
+    """A fresh, cryptographically random JWT ID: 43 URL-safe characters."""
+    return secrets.token_urlsafe(32)
+
+
+def build_assertion(
+    signer: Signer,
+    *,
+    client_id: str,
+    subject_type: str,
+    subject_id: str,
+    exp: int,
+    jti: str,
+    algorithm: str = "RS256",
+) -> str:
+    """Build and sign the JWT bearer assertion Box's token endpoint expects."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}")
+    header = {"alg": algorithm, "typ": "JWT", "kid": signer.key_id}
+    claims = {
+        "iss": client_id,
+        "sub": subject_id,
+        "box_sub_type": subject_type,
+        "aud": BOX_AUDIENCE,
+        "jti": jti,
+        "exp": exp,
+    }
+    signing_input = (
+        _b64(json.dumps(header, separators=(",", ":")).encode())
+        + b"."
+        + _b64(json.dumps(claims, separators=(",", ":")).encode())
+    )
+    signature = signer.sign(signing_input, algorithm)
+    return (signing_input + b"." + _b64(signature)).decode("ascii")

@@ -1,0 +1,141 @@
+"""Key sources: where the token module reads the current Box app config from.
+
+A source returns the current config, cheaply and usually from memory; with
+``force_refresh=True`` it must go back to where the config lives. The token
+module calls that once when Box rejects the key, which is how a long-running
+reader picks up a rotated key without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Protocol, runtime_checkable
+
+from .config import BoxAppConfig
+from .errors import ConfigError, NoActiveKeyError
+
+__all__ = ["ConfigFileSource", "KeySource", "StaticSource", "config_from_document"]
+
+
+@runtime_checkable
+class KeySource(Protocol):
+    """Something that yields the current :class:`BoxAppConfig`."""
+
+    @property
+    def name(self) -> str:
+        """A non-secret name (a path or store URI) used in messages and cache keys."""
+
+    def load(self, *, force_refresh: bool = False) -> BoxAppConfig:
+        """The current config; ``force_refresh`` bypasses every cache."""
+
+
+class StaticSource:
+    """A config held in memory; refreshing returns the same config."""
+
+    def __init__(self, config: BoxAppConfig, name: str = "in-memory config") -> None:
+        self._config = config
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def load(self, *, force_refresh: bool = False) -> BoxAppConfig:
+        return self._config
+
+    def replace(self, config: BoxAppConfig) -> None:
+        """Swap the held config (what a rotation does to an in-memory source)."""
+        self._config = config
+
+    def __repr__(self) -> str:
+        return f"StaticSource({self._config!r})"
+
+
+def config_from_document(data: object, *, trusted: bool, where: str) -> BoxAppConfig:
+    """The active config in a JSON document that may be a box-secrets store document.
+
+    A store document whose first key is not registered yet has no usable key;
+    saying so beats treating it as a Client Credentials app.
+    """
+    if isinstance(data, dict):
+        record = data.get("boxSecrets")
+        settings = data.get("boxAppSettings")
+        if (
+            isinstance(record, dict)
+            and isinstance(settings, dict)
+            and not isinstance(settings.get("appAuth"), dict)
+            and record.get("auth", "jwt") == "jwt"
+        ):
+            raise NoActiveKeyError(
+                f"{where} has no active key yet: its first key is waiting to be registered "
+                "at Box; run `box-secrets status` to see what to do"
+            )
+    try:
+        return BoxAppConfig.from_dict(data, trusted=trusted)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}", field=exc.field) from None
+
+
+class ConfigFileSource:
+    """A Developer Console config file, re-read when it changes on disk.
+
+    Files from outside box-secrets are always fully validated; a file that
+    box-secrets wrote (it carries a ``boxSecrets`` record) was validated then.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._config: BoxAppConfig | None = None
+        self._stamp: tuple[int, int, int] | None = None
+
+    @property
+    def name(self) -> str:
+        return self._path
+
+    def _read(self) -> tuple[BoxAppConfig, tuple[int, int, int]]:
+        import json
+
+        try:
+            with open(self._path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                text = fh.read()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"config file {self._path!r} does not exist; pass the path of the JSON "
+                "file the Developer Console downloaded"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(
+                f"config file {self._path!r} cannot be read ({exc.strerror}); check its "
+                "path and permissions"
+            ) from None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ConfigError(
+                f"{self._path}: the Box config is not valid JSON; download it again from "
+                "the Developer Console or fix the syntax"
+            ) from None
+        trusted = isinstance(data, dict) and isinstance(data.get("boxSecrets"), dict)
+        config = config_from_document(data, trusted=trusted, where=self._path)
+        return config, (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def load(self, *, force_refresh: bool = False) -> BoxAppConfig:
+        with self._lock:
+            if self._config is not None and not force_refresh:
+                try:
+                    st = os.stat(self._path)
+                    if (st.st_ino, st.st_size, st.st_mtime_ns) == self._stamp:
+                        return self._config
+                except OSError:
+                    return self._config  # keep serving the key we have; minting will tell
+            config, stamp = self._read()
+            if self._config is not None and config == self._config:
+                config = self._config  # same content: keep the parsed key object
+            self._config, self._stamp = config, stamp
+            return config
+
+    def __repr__(self) -> str:
+        return f"ConfigFileSource({self._path!r})"
