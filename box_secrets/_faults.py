@@ -21,7 +21,7 @@ CRASH_EXIT_CODE = 75
 _hook: Callable[[str], None] | None = None
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - it is not an error to handle
+class SimulatedCrash(BaseException):
     """Raised by a test hook; derives from BaseException so no handler swallows it."""
 
 

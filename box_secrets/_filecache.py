@@ -29,7 +29,9 @@ def prepare_cache_dir(path: str) -> None:
         os.makedirs(path, mode=0o700, exist_ok=True)
         st = os.stat(path)
     except OSError as exc:
-        raise InputError(f"token cache directory {path!r} cannot be created ({exc.strerror})") from None
+        raise InputError(
+            f"token cache directory {path!r} cannot be created ({exc.strerror})"
+        ) from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InputError(
             f"token cache directory {path!r} is readable by other users; run chmod 700 on it "

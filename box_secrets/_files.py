@@ -8,7 +8,7 @@ import os
 import secrets
 from collections.abc import Iterator
 
-__all__ = ["atomic_write", "file_lock", "TMP_MARK"]
+__all__ = ["TMP_MARK", "atomic_write", "file_lock"]
 
 #: Temporary files carry this marker so a later writer can remove leftovers.
 TMP_MARK = ".tmp-box-secrets-"

@@ -65,7 +65,9 @@ class HttpClient:
 
         with self._lock:
             if self._direct is None:
-                self._timeout = urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout)
+                self._timeout = urllib3.Timeout(
+                    connect=self.connect_timeout, read=self.read_timeout
+                )
                 self._direct = urllib3.PoolManager(
                     num_pools=8, maxsize=self.max_connections, timeout=self._timeout, retries=False
                 )

@@ -35,7 +35,9 @@ def _text(value: object, field: str, *, required: bool = True) -> str | None:
         raise ConfigError(f"{field} must be a string", field=field)
     text = str(value)
     if text != text.strip() or any(c in text for c in "\r\n\t"):
-        raise ConfigError(f"{field} has surrounding spaces or line breaks; remove them", field=field)
+        raise ConfigError(
+            f"{field} has surrounding spaces or line breaks; remove them", field=field
+        )
     return text
 
 
@@ -209,11 +211,11 @@ class BoxAppConfig:
                 if raw_pass is None:
                     raw_pass = ""
                 if not isinstance(raw_pass, str):
-                    raise ConfigError(f"{base}.passphrase must be a string", field=f"{base}.passphrase")
+                    raise ConfigError(
+                        f"{base}.passphrase must be a string", field=f"{base}.passphrase"
+                    )
                 passphrase = raw_pass
-                kid = _text(
-                    auth.get("publicKeyID"), f"{base}.publicKeyID", required=require_key_id
-                )
+                kid = _text(auth.get("publicKeyID"), f"{base}.publicKeyID", required=require_key_id)
                 from .keys import fingerprint_of, load_private_key
 
                 key = load_private_key(
@@ -266,9 +268,7 @@ class BoxAppConfig:
     def extra(self) -> dict[str, Any]:
         """Top-level keys other than Box's own, kept as they were."""
         return {
-            k: v
-            for k, v in self._raw.items()
-            if k not in (_SETTINGS, "enterpriseID", "userID")
+            k: v for k, v in self._raw.items() if k not in (_SETTINGS, "enterpriseID", "userID")
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -289,7 +289,9 @@ class BoxAppConfig:
         """The same app with another key pair (used by rotation)."""
         data = self.to_dict()
         auth = dict(data[_SETTINGS].get(_AUTH) or {})
-        auth.update(publicKeyID=public_key_id or "", privateKey=private_key_pem, passphrase=passphrase)
+        auth.update(
+            publicKeyID=public_key_id or "", privateKey=private_key_pem, passphrase=passphrase
+        )
         data[_SETTINGS][_AUTH] = auth
         return BoxAppConfig.from_dict(data, trusted=True, require_key_id=False)
 

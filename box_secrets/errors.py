@@ -99,9 +99,7 @@ class BoxError(BoxSecretsError):
 class BoxAuthError(BoxError):
     """Box refused a token request; carries Box's ``error`` and ``error_description``."""
 
-    def __init__(
-        self, message: str, *, status: int, error: str, error_description: str
-    ) -> None:
+    def __init__(self, message: str, *, status: int, error: str, error_description: str) -> None:
         super().__init__(message)
         self.status = status
         self.error = error

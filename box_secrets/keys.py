@@ -85,13 +85,15 @@ def load_private_key(
 
     data = pem.encode("utf-8", "surrogateescape")
     encrypted = b"ENCRYPTED" in data
-    password = passphrase.encode("utf-8", "surrogateescape") if encrypted else None
-    if encrypted and not passphrase:
-        raise ConfigError(
-            f"{field} is encrypted but the passphrase is empty; "
-            "put the passphrase from the Developer Console config beside it",
-            field=field,
-        )
+    password = None
+    if encrypted:
+        if not passphrase:
+            raise ConfigError(
+                f"{field} is encrypted but the passphrase is empty; "
+                "put the passphrase from the Developer Console config beside it",
+                field=field,
+            )
+        password = passphrase.encode("utf-8", "surrogateescape")
     try:
         key = serialization.load_pem_private_key(
             data, password=password, unsafe_skip_rsa_key_validation=not validate

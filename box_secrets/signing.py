@@ -51,7 +51,11 @@ class RSASigner:
         self._key = key
         self._kid = key_id
         self._padding = padding.PKCS1v15()
-        self._hashes = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
+        self._hashes = {
+            "RS256": hashes.SHA256(),
+            "RS384": hashes.SHA384(),
+            "RS512": hashes.SHA512(),
+        }
 
     @property
     def key_id(self) -> str:

@@ -13,6 +13,7 @@ from its source once (surviving a rotation); the private key is parsed once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -48,7 +49,7 @@ logging.getLogger("box_secrets").addHandler(logging.NullHandler())
 DEFAULT_BASE_URL = "https://api.box.com"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
 #: Seconds a JWT assertion lives; Box allows at most 60.
 ASSERTION_TTL = 30
 
@@ -61,7 +62,14 @@ _KID = re.compile(r"\bkid\b", re.IGNORECASE)
 class AccessToken:
     """A Box access token. ``repr()`` and ``str()`` never show the token itself."""
 
-    __slots__ = ("_value", "expires_at", "expires_in", "issued_token_type", "restricted_to", "token_type")
+    __slots__ = (
+        "_value",
+        "expires_at",
+        "expires_in",
+        "issued_token_type",
+        "restricted_to",
+        "token_type",
+    )
 
     def __init__(
         self,
@@ -69,7 +77,7 @@ class AccessToken:
         *,
         expires_at: float,
         expires_in: int,
-        token_type: str = "bearer",
+        token_type: str = "bearer",  # noqa: S107
         restricted_to: list[Any] | None = None,
         issued_token_type: str | None = None,
     ) -> None:
@@ -164,7 +172,9 @@ class TokenProvider:
         http: HttpClient | None = None,
     ) -> None:
         if algorithm not in ALGORITHMS:
-            raise InputError(f"algorithm {algorithm!r} is not supported; use one of {', '.join(ALGORITHMS)}")
+            raise InputError(
+                f"algorithm {algorithm!r} is not supported; use one of {', '.join(ALGORITHMS)}"
+            )
         if max_attempts < 1:
             raise InputError("max_attempts must be at least 1")
         self._source = _as_source(source)
@@ -270,8 +280,14 @@ class TokenProvider:
         """Revoke ``token`` at Box and forget it locally."""
         value = token.access_token if isinstance(token, AccessToken) else token
         config = self._source.load()
-        fields = {"client_id": config.client_id, "client_secret": config.client_secret, "token": value}
-        resp = self._send(f"{self.base_url}/oauth2/revoke", lambda: fields, self._deadline_at(), "revoke")
+        fields = {
+            "client_id": config.client_id,
+            "client_secret": config.client_secret,
+            "token": value,
+        }
+        resp = self._send(
+            f"{self.base_url}/oauth2/revoke", lambda: fields, self._deadline_at(), "revoke"
+        )
         if resp.status != 200:
             raise self._auth_error(resp, "revoking the token")
         with self._slots_lock:
@@ -320,10 +336,8 @@ class TokenProvider:
             if tok is not None and slot.refresh_at > now:
                 return tok  # another thread refreshed it while we waited
             try:
-                if self._cache_dir is not None:
-                    tok = self._get_shared(key)
-                else:
-                    tok = self._fetch(key)
+                shared = self._cache_dir is not None
+                tok = self._get_shared(key) if shared else self._fetch(key)
             except (BoxUnavailableError, BoxAuthError) as exc:
                 old = slot.token
                 if old is not None and slot.expires_mono - now > 10:
@@ -340,11 +354,14 @@ class TokenProvider:
         now_wall = time.time()
         now = _monotonic()
         remaining = tok.expires_at - now_wall
-        # Refresh `refresh_margin` before expiry, or at half-life for short tokens.
-        margin = min(self.refresh_margin, remaining / 2)
         slot.token = tok
         slot.expires_mono = now + remaining
-        slot.refresh_at = now + remaining - margin
+        slot.refresh_at = now + remaining - self._margin(remaining)
+
+    def _margin(self, lifetime: float) -> float:
+        # A token shorter than the margin would be refreshed on every call, so it
+        # is kept for half its life instead.
+        return self.refresh_margin if self.refresh_margin < lifetime else lifetime / 2
 
     def _fetch(self, key: _CacheKey) -> AccessToken:
         stype, sid, scopes, resource, shared_link = key
@@ -365,9 +382,7 @@ class TokenProvider:
         assert self._cache_dir is not None
         with locked_entry(self._cache_dir, self._file_key(key)) as entry:
             tok = entry.read()
-            if tok is not None and tok.expires_at - time.time() > min(
-                self.refresh_margin, tok.expires_in / 2
-            ):
+            if tok is not None and tok.expires_at - time.time() > self._margin(tok.expires_in):
                 return tok
             tok = self._fetch(key)
             entry.write(tok)
@@ -423,9 +438,8 @@ class TokenProvider:
         retried: set[str] = set()
         url = f"{self.base_url}/oauth2/token"
         while True:
-            resp = self._send(
-                url, lambda cfg=config: self._grant_fields(cfg, stype, sid), deadline_at, "token"
-            )
+            build = functools.partial(self._grant_fields, config, stype, sid)
+            resp = self._send(url, build, deadline_at, "token")
             if resp.status == 200:
                 tok = self._parse_token(resp)
                 log.debug("minted a token for %s %s (expires in %d s)", stype, sid, tok.expires_in)
@@ -444,9 +458,16 @@ class TokenProvider:
             if _is_key_rejection(error, desc) and config.uses_jwt and "key" not in retried:
                 retried.add("key")
                 fresh = self._source.load(force_refresh=True)
-                if (fresh.public_key_id, fresh.fingerprint) != (config.public_key_id, config.fingerprint):
-                    log.info("Box rejected key %s; retrying with key %s from %s",
-                             config.public_key_id, fresh.public_key_id, self._source.name)
+                if (fresh.public_key_id, fresh.fingerprint) != (
+                    config.public_key_id,
+                    config.fingerprint,
+                ):
+                    log.info(
+                        "Box rejected key %s; retrying with key %s from %s",
+                        config.public_key_id,
+                        fresh.public_key_id,
+                        self._source.name,
+                    )
                     config = fresh
                     continue
             raise self._auth_error(resp, "minting a token", config)
@@ -516,17 +537,24 @@ class TokenProvider:
             if _monotonic() + wait > deadline_at:
                 raise BoxUnavailableError(
                     f"gave up {what} after {attempt} attempt(s): {last}, and waiting "
-                    f"{wait:.1f} s more would pass the {self.deadline:.0f} s deadline; try again later"
+                    f"{wait:.1f} s more would pass the {self.deadline:.0f} s deadline; "
+                    "try again later"
                 )
-            log.warning("%s: %s; retrying in %.2f s (attempt %d of %d)",
-                        what, last, wait, attempt + 1, self.max_attempts)
+            log.warning(
+                "%s: %s; retrying in %.2f s (attempt %d of %d)",
+                what,
+                last,
+                wait,
+                attempt + 1,
+                self.max_attempts,
+            )
             time.sleep(wait)
         raise BoxUnavailableError(
             f"gave up {what} after {self.max_attempts} attempts: {last}; try again later"
         )
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
+        ceiling = min(float(self.backoff_cap), self.backoff_base * 2.0 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
 
     def _learn_skew(self, resp: HttpResponse) -> None:
@@ -618,7 +646,8 @@ def _retry_after(resp: HttpResponse) -> float | None:
     from email.utils import parsedate_to_datetime
 
     try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        when: float = parsedate_to_datetime(value).timestamp()
+        return max(0.0, when - time.time())
     except (TypeError, ValueError):
         return None
 
@@ -662,6 +691,8 @@ def access_token(
     base_url: str | None = None,
 ) -> str:
     """A valid Box access token, from a provider kept for the life of the process."""
-    return get_provider(source, base_url=base_url).get_token(
-        as_user=as_user, scopes=scopes, resource=resource
-    ).access_token
+    return (
+        get_provider(source, base_url=base_url)
+        .get_token(as_user=as_user, scopes=scopes, resource=resource)
+        .access_token
+    )

@@ -16,11 +16,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 def source_options(f: F) -> F:
     """``--config FILE`` or ``--store URI`` (env BOX_SECRETS_STORE)."""
     f = click.option(
-        "--store", metavar="URI", envvar="BOX_SECRETS_STORE",
+        "--store",
+        metavar="URI",
+        envvar="BOX_SECRETS_STORE",
         help="Read the key from this store (file:, aws-sm://, vault://). Env: BOX_SECRETS_STORE.",
     )(f)
     f = click.option(
-        "--config", type=click.Path(dir_okay=False), metavar="FILE",
+        "--config",
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
         help="A Box config JSON downloaded from the Developer Console.",
     )(f)
     return f
@@ -37,11 +41,17 @@ def resolve_source(config: str | None, store: str | None) -> KeySource:
         from ..stores.reader import StoreSource
 
         return StoreSource(store, ttl=0)
-    raise click.UsageError("say where the key is: --config FILE or --store URI (or set BOX_SECRETS_STORE)")
+    raise click.UsageError(
+        "say where the key is: --config FILE or --store URI (or set BOX_SECRETS_STORE)"
+    )
 
 
 def store_option(required: bool = True) -> Callable[[F], F]:
     return click.option(
-        "--store", metavar="URI", envvar="BOX_SECRETS_STORE", required=required,
-        help="The secret store (file:PATH, aws-sm://NAME, vault://MOUNT/PATH). Env: BOX_SECRETS_STORE.",
+        "--store",
+        metavar="URI",
+        envvar="BOX_SECRETS_STORE",
+        required=required,
+        help="The secret store (file:PATH, aws-sm://NAME, vault://MOUNT/PATH). "
+        "Env: BOX_SECRETS_STORE.",
     )

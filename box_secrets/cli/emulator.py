@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -27,10 +28,21 @@ def _warn_if_exposed(host: str) -> None:
 
 @cli.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
-              help="Port (0 picks a free one).")
-@click.option("--app-config", "app_configs", multiple=True, type=click.Path(dir_okay=False),
-              metavar="FILE", help="Preload an app from a Box config JSON (repeatable).")
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0 picks a free one).",
+)
+@click.option(
+    "--app-config",
+    "app_configs",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Preload an app from a Box config JSON (repeatable).",
+)
 def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
     """Run a local Box emulator; print {"base_url": ...} once listening."""
     from ..config import BoxAppConfig
@@ -43,7 +55,5 @@ def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
         raise click.UsageError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
     _warn_if_exposed(host)
     _announce({"base_url": emulator.base_url})
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         emulator.serve_forever()
-    except KeyboardInterrupt:
-        pass

@@ -12,16 +12,35 @@ from ._common import resolve_source, source_options
 
 @cli.command("token")
 @source_options
-@click.option("--as-user", metavar="ID", help="Mint for this user (user subject) instead of the enterprise.")
-@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
-              help="Downscope to this scope (repeatable).")
-@click.option("--resource", metavar="URL", help="Restrict the downscoped token to one item (full API URL).")
-@click.option("--shared-link", metavar="URL", help="Restrict the downscoped token to a shared link.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print JSON: access_token, expires_at (RFC 3339, UTC), token_type, restricted_to.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="BOX_SECRETS_CACHE_DIR",
-              help="Share tokens between processes through this 0700 directory (tokens rest on disk). "
-                   "Env: BOX_SECRETS_CACHE_DIR.")
+@click.option(
+    "--as-user", metavar="ID", help="Mint for this user (user subject) instead of the enterprise."
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help="Downscope to this scope (repeatable).",
+)
+@click.option(
+    "--resource", metavar="URL", help="Restrict the downscoped token to one item (full API URL)."
+)
+@click.option(
+    "--shared-link", metavar="URL", help="Restrict the downscoped token to a shared link."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: access_token, expires_at (RFC 3339, UTC), token_type, restricted_to.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    envvar="BOX_SECRETS_CACHE_DIR",
+    help="Share tokens between processes through this 0700 directory (tokens rest on disk). "
+    "Env: BOX_SECRETS_CACHE_DIR.",
+)
 @click.pass_obj
 def token_cmd(
     obj: dict[str, str],
@@ -41,7 +60,9 @@ def token_cmd(
         raise click.UsageError("--resource and --shared-link need at least one --scope")
     if resource and shared_link:
         raise click.UsageError("use --resource or --shared-link, not both")
-    provider = TokenProvider(resolve_source(config, store), base_url=obj["base_url"], cache_dir=cache_dir)
+    provider = TokenProvider(
+        resolve_source(config, store), base_url=obj["base_url"], cache_dir=cache_dir
+    )
     tok = provider.get_token(
         as_user=as_user,
         scopes=list(scopes) if scopes else None,

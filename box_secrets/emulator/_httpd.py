@@ -7,6 +7,7 @@ clock-skew handling can be tested by moving that clock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -60,9 +61,7 @@ class Response:
         self.drop = drop
 
     @classmethod
-    def json(
-        cls, status: int, data: Any, headers: Mapping[str, str] | None = None
-    ) -> Response:
+    def json(cls, status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
         hdrs = {"Content-Type": "application/json"}
         hdrs.update(headers or {})
         return cls(status, json.dumps(data).encode(), hdrs)
@@ -79,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: EmulatorServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     def date_time_string(self, timestamp: float | None = None) -> str:
@@ -93,13 +92,13 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.app(request)
         except Exception:  # an emulator bug must not kill the connection silently
             log.exception("emulator error on %s %s", self.command, request.path)
-            response = Response.json(500, {"error": "internal_error", "error_description": "emulator error"})
+            response = Response.json(
+                500, {"error": "internal_error", "error_description": "emulator error"}
+            )
         if response.drop:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self.send_response(response.status)
         for name, value in response.headers.items():
@@ -109,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         if response.body and self.command != "HEAD":
             self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_LIST = _handle  # noqa: N815
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_LIST = _handle
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -133,6 +132,8 @@ def _url_host(host: str) -> str:
 
 
 def serve_in_thread(server: EmulatorServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator", daemon=True
+    )
     thread.start()
     return thread

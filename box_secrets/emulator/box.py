@@ -31,17 +31,33 @@ __all__ = ["BoxEmulator", "BoxEmulatorState"]
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CCG_GRANT = "client_credentials"
 EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
 MAX_KEYS_PER_APP = 2  # widely assumed, not confirmed by Box: the stricter reading
 MAX_EXP_AHEAD = 60
 
 #: Scopes a new app's tokens carry (what a typical JWT app enables).
 APP_SCOPES = (
-    "root_readonly", "root_readwrite", "manage_app_users", "manage_managed_users",
-    "manage_groups", "manage_enterprise_properties", "manage_webhook",
-    "item_preview", "item_download", "item_upload", "item_share", "item_delete",
-    "item_rename", "item_comment", "base_explorer", "base_picker", "base_preview",
-    "base_upload", "base_sidebar", "annotation_edit", "annotation_view_all",
+    "root_readonly",
+    "root_readwrite",
+    "manage_app_users",
+    "manage_managed_users",
+    "manage_groups",
+    "manage_enterprise_properties",
+    "manage_webhook",
+    "item_preview",
+    "item_download",
+    "item_upload",
+    "item_share",
+    "item_delete",
+    "item_rename",
+    "item_comment",
+    "base_explorer",
+    "base_picker",
+    "base_preview",
+    "base_upload",
+    "base_sidebar",
+    "annotation_edit",
+    "annotation_view_all",
     "annotation_view_self",
 )
 
@@ -135,7 +151,11 @@ class _Token:
     __slots__ = ("client_id", "expires_at", "restricted_to", "revoked", "scopes", "user_id")
 
     def __init__(
-        self, client_id: str, user_id: str, expires_at: float, scopes: tuple[str, ...],
+        self,
+        client_id: str,
+        user_id: str,
+        expires_at: float,
+        scopes: tuple[str, ...],
         restricted_to: list[dict[str, Any]] | None = None,
     ) -> None:
         self.client_id = client_id
@@ -147,11 +167,21 @@ class _Token:
 
 
 class _Fault:
-    __slots__ = ("drop", "remaining", "retry_after", "route", "status", "when")
+    __slots__ = ("drop", "error", "remaining", "retry_after", "route", "status", "when")
 
-    def __init__(self, status: int, count: int, retry_after: float | None, route: str,
-                 drop: bool, when: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        count: int,
+        *,
+        retry_after: float | None,
+        route: str,
+        drop: bool,
+        when: str,
+        error: tuple[str, str] | None = None,
+    ) -> None:
         self.status = status
+        self.error = error
         self.remaining = count
         self.retry_after = retry_after
         self.route = route
@@ -163,7 +193,9 @@ def _oauth_error(err: tuple[str, str], status: int = 400) -> Response:
     return Response.json(status, {"error": err[0], "error_description": err[1]})
 
 
-def _api_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def _api_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
     return Response.json(
         status, {"type": "error", "status": status, "code": code, "message": message}, headers
     )
@@ -294,12 +326,22 @@ class BoxEmulatorState:
     def _fault_response(fault: _Fault) -> Response:
         if fault.drop:
             return Response(0, drop=True)
+        if fault.error is not None:
+            return _oauth_error(fault.error, fault.status)
         headers = {}
         if fault.retry_after is not None:
-            headers["Retry-After"] = str(int(fault.retry_after)) if float(fault.retry_after).is_integer() \
+            headers["Retry-After"] = (
+                str(int(fault.retry_after))
+                if float(fault.retry_after).is_integer()
                 else str(fault.retry_after)
+            )
         if fault.status == 429:
-            return _api_error(429, "rate_limit_exceeded", "Request rate limit exceeded, please try again later", headers)
+            return _api_error(
+                429,
+                "rate_limit_exceeded",
+                "Request rate limit exceeded, please try again later",
+                headers,
+            )
         return _api_error(fault.status, "internal_server_error", "Internal Server Error", headers)
 
     def _burn_jti_of(self, req: Request) -> None:
@@ -399,9 +441,14 @@ class BoxEmulatorState:
                 key.public_key,
                 algorithms=[header["alg"]],
                 options={
-                    "verify_signature": True, "verify_exp": False, "verify_nbf": False,
-                    "verify_iat": False, "verify_aud": False, "verify_iss": False,
-                    "verify_sub": False, "verify_jti": False,
+                    "verify_signature": True,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                    "verify_sub": False,
+                    "verify_jti": False,
                 },
             )
         except jwt.InvalidSignatureError:
@@ -467,14 +514,21 @@ class BoxEmulatorState:
         return _oauth_error(E_CCG)
 
     def _issue(
-        self, app: _App, user_id: str, *, scopes: tuple[str, ...] = APP_SCOPES,
-        restricted_to: list[dict[str, Any]] | None = None, ttl: int | None = None,
+        self,
+        app: _App,
+        user_id: str,
+        *,
+        scopes: tuple[str, ...] = APP_SCOPES,
+        restricted_to: list[dict[str, Any]] | None = None,
+        ttl: int | None = None,
     ) -> Response:
         if ttl is None:
             # Box's lifetimes vary between about 3600 and 4200 seconds.
             ttl = app.token_ttl or 3600 + secrets.randbelow(601)
         value = "1!" + secrets.token_urlsafe(48)
-        self.tokens[value] = _Token(app.client_id, user_id, self.clock() + ttl, scopes, restricted_to)
+        self.tokens[value] = _Token(
+            app.client_id, user_id, self.clock() + ttl, scopes, restricted_to
+        )
         body: dict[str, Any] = {
             "access_token": value,
             "expires_in": ttl,
@@ -509,7 +563,12 @@ class BoxEmulatorState:
             match = _RESOURCE.match(resource)
             if match is None:
                 return _oauth_error(E_RESOURCE)
-            obj = {"type": match.group(1)[:-1], "id": match.group(2), "etag": "0", "sequence_id": "0"}
+            obj = {
+                "type": match.group(1)[:-1],
+                "id": match.group(2),
+                "etag": "0",
+                "sequence_id": "0",
+            }
         elif link:
             if not link.startswith("https://"):
                 return _oauth_error(E_RESOURCE)
@@ -549,34 +608,65 @@ class BoxEmulatorState:
         with self.lock:
             tok = self._live(value)
             if tok is None:
-                return Response(401, b"", {
-                    "WWW-Authenticate": 'Bearer realm="Service", error="invalid_token", '
-                    'error_description="The access token provided is invalid."'
-                })
-            if tok.restricted_to is not None and not {"root_readonly", "root_readwrite"} & set(tok.scopes):
+                return Response(
+                    401,
+                    b"",
+                    {
+                        "WWW-Authenticate": 'Bearer realm="Service", error="invalid_token", '
+                        'error_description="The access token provided is invalid."'
+                    },
+                )
+            if tok.restricted_to is not None and not {"root_readonly", "root_readwrite"} & set(
+                tok.scopes
+            ):
                 # Not documented for /users/me; a downscoped token lacking the base
                 # scopes is refused (stricter).
-                return Response(403, b"", {
-                    "WWW-Authenticate": 'Bearer realm="Service", error="insufficient_scope", '
-                    'error_description="The request requires higher privileges than provided '
-                    'by the access token."'
-                })
+                return Response(
+                    403,
+                    b"",
+                    {
+                        "WWW-Authenticate": 'Bearer realm="Service", error="insufficient_scope", '
+                        'error_description="The request requires higher privileges than provided '
+                        'by the access token."'
+                    },
+                )
             app = self.apps[tok.client_id]
             if tok.user_id == app.service_account:
                 name = app.name
-                login = f"AutomationUser_{app.service_account[-6:]}_{app.client_id[:10]}@boxdevedition.com"
+                login = (
+                    f"AutomationUser_{app.service_account[-6:]}_{app.client_id[:10]}"
+                    "@boxdevedition.com"
+                )
             else:
                 name = self.users.get(tok.user_id, (app.client_id, "App User"))[1]
                 login = f"AppUser_{tok.user_id[-6:]}_{app.client_id[:10]}@boxdevedition.com"
         created = time.strftime("%Y-%m-%dT%H:%M:%S-00:00", time.gmtime(self.clock()))
-        return Response.json(200, {
-            "type": "user", "id": tok.user_id, "name": name, "login": login,
-            "created_at": created, "modified_at": created, "language": "en",
-            "timezone": "UTC", "space_amount": 10737418240, "space_used": 0,
-            "max_upload_size": 2147483648, "status": "active", "job_title": "",
-            "phone": "", "address": "", "avatar_url": "",
-            "enterprise": {"type": "enterprise", "id": app.enterprise_id, "name": "Emulated Enterprise"},
-        })
+        return Response.json(
+            200,
+            {
+                "type": "user",
+                "id": tok.user_id,
+                "name": name,
+                "login": login,
+                "created_at": created,
+                "modified_at": created,
+                "language": "en",
+                "timezone": "UTC",
+                "space_amount": 10737418240,
+                "space_used": 0,
+                "max_upload_size": 2147483648,
+                "status": "active",
+                "job_title": "",
+                "phone": "",
+                "address": "",
+                "avatar_url": "",
+                "enterprise": {
+                    "type": "enterprise",
+                    "id": app.enterprise_id,
+                    "name": "Emulated Enterprise",
+                },
+            },
+        )
 
     # -- /_console ------------------------------------------------------------------------
 
@@ -600,8 +690,13 @@ class BoxEmulatorState:
             if m == "GET":
                 with self.lock:
                     entries = [
-                        {"id": k.id, "fingerprint_sha256": k.fingerprint,
-                         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(k.created_at))}
+                        {
+                            "id": k.id,
+                            "fingerprint_sha256": k.fingerprint,
+                            "created_at": time.strftime(
+                                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(k.created_at)
+                            ),
+                        }
                         for k in app.keys.values()
                     ]
                 return Response.json(200, {"entries": entries})
@@ -615,8 +710,12 @@ class BoxEmulatorState:
         if parts == ["users"] and m == "POST":
             cid, name = body.get("client_id"), body.get("name", "App User")
             if cid not in self.apps or not isinstance(name, str):
-                return _console_error(400, "client_id must name an existing app, name must be a string")
-            return Response.json(201, {"id": self.add_user(cid, name), "type": "user", "name": name})
+                return _console_error(
+                    400, "client_id must name an existing app, name must be a string"
+                )
+            return Response.json(
+                201, {"id": self.add_user(cid, name), "type": "user", "name": name}
+            )
         if parts == ["faults"] and m == "POST":
             return self._console_fault(body)
         if parts == ["faults"] and m == "DELETE":
@@ -652,10 +751,15 @@ class BoxEmulatorState:
             token_ttl=ttl,
             name=body.get("name") if isinstance(body.get("name"), str) else None,
         )
-        return Response.json(201, {
-            "client_id": app.client_id, "client_secret": app.client_secret,
-            "enterprise_id": app.enterprise_id, "auth_method": app.auth_method,
-        })
+        return Response.json(
+            201,
+            {
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "enterprise_id": app.enterprise_id,
+                "auth_method": app.auth_method,
+            },
+        )
 
     def _console_add_key(self, app: _App, body: dict[str, Any]) -> Response:
         pem = body.get("public_key")
@@ -670,7 +774,9 @@ class BoxEmulatorState:
         try:
             key = self.add_key(app.client_id, public_key)
         except OverflowError:
-            return _console_error(409, f"the app already has {MAX_KEYS_PER_APP} public keys; remove one first")
+            return _console_error(
+                409, f"the app already has {MAX_KEYS_PER_APP} public keys; remove one first"
+            )
         except FileExistsError:
             return _console_error(409, "this public key is already registered for the app")
         return Response.json(201, {"id": key.id, "fingerprint_sha256": key.fingerprint})
@@ -682,16 +788,46 @@ class BoxEmulatorState:
         retry_after = body.get("retry_after")
         when = body.get("when", "before")
         route = body.get("route", "/oauth2/")
-        if not drop and status not in (429, 500, 502, 503, 504):
-            return _console_error(400, "status must be 429, 500, 502, 503 or 504 (or use drop: true)")
+        error = body.get("error")
+        if error is not None:
+            # A canned OAuth error, e.g. to see how a client handles a jti refusal.
+            desc = body.get("error_description", "")
+            status = body.get("status", 400)
+            if (
+                not isinstance(error, str)
+                or not isinstance(desc, str)
+                or status not in (400, 401, 403)
+            ):
+                return _console_error(
+                    400, "error and error_description must be strings, status 400/401/403"
+                )
+            oauth: tuple[str, str] | None = (error, desc)
+        else:
+            oauth = None
+            if not drop and status not in (429, 500, 502, 503, 504):
+                return _console_error(
+                    400, "status must be 429, 500, 502, 503 or 504 (or use drop: true)"
+                )
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             return _console_error(400, "count must be a positive integer")
-        if retry_after is not None and (isinstance(retry_after, bool) or not isinstance(retry_after, int | float)):
+        if retry_after is not None and (
+            isinstance(retry_after, bool) or not isinstance(retry_after, int | float)
+        ):
             return _console_error(400, "retry_after must be a number of seconds")
         if when not in ("before", "after") or not isinstance(route, str):
             return _console_error(400, "when must be 'before' or 'after'; route a path prefix")
         with self.lock:
-            self.faults.append(_Fault(int(status or 0), count, retry_after, route, drop, when))
+            self.faults.append(
+                _Fault(
+                    int(status or 0),
+                    count,
+                    retry_after=retry_after,
+                    route=route,
+                    drop=drop,
+                    when=when,
+                    error=oauth,
+                )
+            )
         return Response.json(201, {"queued": count})
 
 

@@ -1,4 +1,7 @@
-"""A client for the Box emulator's console API: the clicks a person makes in Box's Developer Console."""
+"""A client for the Box emulator's console API.
+
+Each call is a click a person would make in Box's Developer Console.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,9 @@ class Console:
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(  # noqa: S310 - the URL is the emulator's, http(s) only
-            f"{self.base_url}/_console{path}", data=data, method=method,
+            f"{self.base_url}/_console{path}",
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json"},
         )
         try:
@@ -38,13 +43,15 @@ class Console:
         return json.loads(raw) if raw else None
 
     def create_app(self, **body: Any) -> dict[str, Any]:
-        """``enterprise_id``, ``auth_method`` ('jwt'|'ccg'), ``authorized``, ``token_ttl``, ``name``."""
+        """Create an app; options: enterprise_id, auth_method, authorized, token_ttl, name."""
         result: dict[str, Any] = self._call("POST", "/apps", body)
         return result
 
     def add_key(self, client_id: str, public_key_pem: str) -> str:
         """Register a public key, as "Add a Public Key" does; returns Box's key ID."""
-        return str(self._call("POST", f"/apps/{client_id}/keys", {"public_key": public_key_pem})["id"])
+        return str(
+            self._call("POST", f"/apps/{client_id}/keys", {"public_key": public_key_pem})["id"]
+        )
 
     def list_keys(self, client_id: str) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = self._call("GET", f"/apps/{client_id}/keys")["entries"]
@@ -56,8 +63,16 @@ class Console:
     def create_user(self, client_id: str, name: str = "App User") -> str:
         return str(self._call("POST", "/users", {"client_id": client_id, "name": name})["id"])
 
-    def fault(self, status: int | None = None, count: int = 1, *, retry_after: float | None = None,
-              drop: bool = False, when: str = "before", route: str = "/oauth2/") -> None:
+    def fault(
+        self,
+        status: int | None = None,
+        count: int = 1,
+        *,
+        retry_after: float | None = None,
+        drop: bool = False,
+        when: str = "before",
+        route: str = "/oauth2/",
+    ) -> None:
         body: dict[str, Any] = {"count": count, "when": when, "route": route}
         if drop:
             body["drop"] = True
@@ -66,6 +81,22 @@ class Console:
         if retry_after is not None:
             body["retry_after"] = retry_after
         self._call("POST", "/faults", body)
+
+    def oauth_error(
+        self, error: str, description: str, count: int = 1, *, status: int = 400
+    ) -> None:
+        """Make the next ``count`` token requests fail with this OAuth error."""
+        self._call(
+            "POST",
+            "/faults",
+            {
+                "error": error,
+                "error_description": description,
+                "status": status,
+                "count": count,
+                "route": "/oauth2/token",
+            },
+        )
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
