@@ -82,4 +82,5 @@ def main() -> None:
 
 
 from . import emulator as _emulator  # noqa: E402,F401 - registers commands
+from . import store as _store  # noqa: E402,F401
 from . import token as _token  # noqa: E402,F401

@@ -57,3 +57,24 @@ def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
     _announce({"base_url": emulator.base_url})
     with contextlib.suppress(KeyboardInterrupt):
         emulator.serve_forever()
+
+
+@cli.command("vault-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0 picks a free one).")
+@click.option("--root-token", envvar="VAULT_EMULATOR_ROOT_TOKEN", metavar="TOKEN",
+              help="Root token to accept (default: a random one, printed).")
+def vault_emulator_cmd(host: str, port: int, root_token: str | None) -> None:
+    """Run a local Vault (KV v2) emulator; print {"addr", "root_token"} once listening."""
+    from ..emulator.vault import VaultEmulator
+
+    try:
+        emulator = VaultEmulator(host, port, root_token=root_token)
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+    _warn_if_exposed(host)
+    # The root token of a throwaway emulator is printed on purpose: tests need it.
+    _announce({"addr": emulator.addr, "root_token": emulator.root_token})
+    with contextlib.suppress(KeyboardInterrupt):
+        emulator.serve_forever()

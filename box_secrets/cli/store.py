@@ -1,0 +1,65 @@
+"""``box-secrets store``: put a config into a store, and look at one."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from . import cli
+from ._common import store_option
+
+
+@cli.group("store")
+def store_group() -> None:
+    """Import a Box config into a store, or show a store's non-secret view."""
+
+
+@store_group.command("import")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              metavar="FILE", help="A Box config JSON downloaded from the Developer Console.")
+@store_option()
+@click.option("--force", is_flag=True, help="Replace a different key the store already holds.")
+def store_import(config_path: str, store: str, force: bool) -> None:
+    """Put a Developer Console config into any store."""
+    from ..config import BoxAppConfig
+    from ..stores import open_store
+    from ..stores.admin import import_config
+
+    config = BoxAppConfig.from_file(config_path)  # from outside: always fully validated
+    target = open_store(store)
+    outcome = import_config(target, config, force=force)
+    key = f"key {config.public_key_id}" if config.uses_jwt else "client credentials"
+    if outcome == "unchanged":
+        click.echo(f"{target.uri} already holds this config ({key}); nothing to do")
+    else:
+        click.echo(f"{outcome} app {config.client_id} ({key}) into {target.uri}")
+
+
+@store_group.command("show")
+@store_option()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def store_show(store: str, as_json: bool) -> None:
+    """Show what a store holds, without any secret."""
+    from ..stores import open_store
+    from ..stores.admin import show
+
+    view = show(open_store(store))
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+        return
+    click.echo(f"store:       {view['store']}")
+    click.echo(f"app:         {view['client_id']} (enterprise {view['enterprise_id'] or '-'})")
+    click.echo(f"state:       {view['state']}")
+    for role in ("active", "pending", "previous"):
+        key = view[role]
+        if key:
+            click.echo(f"{role + ':':12} key {key['key_id'] or '(not registered)'}  "
+                       f"sha256 {key['fingerprint_sha256']}  since {key['created_at']}")
+    backend = view["backend"]
+    if backend.get("versions"):
+        click.echo("versions:")
+        for version, labels in backend["versions"].items():
+            click.echo(f"  {version}: {labels if isinstance(labels, str) else ', '.join(labels)}")
+    elif backend.get("kept_versions") is not None:
+        click.echo(f"kept:        {len(backend['kept_versions'])} earlier version(s) for recovery")

@@ -1,0 +1,442 @@
+"""The rotation record: which key is active, pending and previous, and what happened.
+
+Stores serialize it beside the Box config (never instead of it); the rotation
+engine edits it. Everything here is non-secret except :class:`KeyMaterial`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import getpass
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._time import now, parse_rfc3339, rfc3339
+from .config import BoxAppConfig
+from .errors import StoreCorruptError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+__all__ = [
+    "RECORD_KEY",
+    "Event",
+    "KeyInfo",
+    "KeyMaterial",
+    "Policy",
+    "RotationRecord",
+    "Snapshot",
+    "actor",
+]
+
+#: The top-level key of a Box config JSON under which box-secrets keeps its record.
+RECORD_KEY = "boxSecrets"
+FORMAT = 1
+
+
+def actor() -> str:
+    """Who is acting: ``user@host`` (or the Lambda function name)."""
+    fn = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if fn:
+        return f"lambda:{fn}"
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def _ts(value: float | None) -> str | None:
+    return rfc3339(value) if value is not None else None
+
+
+def _parse_ts(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339(str(value))
+    except ValueError:
+        raise StoreCorruptError(f"the record's {where} is not a valid time") from None
+
+
+class KeyMaterial:
+    """A private key as stored: PEM (encrypted PKCS#8 for generated keys) and passphrase."""
+
+    __slots__ = ("_key", "passphrase", "pem")
+
+    def __init__(self, pem: str, passphrase: str) -> None:
+        self.pem = pem
+        self.passphrase = passphrase
+        self._key: RSAPrivateKey | None = None
+
+    def key(self, *, validate: bool = False) -> RSAPrivateKey:
+        if self._key is None:
+            from .keys import load_private_key
+
+            self._key = load_private_key(self.pem, self.passphrase, validate=validate)
+        return self._key
+
+    def fingerprint(self) -> str:
+        from .keys import fingerprint_of
+
+        return fingerprint_of(self.key().public_key())
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, KeyMaterial)
+            and self.pem == other.pem
+            and self.passphrase == other.passphrase
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "KeyMaterial(<hidden>)"
+
+
+@dataclass
+class Policy:
+    key_size: int = 2048
+    max_age_days: float = 90.0
+    grace_days: float = 7.0
+    renotify_hours: float = 24.0
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Policy:
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise StoreCorruptError("the record's policy is not an object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        try:
+            policy = cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError:
+            raise StoreCorruptError("the record's policy is malformed") from None
+        return policy
+
+
+@dataclass
+class KeyInfo:
+    """Non-secret facts about one key pair."""
+
+    fingerprint: str
+    public_key_pem: str
+    key_id: str | None = None
+    bits: int = 2048
+    origin: str = "generated"  # generated | imported | adopted
+    created_at: float = field(default_factory=now)
+    registered_at: float | None = None
+    verified_at: float | None = None  # Box accepted a token signed with this key
+    activated_at: float | None = None
+    superseded_at: float | None = None  # became the previous key
+    notified_at: float | None = None  # a person was last asked to act on it
+    refused_key_ids: list[str] = field(default_factory=list)
+    ref: str | None = None  # backend reference (a Secrets Manager version id)
+
+    _TIMES = ("created_at", "registered_at", "verified_at", "activated_at", "superseded_at", "notified_at")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = _ts(value) if f.name in self._TIMES else copy.copy(value)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> KeyInfo:
+        if not isinstance(data, dict) or not isinstance(data.get("fingerprint"), str):
+            raise StoreCorruptError(f"the record's {where} key is malformed")
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name in cls._TIMES:
+            if name in values:
+                values[name] = _parse_ts(values[name], f"{where}.{name}")
+        if values.get("created_at") is None:
+            values["created_at"] = 0.0
+        try:
+            return cls(**values)
+        except TypeError:
+            raise StoreCorruptError(f"the record's {where} key is malformed") from None
+
+    def summary(self) -> dict[str, Any]:
+        """What ``status --json`` shows for a key."""
+        return {
+            "key_id": self.key_id,
+            "fingerprint_sha256": self.fingerprint,
+            "created_at": _ts(self.created_at),
+        }
+
+
+@dataclass
+class Event:
+    """One transition in the append-only history."""
+
+    at: float
+    action: str
+    actor: str
+    key_id: str | None = None
+    old_fingerprint: str | None = None
+    new_fingerprint: str | None = None
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["at"] = rfc3339(self.at)
+        return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Event:
+        if not isinstance(data, dict) or "action" not in data:
+            raise StoreCorruptError("the record's history holds a malformed entry")
+        at = _parse_ts(data.get("at"), "history time") or 0.0
+        known = {f.name for f in dataclasses.fields(cls)} - {"at"}
+        return cls(at=at, **{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class RotationRecord:
+    policy: Policy = field(default_factory=Policy)
+    active: KeyInfo | None = None
+    pending: KeyInfo | None = None
+    previous: KeyInfo | None = None
+    destroying: list[KeyInfo] = field(default_factory=list)
+    history: list[Event] = field(default_factory=list)
+    seq: int = 0
+    auth: str = "jwt"  # "ccg" for Client Credentials apps (no keys to rotate)
+
+    @property
+    def state(self) -> str:
+        """One word for where the lifecycle stands."""
+        if self.auth != "jwt":
+            return "client-credentials"
+        if self.destroying:
+            return "retiring"
+        if self.active is None:
+            if self.pending is None:
+                return "empty"
+            return "awaiting-first-verification" if self.pending.key_id else "awaiting-first-registration"
+        if self.pending is not None:
+            return "registered" if self.pending.key_id else "staged"
+        if self.previous is not None:
+            return "overlap"
+        return "active"
+
+    def keys(self) -> list[tuple[str, KeyInfo]]:
+        out = [(role, k) for role, k in (("active", self.active), ("pending", self.pending),
+                                         ("previous", self.previous)) if k is not None]
+        return out
+
+    def log(self, action: str, *, key: KeyInfo | None = None, old: KeyInfo | None = None,
+            detail: str | None = None, at: float | None = None) -> None:
+        self.history.append(Event(
+            at=now() if at is None else at, action=action, actor=actor(),
+            key_id=key.key_id if key else None,
+            old_fingerprint=old.fingerprint if old else None,
+            new_fingerprint=key.fingerprint if key else None,
+            detail=detail,
+        ))
+
+    def to_json(self, materials: dict[str, KeyMaterial] | None = None) -> dict[str, Any]:
+        """Serialize; pending/previous carry their private key when ``materials`` is given."""
+
+        def entry(k: KeyInfo | None) -> dict[str, Any] | None:
+            if k is None:
+                return None
+            out = k.to_json()
+            if materials is not None:
+                m = materials[k.fingerprint]
+                out["privateKey"] = m.pem
+                out["passphrase"] = m.passphrase
+            return out
+
+        return {
+            "format": FORMAT,
+            "seq": self.seq,
+            "auth": self.auth,
+            "policy": self.policy.to_json(),
+            "active": self.active.to_json() if self.active else None,
+            "pending": entry(self.pending),
+            "previous": entry(self.previous),
+            "destroying": [k.to_json() for k in self.destroying],
+            "history": [e.to_json() for e in self.history],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> tuple[RotationRecord, dict[str, KeyMaterial]]:
+        """Parse; returns the record and any pending/previous material it carries."""
+        if not isinstance(data, dict):
+            raise StoreCorruptError(f"the {RECORD_KEY} record is not an object")
+        fmt = data.get("format")
+        if fmt != FORMAT:
+            raise StoreCorruptError(
+                f"the {RECORD_KEY} record has format {fmt!r}; this box-secrets reads format "
+                f"{FORMAT}, so upgrade box-secrets"
+            )
+        materials: dict[str, KeyMaterial] = {}
+
+        def key(name: str) -> KeyInfo | None:
+            raw = data.get(name)
+            if raw is None:
+                return None
+            info = KeyInfo.from_json(raw, name)
+            if isinstance(raw, dict) and isinstance(raw.get("privateKey"), str):
+                materials[info.fingerprint] = KeyMaterial(raw["privateKey"], str(raw.get("passphrase") or ""))
+            return info
+
+        history = data.get("history") or []
+        destroying = data.get("destroying") or []
+        if not isinstance(history, list) or not isinstance(destroying, list):
+            raise StoreCorruptError(f"the {RECORD_KEY} record's lists are malformed")
+        record = cls(
+            policy=Policy.from_json(data.get("policy")),
+            active=key("active"),
+            pending=key("pending"),
+            previous=key("previous"),
+            destroying=[KeyInfo.from_json(k, "destroying") for k in destroying],
+            history=[Event.from_json(e) for e in history],
+            seq=int(data.get("seq") or 0),
+            auth=str(data.get("auth") or "jwt"),
+        )
+        return record, materials
+
+
+class Snapshot:
+    """Everything a store holds for one app at one revision.
+
+    ``base`` is the Box config without any key (client ID and secret,
+    enterprise, extra keys); ``materials`` maps fingerprints to private keys.
+    """
+
+    def __init__(
+        self,
+        base: dict[str, Any],
+        record: RotationRecord,
+        materials: dict[str, KeyMaterial],
+        revision: str | None = None,
+    ) -> None:
+        self.base = base
+        self.record = record
+        self.materials = materials
+        self.revision = revision
+
+    @property
+    def client_id(self) -> str:
+        return str(self.base["boxAppSettings"]["clientID"])
+
+    @property
+    def client_secret(self) -> str:
+        return str(self.base["boxAppSettings"]["clientSecret"])
+
+    def copy(self) -> Snapshot:
+        """A deep copy to edit; materials are shared (they are immutable)."""
+        return Snapshot(copy.deepcopy(self.base), copy.deepcopy(self.record), dict(self.materials),
+                        self.revision)
+
+    def config_for(self, key: KeyInfo, *, with_record: bool = False) -> BoxAppConfig:
+        """The Box config that signs with ``key`` (kid may be empty while staged)."""
+        data = self.box_dict(key)
+        if with_record:
+            data[RECORD_KEY] = self.record.to_json()
+        return BoxAppConfig.from_dict(data, trusted=True, require_key_id=False)
+
+    def box_dict(self, key: KeyInfo | None) -> dict[str, Any]:
+        """The Box config dict for ``key`` (no ``appAuth`` when ``key`` is None)."""
+        data = copy.deepcopy(self.base)
+        settings = data["boxAppSettings"]
+        if key is not None:
+            material = self.materials[key.fingerprint]
+            settings["appAuth"] = {
+                **(settings.get("appAuth") or {}),
+                "publicKeyID": key.key_id or "",
+                "privateKey": material.pem,
+                "passphrase": material.passphrase,
+            }
+        else:
+            settings.pop("appAuth", None)
+        return data
+
+    def to_document(self, *, embed: bool = True) -> dict[str, Any]:
+        """The stored document: the active key's Box config plus the record.
+
+        With ``embed`` the pending and previous private keys ride inside the
+        record (file and Vault); without, the backend keeps them elsewhere.
+        """
+        data = self.box_dict(self.record.active)
+        data[RECORD_KEY] = self.record.to_json(self.materials if embed else None)
+        return data
+
+    def active_config(self) -> BoxAppConfig | None:
+        return self.config_for(self.record.active) if self.record.active else None
+
+    @classmethod
+    def from_document(
+        cls,
+        data: Any,
+        *,
+        revision: str | None,
+        adopted_at: float | None = None,
+        where: str = "the store",
+    ) -> Snapshot:
+        """Parse a stored document, or adopt a plain Developer Console config."""
+        if not isinstance(data, dict) or not isinstance(data.get("boxAppSettings"), dict):
+            raise StoreCorruptError(
+                f"{where} does not hold a Box config (no boxAppSettings); import one with "
+                "`box-secrets store import`"
+            )
+        raw_record = data.get(RECORD_KEY)
+        trusted = isinstance(raw_record, dict)
+        if trusted and raw_record.get("kind") == "key":
+            raw_record = None  # a bare key version (Secrets Manager): adopt it
+        base = {k: copy.deepcopy(v) for k, v in data.items() if k != RECORD_KEY}
+        settings = base["boxAppSettings"]
+        auth = settings.get("appAuth")
+        try:
+            if raw_record is None:
+                config = BoxAppConfig.from_dict(data, trusted=trusted)
+                record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
+                materials: dict[str, KeyMaterial] = {}
+                if config.uses_jwt:
+                    assert config.fingerprint is not None and config.private_key_pem is not None
+                    from .keys import public_pem_of
+
+                    when = adopted_at if adopted_at is not None else now()
+                    record.active = KeyInfo(
+                        fingerprint=config.fingerprint,
+                        public_key_pem=public_pem_of(config.private_key),
+                        key_id=config.public_key_id,
+                        bits=config.private_key.key_size,
+                        origin="adopted",
+                        created_at=when,
+                        activated_at=when,
+                    )
+                    materials[config.fingerprint] = KeyMaterial(config.private_key_pem, config.passphrase)
+            else:
+                record, materials = RotationRecord.from_json(raw_record)
+                if record.active is not None:
+                    if not isinstance(auth, dict) or not isinstance(auth.get("privateKey"), str):
+                        raise StoreCorruptError(f"{where}: the active key's private key is missing")
+                    materials[record.active.fingerprint] = KeyMaterial(
+                        auth["privateKey"], str(auth.get("passphrase") or "")
+                    )
+                # validate the client fields the same way a config load would
+                BoxAppConfig.from_dict({**base, "boxAppSettings": {
+                    k: v for k, v in settings.items() if k != "appAuth"}})
+        except StoreCorruptError:
+            raise
+        except Exception as exc:
+            from .errors import ConfigError
+
+            if isinstance(exc, ConfigError):
+                raise StoreCorruptError(f"{where}: {exc}") from None
+            raise
+        settings.pop("appAuth", None)
+        return cls(base, record, materials, revision)
+
+    def __repr__(self) -> str:
+        return f"Snapshot(client_id={self.client_id!r}, state={self.record.state!r}, revision={self.revision!r})"

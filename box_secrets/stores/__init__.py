@@ -1,0 +1,31 @@
+"""Secret stores behind one interface, named by URI.
+
+- ``file:PATH``: a JSON file (the embedded default); a config downloaded from
+  Box works as is.
+- ``aws-sm://NAME-OR-ARN``: AWS Secrets Manager (``box-secrets[aws]``).
+- ``vault://MOUNT/PATH``: HashiCorp Vault KV v2 (``box-secrets[vault]``).
+"""
+
+from __future__ import annotations
+
+from .base import Store
+
+__all__ = ["Store", "open_store"]
+
+
+def open_store(uri: str) -> Store:
+    """Open the store a URI names; the backend's library is imported only now."""
+    from ._uri import parse_store_uri
+
+    parsed = parse_store_uri(uri)
+    if parsed.scheme == "file":
+        from .file import FileStore
+
+        return FileStore(parsed)
+    if parsed.scheme == "aws-sm":
+        from .aws_sm import SecretsManagerStore
+
+        return SecretsManagerStore(parsed)
+    from .vault_kv import VaultStore
+
+    return VaultStore(parsed)

@@ -1,0 +1,97 @@
+"""Store URIs: one string names a store everywhere (``--store``, env, Python)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, quote, unquote
+
+from ..errors import StoreURIError
+
+__all__ = ["StoreURI", "parse_store_uri"]
+
+_PARAMS = {
+    "file": {"keep"},
+    "aws-sm": {"region", "endpoint_url", "profile"},
+    "vault": {"addr", "namespace", "auth", "role", "auth_mount", "jwt_path", "aws_header", "ca_cert"},
+}
+_EXAMPLES = "file:///abs/path.json, aws-sm://NAME?region=eu-west-1 or vault://MOUNT/PATH?addr=https://vault:8200"
+
+
+@dataclass(frozen=True)
+class StoreURI:
+    scheme: str
+    location: str  # file path, secret name or ARN, or "mount/path"
+    params: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in sorted(self.params.items()))
+        if self.scheme == "file":
+            text = "file://" + self.location if self.location.startswith("/") else "file:" + self.location
+        else:
+            text = f"{self.scheme}://{self.location}"
+        return f"{text}?{query}" if query else text
+
+
+def parse_store_uri(uri: str) -> StoreURI:
+    """Parse and check a store URI; errors say what a valid one looks like."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise StoreURIError(f"the store URI is empty; use one like {_EXAMPLES}")
+    text = uri.strip()
+    scheme, sep, rest = text.partition(":")
+    scheme = scheme.lower()
+    if not sep or scheme not in _PARAMS:
+        raise StoreURIError(
+            f"store URI {_safe(text)!r} has an unknown scheme; use file:, aws-sm:// or vault:// "
+            f"(for example {_EXAMPLES})"
+        )
+    location, _, query = rest.partition("?")
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise StoreURIError(f"store URI {_safe(text)!r} has a malformed query string") from None
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key not in _PARAMS[scheme]:
+            allowed = ", ".join(sorted(_PARAMS[scheme])) or "none"
+            raise StoreURIError(
+                f"store URI parameter {key!r} is not known for {scheme} stores (known: {allowed})"
+            )
+        if key in params:
+            raise StoreURIError(f"store URI parameter {key!r} is given twice")
+        params[key] = value
+    if scheme == "file":
+        return StoreURI("file", _file_path(location, text), params)
+    if not location.startswith("//"):
+        raise StoreURIError(f"store URI {_safe(text)!r} must start with {scheme}://")
+    location = unquote(location[2:])
+    if scheme == "aws-sm":
+        if not location or location.endswith("/"):
+            raise StoreURIError("aws-sm:// needs a secret name or ARN, like aws-sm://prod/box-app")
+        return StoreURI("aws-sm", location, params)
+    mount, _, path = location.strip("/").partition("/")
+    if not mount or not path:
+        raise StoreURIError("vault:// needs a mount and a path, like vault://secret/box/app")
+    auth = params.get("auth", "token")
+    if auth not in ("token", "approle", "aws", "kubernetes"):
+        raise StoreURIError(f"vault auth {auth!r} is not supported; use token, approle, aws or kubernetes")
+    if auth in ("aws", "kubernetes") and not params.get("role"):
+        raise StoreURIError(f"vault auth={auth} needs role=NAME in the store URI")
+    return StoreURI("vault", f"{mount}/{path}", params)
+
+
+def _file_path(location: str, text: str) -> str:
+    if location.startswith("//"):
+        host, _, path = location[2:].partition("/")
+        if host not in ("", "localhost"):
+            raise StoreURIError(f"file store URI {_safe(text)!r} names a host; use file:///abs/path.json")
+        location = "/" + path
+    path = unquote(location)
+    if not path or path.endswith("/"):
+        raise StoreURIError("file: needs a path to a JSON file, like file:box_config.json")
+    return os.path.normpath(path)
+
+
+def _safe(text: str) -> str:
+    # A URI never should hold a secret, but a pasted one might: show only its head.
+    return text if len(text) <= 80 else text[:77] + "..."

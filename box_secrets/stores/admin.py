@@ -1,0 +1,136 @@
+"""Store operations behind ``box-secrets store``: import a config, show a store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._time import now, rfc3339
+from ..config import BoxAppConfig
+from ..errors import ConflictError, InputError, StoreCorruptError, StoreNotFoundError
+from ..keys import public_pem_of
+from ..record import KeyInfo, KeyMaterial, RotationRecord, Snapshot
+from .base import Store
+
+__all__ = ["finish_destruction", "import_config", "show"]
+
+
+def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) -> str:
+    """Put a Developer Console config into ``store`` as its active key.
+
+    Returns ``"imported"``, ``"replaced"`` or ``"unchanged"``. Refuses to replace
+    a different key without ``force``; with it, the keys the store held are
+    destroyed in the store (they stay registered at Box until removed there).
+    """
+    for _ in range(5):
+        try:
+            old: Snapshot | None = store.load()
+            expected = old.revision if old else None
+        except StoreNotFoundError:
+            old, expected = None, None
+        except StoreCorruptError:
+            if not force:
+                raise
+            old, expected = None, store.current_revision()
+        if old is not None and old.record.keys():
+            active = old.record.active
+            if (active is not None and active.fingerprint == config.fingerprint
+                    and active.key_id == config.public_key_id and old.client_id == config.client_id
+                    and old.client_secret == config.client_secret):
+                return "unchanged"
+            if not force:
+                held = f"key {active.key_id}" if active else "a key waiting for registration"
+                raise InputError(
+                    f"{store.uri} already holds {held}; pass --force to replace it with this config"
+                )
+        snap = _snapshot_of(config, old)
+        try:
+            store.commit(snap, expected)
+        except ConflictError:
+            continue  # someone wrote meanwhile: look again
+        if snap.record.destroying:
+            finish_destruction(store, snap)
+        return "replaced" if old is not None and old.record.keys() else "imported"
+    raise ConflictError(f"{store.uri} kept changing while importing; try again")
+
+
+def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
+    data = config.to_dict()
+    data.pop("boxSecrets", None)
+    settings = data["boxAppSettings"]
+    settings.pop("appAuth", None)
+    record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
+    materials: dict[str, KeyMaterial] = {}
+    if old is not None:
+        record.policy = old.record.policy
+        record.history = list(old.record.history)
+        record.seq = old.record.seq
+        record.destroying = [*old.record.destroying, *(k for _, k in old.record.keys())]
+        materials.update(old.materials)
+    if config.uses_jwt:
+        assert config.fingerprint is not None and config.private_key_pem is not None
+        t = now()
+        record.active = KeyInfo(
+            fingerprint=config.fingerprint,
+            public_key_pem=public_pem_of(config.private_key),
+            key_id=config.public_key_id,
+            bits=config.private_key.key_size,
+            origin="imported",
+            created_at=t,
+            registered_at=t,
+            activated_at=t,
+        )
+        record.destroying = [k for k in record.destroying if k.fingerprint != config.fingerprint]
+        materials[config.fingerprint] = KeyMaterial(config.private_key_pem, config.passphrase)
+        record.log("imported", key=record.active, old=old.record.active if old else None)
+    else:
+        record.log("imported", detail="client credentials app (no key pair)")
+    return Snapshot(data, record, materials)
+
+
+def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
+    """Purge each key in ``destroying`` from the store, then drop it from the record.
+
+    Two steps, each idempotent: a key is "retired" in the record only once its
+    private material is gone from every place the backend keeps copies.
+    """
+    while snap.record.destroying:
+        key = snap.record.destroying[0]
+        store.purge(key.fingerprint)
+        nxt = snap.copy()
+        nxt.record.destroying = [k for k in nxt.record.destroying if k.fingerprint != key.fingerprint]
+        nxt.materials.pop(key.fingerprint, None)
+        nxt.record.log("destroyed", key=key, detail="private key destroyed in the store")
+        store.commit(nxt, snap.revision)
+        snap = nxt
+    return snap
+
+
+def show(store: Store) -> dict[str, Any]:
+    """The non-secret view of a store: never a private key, passphrase or client secret."""
+    snap = store.load()
+    record = snap.record
+    out: dict[str, Any] = {
+        "store": store.uri,
+        "client_id": snap.client_id,
+        "enterprise_id": snap.base.get("enterpriseID"),
+        "user_id": snap.base.get("userID"),
+        "state": record.state,
+        "active": _key_view(record.active),
+        "pending": _key_view(record.pending),
+        "previous": _key_view(record.previous),
+        "policy": record.policy.to_json(),
+        "history_entries": len(record.history),
+        "backend": store.describe(),
+    }
+    return out
+
+
+def _key_view(key: KeyInfo | None) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    return {
+        "key_id": key.key_id,
+        "fingerprint_sha256": key.fingerprint,
+        "origin": key.origin,
+        "created_at": rfc3339(key.created_at) if key.created_at else None,
+    }

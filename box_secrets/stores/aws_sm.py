@@ -1,0 +1,335 @@
+"""The AWS Secrets Manager store (``pip install 'box-secrets[aws]'``).
+
+Secrets Manager's own mechanics carry the lifecycle:
+
+- every version's SecretString is a complete Box config;
+- ``AWSCURRENT`` is the active key (what readers and Box's SDKs read),
+  ``AWSPENDING`` the key waiting for registration or verification,
+  ``AWSPREVIOUS`` the previous key during the overlap;
+- ``BOXSECRETS_RECORD`` marks the version holding the rotation record (the
+  active config plus ``boxSecrets``), which is the commit point: a write puts
+  a new record version and moves the label with ``RemoveFromVersionId`` set to
+  the version it read, which fails if another writer moved it first;
+- the three AWS labels are then brought in line with the record; a retired
+  key's versions keep no label, so Secrets Manager deprecates them.
+
+Every read names a stage or a version id (moto may serve a stale value
+otherwise), and every put passes a ClientRequestToken derived from what it
+writes, so a retried write is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .._faults import crashpoint
+from ..errors import (
+    ConflictError,
+    MissingExtraError,
+    StoreAccessDeniedError,
+    StoreCorruptError,
+    StoreError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
+from ..record import RECORD_KEY, FORMAT, KeyInfo, KeyMaterial, Snapshot
+from ._uri import StoreURI
+from .base import Store, fingerprints_in
+
+try:
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+except ImportError as exc:
+    raise MissingExtraError("aws", "boto3") from exc
+
+__all__ = ["SecretsManagerStore"]
+
+CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
+RECORD = "BOXSECRETS_RECORD"
+WRITING = "BOXSECRETS_WRITING"  # a put must name a label, or it moves AWSCURRENT
+_NS = uuid.UUID("6f6b1f38-1d7e-4c59-9d2f-3b0f2f6c7a11")
+T = TypeVar("T")
+
+
+def _token(*parts: str) -> str:
+    return str(uuid.uuid5(_NS, "|".join(parts)))
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    # Deterministic, so a retried put of the same value is byte-identical.
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+class SecretsManagerStore(Store):
+    scheme = "aws-sm"
+
+    def __init__(self, uri: StoreURI, *, client: Any = None) -> None:
+        super().__init__(str(uri))
+        self.secret_id = uri.location
+        self.params = uri.params
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            session = boto3.Session(profile_name=self.params.get("profile"))
+            self._client = session.client(
+                "secretsmanager",
+                region_name=self.params.get("region"),
+                endpoint_url=self.params.get("endpoint_url"),
+                config=botocore.config.Config(
+                    retries={"mode": "standard", "max_attempts": 5},
+                    connect_timeout=5, read_timeout=15,
+                ),
+            )
+        return self._client
+
+    def _call(self, doing: str, fn: Callable[[Any], T]) -> T:
+        try:
+            return fn(self.client)
+        except botocore.exceptions.ClientError as exc:
+            raise self._translate(exc, doing) from exc
+        except botocore.exceptions.NoCredentialsError as exc:
+            raise StoreAccessDeniedError(
+                "no AWS credentials found; configure a profile, environment variables or a role"
+            ) from exc
+        except botocore.exceptions.NoRegionError as exc:
+            raise StoreAccessDeniedError(
+                "the AWS region is unknown; add ?region=... to the store URI or set AWS_REGION"
+            ) from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise StoreUnavailableError(
+                f"cannot reach Secrets Manager while {doing} ({type(exc).__name__}); retry later"
+            ) from exc
+
+    def _translate(self, exc: botocore.exceptions.ClientError, doing: str) -> StoreError:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            return StoreNotFoundError(
+                f"secret {self.secret_id} does not exist; import a config with `box-secrets store import`"
+            )
+        if code in ("AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
+                    "DecryptionFailure", "KMSAccessDeniedException"):
+            return StoreAccessDeniedError(
+                f"AWS denied {doing} ({code}); the role needs the actions listed in docs/stores.md "
+                f"on {self.secret_id}"
+            )
+        if code in ("ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+                    "InternalServiceError", "ServiceUnavailable"):
+            return StoreUnavailableError(f"Secrets Manager is throttling or failing ({code}) while {doing}; retry later")
+        if code == "ResourceExistsException":
+            return ConflictError(f"secret {self.secret_id} changed while {doing}; nothing was written")
+        return StoreError(f"Secrets Manager refused {doing} ({code})")
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _labels(self) -> dict[str, list[str]]:
+        desc = self._call("describing the secret", lambda c: c.describe_secret(SecretId=self.secret_id))
+        return {v: list(s) for v, s in (desc.get("VersionIdsToStages") or {}).items()}
+
+    def _get(self, *, stage: str | None = None, version: str | None = None) -> tuple[dict[str, Any], str, float | None]:
+        kwargs: dict[str, str] = {"SecretId": self.secret_id}
+        if version is not None:
+            kwargs["VersionId"] = version
+        else:
+            kwargs["VersionStage"] = stage or CURRENT
+        resp = self._call("reading the secret", lambda c: c.get_secret_value(**kwargs))
+        text = resp.get("SecretString")
+        if not isinstance(text, str):
+            raise StoreCorruptError(f"secret {self.secret_id} holds binary data, not a Box config")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise StoreCorruptError(f"secret {self.secret_id} is not JSON; it must hold a Box config") from None
+        if not isinstance(data, dict):
+            raise StoreCorruptError(f"secret {self.secret_id} does not hold a Box config")
+        created = resp.get("CreatedDate")
+        return data, resp["VersionId"], created.timestamp() if created is not None else None
+
+    def current_revision(self) -> str | None:
+        try:
+            labels = self._labels()
+        except StoreNotFoundError:
+            return None
+        holders = self._holder(labels, RECORD)
+        if holders:
+            return holders[0]
+        current = self._holder(labels, CURRENT)
+        return f"current:{current[0]}" if current else None
+
+    def read_current_data(self) -> dict[str, Any]:
+        return self._get(stage=CURRENT)[0]
+
+    @staticmethod
+    def _holder(labels: dict[str, list[str]], label: str) -> list[str]:
+        return [v for v, stages in labels.items() if label in stages]
+
+    def load(self) -> Snapshot:
+        labels = self._labels()
+        holders = self._holder(labels, RECORD)
+        where = f"secret {self.secret_id}"
+        if holders:
+            data, vid, created = self._get(version=holders[0])
+            snap = Snapshot.from_document(data, revision=vid, adopted_at=created, where=where)
+        else:
+            # Never written by box-secrets: adopt the current value.
+            data, vid, created = self._get(stage=CURRENT)
+            snap = Snapshot.from_document(data, revision=f"current:{vid}", adopted_at=created, where=where)
+            if snap.record.active is not None and snap.record.active.ref is None:
+                snap.record.active.ref = vid
+        for key in (snap.record.pending, snap.record.previous):
+            if key is not None and key.fingerprint not in snap.materials:
+                if key.ref is None:
+                    raise StoreCorruptError(f"{where}: the record names a key without a version")
+                kdata, _, _ = self._get(version=key.ref)
+                auth = (kdata.get("boxAppSettings") or {}).get("appAuth") or {}
+                if not isinstance(auth.get("privateKey"), str):
+                    raise StoreCorruptError(f"{where}: key version {key.ref} holds no private key")
+                snap.materials[key.fingerprint] = KeyMaterial(auth["privateKey"], str(auth.get("passphrase") or ""))
+        return snap
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _key_token(self, key: KeyInfo) -> str:
+        return _token(self.secret_id, "key", key.fingerprint, key.key_id or "")
+
+    def _put_key_versions(self, snapshot: Snapshot) -> None:
+        """Give every key its own version (idempotent) before the record names it.
+
+        A pending key gets a new version when its key ID changes (versions are
+        immutable); the active and previous keys keep the version they have.
+        """
+        record = snapshot.record
+        for key in (record.active, record.pending, record.previous):
+            if key is None:
+                continue
+            want = self._key_token(key)
+            if key.ref is None or (key is record.pending and key.ref != want):
+                data = snapshot.box_dict(key)
+                data[RECORD_KEY] = {"format": FORMAT, "kind": "key", "fingerprint": key.fingerprint}
+                self._put(want, _dumps(data))
+                key.ref = want
+
+    def _put(self, token: str, text: str) -> None:
+        crashpoint("aws.put", "before")
+        self._call("writing a secret version", lambda c: c.put_secret_value(
+            SecretId=self.secret_id, ClientRequestToken=token, SecretString=text, VersionStages=[WRITING]))
+        crashpoint("aws.put", "after")
+
+    def _move(self, label: str, to: str | None, from_: str | None, *, cas: bool = False) -> None:
+        kwargs: dict[str, str] = {"SecretId": self.secret_id, "VersionStage": label}
+        if to is not None:
+            kwargs["MoveToVersionId"] = to
+        if from_ is not None:
+            kwargs["RemoveFromVersionId"] = from_
+        crashpoint("aws.label", "before")
+        try:
+            self.client.update_secret_version_stage(**kwargs)
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if cas and code == "InvalidParameterException":
+                # The label is no longer where we read it: another writer won.
+                raise ConflictError(
+                    f"secret {self.secret_id} changed since it was read; nothing was committed"
+                ) from exc
+            raise self._translate(exc, f"moving label {label}") from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise StoreUnavailableError(f"cannot reach Secrets Manager ({type(exc).__name__})") from exc
+        crashpoint("aws.label", "after")
+
+    def _commit(self, snapshot: Snapshot, expected: str | None) -> str:
+        if expected is None:
+            return self._create(snapshot)
+        self._put_key_versions(snapshot)
+        text = _dumps(snapshot.to_document(embed=False))
+        adopting = expected.startswith("current:")
+        base = expected[len("current:"):] if adopting else expected
+        new = _token(self.secret_id, "record", expected, hashlib.sha256(text.encode()).hexdigest())
+        if adopting:
+            labels = self._labels()
+            if self._holder(labels, RECORD) or base not in self._holder(labels, CURRENT):
+                raise ConflictError(f"secret {self.secret_id} changed since it was read; nothing was committed")
+        self._put(new, text)
+        # The commit point. Real AWS also refuses the label-less first move when
+        # another writer attached the label meanwhile; moto does not (docs/stores.md).
+        self._move(RECORD, new, None if adopting else base, cas=True)
+        self._repair(snapshot, new)
+        return new
+
+    def _create(self, snapshot: Snapshot) -> str:
+        # The first version is self-contained (keys embedded), so a crash right
+        # after creating it leaves a store that loads.
+        text = _dumps(snapshot.to_document(embed=True))
+        token = _token(self.secret_id, "create", hashlib.sha256(text.encode()).hexdigest())
+        crashpoint("aws.put", "before")
+        self._call("creating the secret", lambda c: c.create_secret(
+            Name=self.secret_id, SecretString=text, ClientRequestToken=token,
+            Description="Box app credentials managed by box-secrets",
+        ))
+        crashpoint("aws.put", "after")
+        self._move(RECORD, token, None)
+        return token
+
+    def repair(self, snapshot: Snapshot) -> None:
+        if snapshot.revision is not None and not snapshot.revision.startswith("current:"):
+            self._repair(snapshot, snapshot.revision)
+
+    def _repair(self, snapshot: Snapshot, record_version: str) -> None:
+        """Put AWSCURRENT, AWSPENDING and AWSPREVIOUS where the record says (idempotent)."""
+        record = snapshot.record
+        labels = self._labels()
+        # With no active key yet, AWSCURRENT follows the record (readers then learn
+        # there is no active key rather than reading an abandoned one).
+        want_current = record.active.ref if record.active and record.active.ref else record_version
+        holders = self._holder(labels, CURRENT)
+        if holders != [want_current]:
+            self._move(CURRENT, want_current, holders[0] if holders else None)
+            labels = self._labels()  # AWS moved AWSPREVIOUS itself
+        for label, key in ((PENDING, record.pending), (PREVIOUS, record.previous)):
+            want = key.ref if key is not None else None
+            have = self._holder(labels, label)
+            for vid in have:
+                if vid != want:
+                    self._move(label, None, vid)
+            if want is not None and want not in have:
+                self._move(label, want, None)
+        for vid in self._holder(labels, WRITING):
+            self._move(WRITING, None, vid)
+
+    def _purge(self, fingerprint: str) -> None:
+        # A version without labels is deprecated by Secrets Manager; strip every
+        # label from any version still holding this key.
+        for vid, stages in self._labels().items():
+            if not stages or RECORD in stages:
+                continue  # the committed record no longer holds the key
+            if fingerprint not in fingerprints_in(self._get(version=vid)[0]):
+                continue
+            if CURRENT in stages:
+                raise StoreCorruptError(
+                    f"secret {self.secret_id}: the key being destroyed is still AWSCURRENT; "
+                    "run the rotation command again to repair the labels"
+                )
+            for stage in stages:
+                self._move(stage, None, vid)
+
+    # -- diagnostics -----------------------------------------------------------------------
+
+    def stored_fingerprints(self) -> set[str]:
+        found: set[str] = set()
+        for vid, stages in self._labels().items():
+            if stages:
+                found |= fingerprints_in(self._get(version=vid)[0])
+        return found
+
+    def describe(self) -> dict[str, Any]:
+        labels = self._labels()
+        return {
+            "backend": "aws-sm",
+            "secret": self.secret_id,
+            "versions": {vid: sorted(stages) for vid, stages in labels.items() if stages},
+        }

@@ -1,0 +1,133 @@
+"""The store interface: what rotation writes through and readers read from.
+
+A store keeps one Box app's key material and its rotation record. Readers
+call :meth:`Store.read_current`; writers :meth:`Store.load` a snapshot, edit a
+copy, and :meth:`Store.commit` it against the revision they read. A commit
+based on a stale read raises :class:`~box_secrets.errors.ConflictError` and
+changes nothing; the writer then reads again and decides again.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from .. import _faults
+from ..config import BoxAppConfig
+from ..record import Snapshot
+from ..sources import config_from_document
+
+__all__ = ["Store"]
+
+
+class Store(ABC):
+    """One Box app's credentials in one backend, named by a URI."""
+
+    #: The backend's name as used in URIs: ``file``, ``aws-sm`` or ``vault``.
+    scheme: str = ""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    # -- the readers' path ---------------------------------------------------------
+
+    @abstractmethod
+    def read_current_data(self) -> dict[str, Any]:
+        """The JSON object holding the active key's Box config (one backend read)."""
+
+    def read_current(self) -> BoxAppConfig:
+        """The active key's Box config, in Box's own format.
+
+        Values box-secrets wrote were validated then, so their RSA check is skipped.
+        """
+        data = self.read_current_data()
+        return config_from_document(data, trusted=_written_by_us(data), where=self.uri)
+
+    # -- the writers' path ---------------------------------------------------------
+
+    @abstractmethod
+    def load(self) -> Snapshot:
+        """The whole state with its revision; :class:`StoreNotFoundError` when empty."""
+
+    def commit(self, snapshot: Snapshot, expected: str | None) -> str:
+        """Write ``snapshot`` if the store is still at ``expected`` (None: still empty).
+
+        Returns the new revision. Raises :class:`ConflictError` and changes
+        nothing when another writer got there first.
+        """
+        _faults.crashpoint("store.commit", "before")
+        snapshot.record.seq += 1
+        try:
+            revision = self._commit(snapshot, expected)
+        except BaseException:
+            snapshot.record.seq -= 1
+            raise
+        _faults.crashpoint("store.commit", "after")
+        snapshot.revision = revision
+        return revision
+
+    @abstractmethod
+    def _commit(self, snapshot: Snapshot, expected: str | None) -> str: ...
+
+    @abstractmethod
+    def current_revision(self) -> str | None:
+        """The revision a commit must name to replace whatever is stored, even
+        if it is not a valid Box config (for ``store import --force``)."""
+
+    def purge(self, fingerprint: str) -> None:
+        """Destroy every stored copy of a key's private material.
+
+        The current state must not reference the key any more; this removes
+        it from kept history (file), old versions (Vault) or labels (AWS).
+        Idempotent.
+        """
+        _faults.crashpoint("store.purge", "before")
+        self._purge(fingerprint)
+        _faults.crashpoint("store.purge", "after")
+
+    @abstractmethod
+    def _purge(self, fingerprint: str) -> None: ...
+
+    def repair(self, snapshot: Snapshot) -> None:  # noqa: B027 - optional hook
+        """Bring derived state (labels) in line with the committed record."""
+
+    @abstractmethod
+    def stored_fingerprints(self) -> set[str]:
+        """Fingerprints of every private key still recoverable from the store."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """A non-secret view of the backend (versions, labels)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+
+def _written_by_us(data: dict[str, Any]) -> bool:
+    return isinstance(data.get("boxSecrets"), dict)
+
+
+def fingerprints_in(data: Any) -> set[str]:
+    """Fingerprints of the private keys inside one stored JSON document."""
+    from ..record import RECORD_KEY, KeyMaterial
+
+    out: set[str] = set()
+    if not isinstance(data, dict):
+        return out
+    pems: list[KeyMaterial] = []
+    auth = (data.get("boxAppSettings") or {}).get("appAuth") if isinstance(data.get("boxAppSettings"), dict) else None
+    if isinstance(auth, dict) and isinstance(auth.get("privateKey"), str):
+        pems.append(KeyMaterial(auth["privateKey"], str(auth.get("passphrase") or "")))
+    record = data.get(RECORD_KEY)
+    if isinstance(record, dict):
+        for slot in ("pending", "previous"):
+            entry = record.get(slot)
+            if isinstance(entry, dict) and isinstance(entry.get("privateKey"), str):
+                pems.append(KeyMaterial(entry["privateKey"], str(entry.get("passphrase") or "")))
+    for material in pems:
+        # Derive from the private key itself, not from what the record claims.
+        try:
+            out.add(material.fingerprint())
+        except Exception:
+            out.add("unreadable-key")
+    return out

@@ -1,0 +1,92 @@
+"""The runtime read path: the current key from a store, cached per process.
+
+The cache lives at module level, so a warm Lambda (or any long-lived process)
+reads the store once per TTL, not once per token. ``force_refresh`` skips it;
+the token module does that once when Box rejects a key, which is how readers
+follow a rotation within seconds instead of at the TTL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from ..config import BoxAppConfig
+from .base import Store, _written_by_us
+
+__all__ = ["DEFAULT_TTL", "StoreSource", "clear_cache"]
+
+DEFAULT_TTL = 300.0
+
+
+class _Entry:
+    __slots__ = ("config", "data", "fetched")
+
+    def __init__(self, data: dict[str, Any], config: BoxAppConfig, fetched: float) -> None:
+        self.data = data
+        self.config = config
+        self.fetched = fetched
+
+
+_cache: dict[str, _Entry] = {}
+_stores: dict[str, Store] = {}
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every cached config (tests, or after changing a store by hand)."""
+    with _lock:
+        _cache.clear()
+
+
+def _store(uri: str) -> Store:
+    store = _stores.get(uri)
+    if store is None:
+        from . import open_store
+
+        store = open_store(uri)
+        with _lock:
+            store = _stores.setdefault(uri, store)
+    return store
+
+
+class StoreSource:
+    """A :class:`~box_secrets.sources.KeySource` reading the active key from a store."""
+
+    def __init__(self, uri: str, *, ttl: float = DEFAULT_TTL) -> None:
+        self._store = _store(uri)
+        self.uri = self._store.uri
+        self.ttl = ttl
+        self._fetch_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.uri
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def load(self, *, force_refresh: bool = False) -> BoxAppConfig:
+        entry = _cache.get(self.uri)
+        if entry is not None and not force_refresh and time.monotonic() - entry.fetched < self.ttl:
+            return entry.config
+        with self._fetch_lock:
+            entry = _cache.get(self.uri)
+            started = time.monotonic()
+            if entry is not None and not force_refresh and started - entry.fetched < self.ttl:
+                return entry.config
+            data = self._store.read_current_data()
+            if entry is not None and data == entry.data:
+                config = entry.config  # unchanged: keep the parsed key
+            else:
+                from ..sources import config_from_document
+
+                config = config_from_document(data, trusted=_written_by_us(data), where=self.uri)
+            with _lock:
+                _cache[self.uri] = _Entry(data, config, started)
+            return config
+
+    def __repr__(self) -> str:
+        return f"StoreSource({self.uri!r}, ttl={self.ttl})"

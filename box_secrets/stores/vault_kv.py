@@ -1,0 +1,292 @@
+"""The Vault KV v2 store (``pip install 'box-secrets[vault]'``).
+
+One KV v2 path holds the document: the active key's Box config (what
+``vault kv get`` shows and Box's SDKs load) plus the ``boxSecrets`` record,
+which carries the pending and previous keys. Every write uses ``cas`` with the
+version that was read, so a stale writer fails and changes nothing; history is
+KV versions; a retired key's versions are destroyed.
+
+Authentication: ``auth=token`` (``VAULT_TOKEN`` or ``~/.vault-token``),
+``approle`` (``VAULT_ROLE_ID`` / ``VAULT_SECRET_ID``), ``aws`` (IAM, for
+Lambda; ``role=``), ``kubernetes`` (``role=``, service account JWT).
+``VAULT_ADDR`` and ``VAULT_NAMESPACE`` are honoured unless the URI says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..errors import (
+    ConflictError,
+    InputError,
+    MissingExtraError,
+    StoreAccessDeniedError,
+    StoreCorruptError,
+    StoreError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
+from ..record import Snapshot
+from ._uri import StoreURI
+from .base import Store, fingerprints_in
+
+try:
+    import hvac
+    import hvac.exceptions as hvac_exc
+    import requests
+except ImportError as exc:
+    raise MissingExtraError("vault", "hvac") from exc
+
+__all__ = ["VaultStore"]
+
+T = TypeVar("T")
+K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+class VaultStore(Store):
+    scheme = "vault"
+
+    def __init__(self, uri: StoreURI) -> None:
+        super().__init__(str(uri))
+        self.mount, _, self.path = uri.location.partition("/")
+        self.params = uri.params
+        self.addr = uri.params.get("addr") or os.environ.get("VAULT_ADDR") or ""
+        if not self.addr:
+            raise InputError("the Vault address is unknown; add ?addr=https://vault:8200 or set VAULT_ADDR")
+        self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
+        self.auth = uri.params.get("auth", "token")
+        self._client: Any = None
+        self.where = f"{self.mount}/{self.path}"
+
+    # -- client and errors ------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        verify: bool | str = self.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or True
+        client = hvac.Client(url=self.addr, namespace=self.namespace, timeout=10, verify=verify)
+        auth_mount = self.params.get("auth_mount") or self.auth
+        try:
+            if self.auth == "token":
+                token = os.environ.get("VAULT_TOKEN") or _token_file()
+                if not token:
+                    raise StoreAccessDeniedError(
+                        "no Vault token: set VAULT_TOKEN, or choose another auth= in the store URI"
+                    )
+                client.token = token
+            elif self.auth == "approle":
+                role_id, secret_id = os.environ.get("VAULT_ROLE_ID"), os.environ.get("VAULT_SECRET_ID")
+                if not role_id or not secret_id:
+                    raise StoreAccessDeniedError("auth=approle needs VAULT_ROLE_ID and VAULT_SECRET_ID")
+                client.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=auth_mount)
+            elif self.auth == "kubernetes":
+                path = self.params.get("jwt_path") or K8S_JWT
+                try:
+                    with open(path) as fh:
+                        jwt = fh.read().strip()
+                except OSError:
+                    raise StoreAccessDeniedError(
+                        f"auth=kubernetes cannot read the service account token at {path}"
+                    ) from None
+                client.auth.kubernetes.login(role=self.params["role"], jwt=jwt, mount_point=auth_mount)
+            else:  # aws
+                try:
+                    import boto3
+                except ImportError as exc:
+                    raise MissingExtraError("aws", "boto3") from exc
+                creds = boto3.Session().get_credentials()
+                if creds is None:
+                    raise StoreAccessDeniedError("auth=aws found no AWS credentials in this environment")
+                frozen = creds.get_frozen_credentials()
+                client.auth.aws.iam_login(
+                    frozen.access_key, frozen.secret_key, frozen.token,
+                    role=self.params["role"], header_value=self.params.get("aws_header"),
+                    mount_point=auth_mount,
+                )
+        except hvac_exc.VaultError as exc:
+            raise self._translate(exc, f"logging in to Vault with auth={self.auth}") from exc
+        except requests.RequestException as exc:
+            raise StoreUnavailableError(f"cannot reach Vault at {self.addr}; check addr and the network") from exc
+        return client
+
+    def _call(self, doing: str, fn: Callable[[Any], T]) -> T:
+        """Run one hvac call, logging in again once on 403 and retrying 429/5xx briefly."""
+        relogged = False
+        for attempt in range(4):
+            if self._client is None:
+                self._client = self._connect()
+            try:
+                return fn(self._client)
+            except hvac_exc.Forbidden as exc:
+                if self.auth != "token" and not relogged:
+                    relogged, self._client = True, None  # the login expired: log in again
+                    continue
+                raise self._translate(exc, doing) from exc
+            except (hvac_exc.RateLimitExceeded, hvac_exc.InternalServerError, hvac_exc.BadGateway) as exc:
+                if attempt == 3:
+                    raise self._translate(exc, doing) from exc
+                time.sleep(0.2 * 2**attempt)
+            except hvac_exc.VaultError as exc:
+                raise self._translate(exc, doing) from exc
+            except requests.RequestException as exc:
+                raise StoreUnavailableError(
+                    f"cannot reach Vault at {self.addr} while {doing}; check addr and the network"
+                ) from exc
+        raise AssertionError("unreachable")
+
+    def _translate(self, exc: Exception, doing: str) -> StoreError:
+        if isinstance(exc, hvac_exc.Forbidden):
+            return StoreAccessDeniedError(
+                f"Vault denied {doing} (403); the token's policy must allow read, create and update "
+                f"on {self.mount}/data/{self.path} (see docs/stores.md)"
+            )
+        if isinstance(exc, hvac_exc.VaultDown):
+            return StoreUnavailableError(f"Vault is sealed or down (503) while {doing}; unseal it and retry")
+        if isinstance(exc, hvac_exc.RateLimitExceeded):
+            return StoreUnavailableError(f"Vault is rate limiting (429) while {doing}; retry later")
+        if isinstance(exc, hvac_exc.InvalidPath):
+            return StoreNotFoundError(
+                f"vault://{self.where} holds nothing; import a config with `box-secrets store import`"
+            )
+        if isinstance(exc, hvac_exc.InvalidRequest) and "check-and-set" in str(exc):
+            return ConflictError(f"vault://{self.where} changed since it was read; nothing was written")
+        if isinstance(exc, hvac_exc.Unauthorized | hvac_exc.InvalidRequest):
+            return StoreAccessDeniedError(f"Vault refused {doing} ({type(exc).__name__}); check the auth settings")
+        return StoreUnavailableError(f"Vault failed while {doing} ({type(exc).__name__}); retry later")
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _read(self, version: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(data, metadata) of a version; deleted versions come back with data None."""
+        response = self._call(f"reading {self.where}", lambda c: c.secrets.kv.v2.read_secret_version(
+            path=self.path, version=version, mount_point=self.mount, raise_on_deleted_version=False,
+        ))
+        body = response.get("data") or {}
+        return body.get("data"), body.get("metadata") or {}
+
+    def _metadata(self) -> dict[str, Any] | None:
+        try:
+            response = self._call(f"reading metadata of {self.where}", lambda c: c.secrets.kv.v2.read_secret_metadata(
+                path=self.path, mount_point=self.mount))
+        except StoreNotFoundError:
+            return None
+        data: dict[str, Any] = response["data"]
+        return data
+
+    def _current(self) -> tuple[dict[str, Any], int, float | None]:
+        try:
+            data, meta = self._read()
+        except StoreNotFoundError:
+            meta_all = self._metadata()
+            if meta_all and meta_all.get("current_version"):
+                n = meta_all["current_version"]
+                raise StoreCorruptError(
+                    f"the latest version ({n}) of vault://{self.where} is destroyed; write a new "
+                    "config with `box-secrets store import --force`"
+                ) from None
+            raise
+        if data is None:
+            raise StoreCorruptError(
+                f"the latest version ({meta.get('version')}) of vault://{self.where} is deleted; "
+                f"undelete it (vault kv undelete -versions={meta.get('version')}) or import again"
+            )
+        if not isinstance(data, dict):
+            raise StoreCorruptError(f"vault://{self.where} does not hold a JSON object")
+        created = meta.get("created_time")
+        from .._time import parse_rfc3339
+
+        when = None
+        if isinstance(created, str) and created:
+            try:
+                when = parse_rfc3339(created[:19] + "Z")
+            except ValueError:
+                when = None
+        return data, int(meta.get("version") or 0), when
+
+    def current_revision(self) -> str | None:
+        meta = self._metadata()
+        if not meta or not meta.get("current_version"):
+            return None
+        latest = (meta.get("versions") or {}).get(str(meta["current_version"])) or {}
+        if latest.get("destroyed") or latest.get("deletion_time"):
+            return None  # a commit with no expected revision writes over it
+        return str(meta["current_version"])
+
+    def read_current_data(self) -> dict[str, Any]:
+        return self._current()[0]
+
+    def load(self) -> Snapshot:
+        data, version, created = self._current()
+        return Snapshot.from_document(data, revision=str(version), adopted_at=created,
+                                      where=f"vault://{self.where}")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _commit(self, snapshot: Snapshot, expected: str | None) -> str:
+        if expected is None:
+            meta = self._metadata()
+            cas = 0
+            if meta and meta.get("current_version"):
+                latest = (meta.get("versions") or {}).get(str(meta["current_version"])) or {}
+                if not (latest.get("destroyed") or latest.get("deletion_time")):
+                    raise ConflictError(f"vault://{self.where} already holds a config; nothing was written")
+                cas = int(meta["current_version"])  # write over a deleted latest version
+        else:
+            cas = int(expected)
+        document = snapshot.to_document(embed=True)
+        response = self._call(f"writing {self.where}", lambda c: c.secrets.kv.v2.create_or_update_secret(
+            path=self.path, secret=document, cas=cas, mount_point=self.mount))
+        return str(response["data"]["version"])
+
+    def _purge(self, fingerprint: str) -> None:
+        meta = self._metadata()
+        if not meta:
+            return
+        current = int(meta.get("current_version") or 0)
+        doomed: list[int] = []
+        for number, info in (meta.get("versions") or {}).items():
+            n = int(number)
+            if n == current or info.get("destroyed"):
+                continue
+            data, _ = self._read(n)
+            # A soft-deleted version cannot be inspected; it may hold the key, so it goes too.
+            if data is None or fingerprint in fingerprints_in(data):
+                doomed.append(n)
+        if doomed:
+            self._call(f"destroying old versions of {self.where}", lambda c: c.secrets.kv.v2.destroy_secret_versions(
+                path=self.path, versions=sorted(doomed), mount_point=self.mount))
+
+    # -- diagnostics -------------------------------------------------------------------------
+
+    def stored_fingerprints(self) -> set[str]:
+        meta = self._metadata()
+        found: set[str] = set()
+        for number, info in ((meta or {}).get("versions") or {}).items():
+            if info.get("destroyed"):
+                continue
+            data, _ = self._read(int(number))
+            found |= fingerprints_in(data) if data is not None else {"deleted-version"}
+        return found
+
+    def describe(self) -> dict[str, Any]:
+        meta = self._metadata() or {}
+        return {
+            "backend": "vault",
+            "addr": self.addr,
+            "namespace": self.namespace,
+            "path": f"{self.mount}/data/{self.path}",
+            "current_version": meta.get("current_version"),
+            "versions": {
+                n: ("destroyed" if v.get("destroyed") else "deleted" if v.get("deletion_time") else "live")
+                for n, v in (meta.get("versions") or {}).items()
+            },
+        }
+
+
+def _token_file() -> str | None:
+    try:
+        with open(os.path.expanduser("~/.vault-token")) as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
