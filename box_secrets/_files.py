@@ -8,6 +8,8 @@ import os
 import secrets
 from collections.abc import Iterator
 
+from . import _faults
+
 __all__ = ["TMP_MARK", "atomic_write", "file_lock"]
 
 #: Temporary files carry this marker so a later writer can remove leftovers.
@@ -33,6 +35,7 @@ def atomic_write(path: str, data: bytes, *, mode: int = 0o600) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        _faults.crashpoint("file.rename", "before")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -139,7 +139,14 @@ class KeyInfo:
     refused_key_ids: list[str] = field(default_factory=list)
     ref: str | None = None  # backend reference (a Secrets Manager version id)
 
-    _TIMES = ("created_at", "registered_at", "verified_at", "activated_at", "superseded_at", "notified_at")
+    _TIMES = (
+        "created_at",
+        "registered_at",
+        "verified_at",
+        "activated_at",
+        "superseded_at",
+        "notified_at",
+    )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -220,7 +227,11 @@ class RotationRecord:
         if self.active is None:
             if self.pending is None:
                 return "empty"
-            return "awaiting-first-verification" if self.pending.key_id else "awaiting-first-registration"
+            return (
+                "awaiting-first-verification"
+                if self.pending.key_id
+                else "awaiting-first-registration"
+            )
         if self.pending is not None:
             return "registered" if self.pending.key_id else "staged"
         if self.previous is not None:
@@ -228,19 +239,37 @@ class RotationRecord:
         return "active"
 
     def keys(self) -> list[tuple[str, KeyInfo]]:
-        out = [(role, k) for role, k in (("active", self.active), ("pending", self.pending),
-                                         ("previous", self.previous)) if k is not None]
+        out = [
+            (role, k)
+            for role, k in (
+                ("active", self.active),
+                ("pending", self.pending),
+                ("previous", self.previous),
+            )
+            if k is not None
+        ]
         return out
 
-    def log(self, action: str, *, key: KeyInfo | None = None, old: KeyInfo | None = None,
-            detail: str | None = None, at: float | None = None) -> None:
-        self.history.append(Event(
-            at=now() if at is None else at, action=action, actor=actor(),
-            key_id=key.key_id if key else None,
-            old_fingerprint=old.fingerprint if old else None,
-            new_fingerprint=key.fingerprint if key else None,
-            detail=detail,
-        ))
+    def log(
+        self,
+        action: str,
+        *,
+        key: KeyInfo | None = None,
+        old: KeyInfo | None = None,
+        detail: str | None = None,
+        at: float | None = None,
+    ) -> None:
+        self.history.append(
+            Event(
+                at=now() if at is None else at,
+                action=action,
+                actor=actor(),
+                key_id=key.key_id if key else None,
+                old_fingerprint=old.fingerprint if old else None,
+                new_fingerprint=key.fingerprint if key else None,
+                detail=detail,
+            )
+        )
 
     def to_json(self, materials: dict[str, KeyMaterial] | None = None) -> dict[str, Any]:
         """Serialize; pending/previous carry their private key when ``materials`` is given."""
@@ -286,7 +315,9 @@ class RotationRecord:
                 return None
             info = KeyInfo.from_json(raw, name)
             if isinstance(raw, dict) and isinstance(raw.get("privateKey"), str):
-                materials[info.fingerprint] = KeyMaterial(raw["privateKey"], str(raw.get("passphrase") or ""))
+                materials[info.fingerprint] = KeyMaterial(
+                    raw["privateKey"], str(raw.get("passphrase") or "")
+                )
             return info
 
         history = data.get("history") or []
@@ -335,8 +366,12 @@ class Snapshot:
 
     def copy(self) -> Snapshot:
         """A deep copy to edit; materials are shared (they are immutable)."""
-        return Snapshot(copy.deepcopy(self.base), copy.deepcopy(self.record), dict(self.materials),
-                        self.revision)
+        return Snapshot(
+            copy.deepcopy(self.base),
+            copy.deepcopy(self.record),
+            dict(self.materials),
+            self.revision,
+        )
 
     def config_for(self, key: KeyInfo, *, with_record: bool = False) -> BoxAppConfig:
         """The Box config that signs with ``key`` (kid may be empty while staged)."""
@@ -415,7 +450,9 @@ class Snapshot:
                         created_at=when,
                         activated_at=when,
                     )
-                    materials[config.fingerprint] = KeyMaterial(config.private_key_pem, config.passphrase)
+                    materials[config.fingerprint] = KeyMaterial(
+                        config.private_key_pem, config.passphrase
+                    )
             else:
                 record, materials = RotationRecord.from_json(raw_record)
                 if record.active is not None:
@@ -425,8 +462,12 @@ class Snapshot:
                         auth["privateKey"], str(auth.get("passphrase") or "")
                     )
                 # validate the client fields the same way a config load would
-                BoxAppConfig.from_dict({**base, "boxAppSettings": {
-                    k: v for k, v in settings.items() if k != "appAuth"}})
+                BoxAppConfig.from_dict(
+                    {
+                        **base,
+                        "boxAppSettings": {k: v for k, v in settings.items() if k != "appAuth"},
+                    }
+                )
         except StoreCorruptError:
             raise
         except Exception as exc:

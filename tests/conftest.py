@@ -166,3 +166,80 @@ def json_line(text: str) -> dict[str, object]:
     data = json.loads(text)
     assert isinstance(data, dict)
     return data
+
+
+# -- secret stores over real HTTP ------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aws_test_credentials():  # type: ignore[no-untyped-def]
+    """Fake credentials for the moto server; never real ones."""
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+        )
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+    )
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def moto():  # type: ignore[no-untyped-def]
+    from .services import MotoServer
+
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def vault():  # type: ignore[no-untyped-def]
+    from box_secrets.emulator.vault import VaultEmulator
+
+    with VaultEmulator() as emulator:
+        yield emulator
+
+
+def _unique(prefix: str) -> str:
+    import uuid
+
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def vault_token(vault, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("VAULT_TOKEN", vault.root_token)
+    monkeypatch.delenv("VAULT_NAMESPACE", raising=False)
+    return vault.root_token
+
+
+def make_store_uri(kind: str, tmp_path: Path, moto, vault) -> str:  # type: ignore[no-untyped-def]
+    if kind == "file":
+        return f"file://{tmp_path / _unique('box')}.json"
+    if kind == "aws":
+        return f"aws-sm://box/{_unique('app')}?region=us-east-1&endpoint_url={moto.url}"
+    return f"vault://secret/box/{_unique('app')}?addr={vault.addr}"
+
+
+BACKENDS = ["file", "aws", "vault"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_uri(request, tmp_path: Path, vault_token) -> str:  # type: ignore[no-untyped-def]
+    moto = request.getfixturevalue("moto") if request.param == "aws" else None
+    vault = request.getfixturevalue("vault")
+    return make_store_uri(request.param, tmp_path, moto, vault)

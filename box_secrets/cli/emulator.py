@@ -61,10 +61,19 @@ def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
 
 @cli.command("vault-emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
-              help="Port (0 picks a free one).")
-@click.option("--root-token", envvar="VAULT_EMULATOR_ROOT_TOKEN", metavar="TOKEN",
-              help="Root token to accept (default: a random one, printed).")
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0 picks a free one).",
+)
+@click.option(
+    "--root-token",
+    envvar="VAULT_EMULATOR_ROOT_TOKEN",
+    metavar="TOKEN",
+    help="Root token to accept (default: a random one, printed).",
+)
 def vault_emulator_cmd(host: str, port: int, root_token: str | None) -> None:
     """Run a local Vault (KV v2) emulator; print {"addr", "root_token"} once listening."""
     from ..emulator.vault import VaultEmulator

@@ -16,8 +16,14 @@ def store_group() -> None:
 
 
 @store_group.command("import")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              metavar="FILE", help="A Box config JSON downloaded from the Developer Console.")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="A Box config JSON downloaded from the Developer Console.",
+)
 @store_option()
 @click.option("--force", is_flag=True, help="Replace a different key the store already holds.")
 def store_import(config_path: str, store: str, force: bool) -> None:
@@ -54,8 +60,10 @@ def store_show(store: str, as_json: bool) -> None:
     for role in ("active", "pending", "previous"):
         key = view[role]
         if key:
-            click.echo(f"{role + ':':12} key {key['key_id'] or '(not registered)'}  "
-                       f"sha256 {key['fingerprint_sha256']}  since {key['created_at']}")
+            click.echo(
+                f"{role + ':':12} key {key['key_id'] or '(not registered)'}  "
+                f"sha256 {key['fingerprint_sha256']}  since {key['created_at']}"
+            )
     backend = view["backend"]
     if backend.get("versions"):
         click.echo("versions:")

@@ -107,7 +107,9 @@ class _Secret:
 
 
 class _Mount:
-    def __init__(self, max_versions: int = DEFAULT_MAX_VERSIONS, cas_required: bool = False) -> None:
+    def __init__(
+        self, max_versions: int = DEFAULT_MAX_VERSIONS, cas_required: bool = False
+    ) -> None:
         self.max_versions = max_versions
         self.cas_required = cas_required
         self.delete_version_after = "0s"
@@ -214,11 +216,29 @@ class VaultEmulatorState:
             method = "LIST"
         if path == "sys/health":
             status = 503 if self.sealed else 200
-            return _json(status, {"initialized": True, "sealed": self.sealed, "standby": False,
-                                  "version": "1.17.0-emulator", "server_time_utc": int(time.time())})
+            return _json(
+                status,
+                {
+                    "initialized": True,
+                    "sealed": self.sealed,
+                    "standby": False,
+                    "version": "1.17.0-emulator",
+                    "server_time_utc": int(time.time()),
+                },
+            )
         if path == "sys/seal-status":
-            return _json(200, {"type": "shamir", "initialized": True, "sealed": self.sealed,
-                               "t": 1, "n": 1, "progress": 0, "version": "1.17.0-emulator"})
+            return _json(
+                200,
+                {
+                    "type": "shamir",
+                    "initialized": True,
+                    "sealed": self.sealed,
+                    "t": 1,
+                    "n": 1,
+                    "progress": 0,
+                    "version": "1.17.0-emulator",
+                },
+            )
         if self.sealed:
             return _errors(503, "Vault is sealed")
         if path.startswith("auth/") and path.endswith("/login") and method in ("POST", "PUT"):
@@ -227,8 +247,17 @@ class VaultEmulatorState:
         if token is None:
             return _errors(403, "permission denied")
         if path == "auth/token/lookup-self":
-            return _json(200, _envelope({"policies": ["root"] if token.root else ["default"],
-                                         "ttl": 0, "renewable": False}, mount_type="token"))
+            return _json(
+                200,
+                _envelope(
+                    {
+                        "policies": ["root"] if token.root else ["default"],
+                        "ttl": 0,
+                        "renewable": False,
+                    },
+                    mount_type="token",
+                ),
+            )
         mount_name, _, rest = path.partition("/")
         mount = self.mounts.get(mount_name)
         if mount is None:
@@ -245,8 +274,18 @@ class VaultEmulatorState:
         with self.lock:
             return self._kv(token, mount_name, mount, store, op, key, method, req, body)
 
-    def _kv(self, token: _Token, mount_name: str, mount: _Mount, store: dict[str, _Secret],
-            op: str, key: str, method: str, req: Request, body: dict[str, Any]) -> Response:
+    def _kv(
+        self,
+        token: _Token,
+        mount_name: str,
+        mount: _Mount,
+        store: dict[str, _Secret],
+        op: str,
+        key: str,
+        method: str,
+        req: Request,
+        body: dict[str, Any],
+    ) -> Response:
         full = f"{mount_name}/{op}/{key}" if key else f"{mount_name}/{op}"
 
         def deny() -> Response:
@@ -256,9 +295,16 @@ class VaultEmulatorState:
             if method == "GET":
                 if not token.allows(full, "read"):
                     return deny()
-                return _json(200, _envelope({"max_versions": mount.max_versions,
-                                             "cas_required": mount.cas_required,
-                                             "delete_version_after": mount.delete_version_after}))
+                return _json(
+                    200,
+                    _envelope(
+                        {
+                            "max_versions": mount.max_versions,
+                            "cas_required": mount.cas_required,
+                            "delete_version_after": mount.delete_version_after,
+                        }
+                    ),
+                )
             if method in ("POST", "PUT"):
                 if not token.allows(full, "update"):
                     return deny()
@@ -318,8 +364,13 @@ class VaultEmulatorState:
                 if not token.allows(full, "list"):
                     return deny()
                 prefix = key.rstrip("/") + "/"
-                names = sorted({k[len(prefix):].split("/")[0] + ("/" if "/" in k[len(prefix):] else "")
-                                for k in store if k.startswith(prefix)})
+                names = sorted(
+                    {
+                        k[len(prefix) :].split("/")[0] + ("/" if "/" in k[len(prefix) :] else "")
+                        for k in store
+                        if k.startswith(prefix)
+                    }
+                )
                 if not names:
                     return _errors(404)
                 return _json(200, _envelope({"keys": names}))
@@ -364,8 +415,14 @@ class VaultEmulatorState:
             return _json(404, _envelope({"data": None, "metadata": meta}))
         return _json(200, _envelope({"data": version.data, "metadata": meta}))
 
-    def _write(self, mount: _Mount, store: dict[str, _Secret], key: str, secret: _Secret | None,
-               body: dict[str, Any]) -> Response:
+    def _write(
+        self,
+        mount: _Mount,
+        store: dict[str, _Secret],
+        key: str,
+        secret: _Secret | None,
+        body: dict[str, Any],
+    ) -> Response:
         data = body.get("data")
         if not isinstance(data, dict):
             return _errors(400, "no data provided")
@@ -387,8 +444,12 @@ class VaultEmulatorState:
         secret.updated = time.time()
         self._prune(mount, secret)
         v = secret.versions[secret.current]
-        return _json(200, _envelope({**v.meta(), "custom_metadata": secret.custom_metadata,
-                                     "version": secret.current}))
+        return _json(
+            200,
+            _envelope(
+                {**v.meta(), "custom_metadata": secret.custom_metadata, "version": secret.current}
+            ),
+        )
 
     @staticmethod
     def _prune(mount: _Mount, secret: _Secret) -> None:
@@ -407,16 +468,26 @@ class VaultEmulatorState:
         if not isinstance(body, dict):
             return _errors(400, "failed to parse JSON input")
         with self.lock:
-            kind = next((spec["kind"] for (m, _), spec in self.auth_roles.items() if m == mount), None)
+            kind = next(
+                (spec["kind"] for (m, _), spec in self.auth_roles.items() if m == mount), None
+            )
             if kind is None:
                 return _errors(403, "permission denied")
             spec: dict[str, Any] | None = None
             if kind == "approle":
-                spec = next((s for (m, _), s in self.auth_roles.items()
-                             if m == mount and s["role_id"] == body.get("role_id")), None)
+                spec = next(
+                    (
+                        s
+                        for (m, _), s in self.auth_roles.items()
+                        if m == mount and s["role_id"] == body.get("role_id")
+                    ),
+                    None,
+                )
                 if spec is None:
                     return _errors(400, "invalid role ID")
-                if not secrets.compare_digest(str(spec["secret_id"]), str(body.get("secret_id", ""))):
+                if not secrets.compare_digest(
+                    str(spec["secret_id"]), str(body.get("secret_id", ""))
+                ):
                     return _errors(400, "invalid secret id")
             elif kind == "kubernetes":
                 spec = self.auth_roles.get((mount, str(body.get("role", ""))))
@@ -434,7 +505,10 @@ class VaultEmulatorState:
                     headers = base64.b64decode(str(body.get("iam_request_headers", ""))).decode()
                 except ValueError:
                     return _errors(400, "error parsing iam_request_body")
-                if body.get("iam_http_request_method") != "POST" or "GetCallerIdentity" not in signed:
+                if (
+                    body.get("iam_http_request_method") != "POST"
+                    or "GetCallerIdentity" not in signed
+                ):
                     return _errors(400, "iam_http_request_method must be POST to GetCallerIdentity")
                 if "AWS4-HMAC-SHA256" not in headers:
                     return _errors(400, "the request is not signed with SigV4")
@@ -442,11 +516,21 @@ class VaultEmulatorState:
                     return _errors(400, "missing or invalid X-Vault-AWS-IAM-Server-ID header")
             assert spec is not None
             token = self.new_token(spec.get("policies"))
-        return _json(200, _envelope(None, mount_type=None, auth={
-            "client_token": token, "accessor": secrets.token_hex(12),
-            "policies": ["default"], "token_policies": ["default"],
-            "lease_duration": 3600, "renewable": True,
-        }))
+        return _json(
+            200,
+            _envelope(
+                None,
+                mount_type=None,
+                auth={
+                    "client_token": token,
+                    "accessor": secrets.token_hex(12),
+                    "policies": ["default"],
+                    "token_policies": ["default"],
+                    "lease_duration": 3600,
+                    "renewable": True,
+                },
+            ),
+        )
 
     # -- /_emulator control routes ----------------------------------------------------------
 
@@ -457,10 +541,13 @@ class VaultEmulatorState:
             return _errors(400, "body is not JSON")
         if not isinstance(body, dict):
             return _errors(400, "body must be a JSON object")
-        route = req.path[len("/_emulator/"):]
+        route = req.path[len("/_emulator/") :]
         with self.lock:
             if route == "tokens" and req.method == "POST":
-                return _json(201, {"token": self.new_token(body.get("policies"), root=bool(body.get("root")))})
+                return _json(
+                    201,
+                    {"token": self.new_token(body.get("policies"), root=bool(body.get("root")))},
+                )
             if route == "seal" and req.method == "POST":
                 self.sealed = True
                 return Response(204)
@@ -471,8 +558,10 @@ class VaultEmulatorState:
                 name = str(body.get("path", "")).strip("/")
                 if not name or "/" in name:
                     return _errors(400, "path must be one segment")
-                self.mounts[name] = _Mount(int(body.get("max_versions", DEFAULT_MAX_VERSIONS)),
-                                           bool(body.get("cas_required", False)))
+                self.mounts[name] = _Mount(
+                    int(body.get("max_versions", DEFAULT_MAX_VERSIONS)),
+                    bool(body.get("cas_required", False)),
+                )
                 return Response(204)
             if route in ("approle", "kubernetes", "aws") and req.method == "POST":
                 mount = str(body.get("mount", route))
@@ -485,8 +574,14 @@ class VaultEmulatorState:
                 status = body.get("status")
                 if status not in (403, 429, 500, 502, 503):
                     return _errors(400, "status must be 403, 429, 500, 502 or 503")
-                self.faults.append(_Fault(int(status), int(body.get("count", 1)),
-                                          str(body.get("path", "")), str(body.get("when", "before"))))
+                self.faults.append(
+                    _Fault(
+                        int(status),
+                        int(body.get("count", 1)),
+                        str(body.get("path", "")),
+                        str(body.get("when", "before")),
+                    )
+                )
                 return Response(204)
             if route == "stats" and req.method == "GET":
                 return _json(200, dict(self.stats))
@@ -495,7 +590,7 @@ class VaultEmulatorState:
 
 _FAULT_TEXT = {
     403: "permission denied",
-    429: "request path \"\": rate limit quota exceeded",
+    429: 'request path "": rate limit quota exceeded',
     500: "internal error",
     502: "bad gateway",
     503: "Vault is sealed",
@@ -505,7 +600,9 @@ _FAULT_TEXT = {
 class VaultEmulator:
     """The Vault emulator as a server; ``root_token`` authenticates everything."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, root_token: str | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, root_token: str | None = None
+    ) -> None:
         self.state = VaultEmulatorState(root_token)
         self._server = EmulatorServer((host, port), self.state.handle, time.time)
         self._thread: threading.Thread | None = None

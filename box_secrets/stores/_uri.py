@@ -13,7 +13,16 @@ __all__ = ["StoreURI", "parse_store_uri"]
 _PARAMS = {
     "file": {"keep"},
     "aws-sm": {"region", "endpoint_url", "profile"},
-    "vault": {"addr", "namespace", "auth", "role", "auth_mount", "jwt_path", "aws_header", "ca_cert"},
+    "vault": {
+        "addr",
+        "namespace",
+        "auth",
+        "role",
+        "auth_mount",
+        "jwt_path",
+        "aws_header",
+        "ca_cert",
+    },
 }
 _EXAMPLES = "file:///abs/path.json, aws-sm://NAME?region=eu-west-1 or vault://MOUNT/PATH?addr=https://vault:8200"
 
@@ -27,7 +36,11 @@ class StoreURI:
     def __str__(self) -> str:
         query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in sorted(self.params.items()))
         if self.scheme == "file":
-            text = "file://" + self.location if self.location.startswith("/") else "file:" + self.location
+            text = (
+                "file://" + self.location
+                if self.location.startswith("/")
+                else "file:" + self.location
+            )
         else:
             text = f"{self.scheme}://{self.location}"
         return f"{text}?{query}" if query else text
@@ -74,7 +87,9 @@ def parse_store_uri(uri: str) -> StoreURI:
         raise StoreURIError("vault:// needs a mount and a path, like vault://secret/box/app")
     auth = params.get("auth", "token")
     if auth not in ("token", "approle", "aws", "kubernetes"):
-        raise StoreURIError(f"vault auth {auth!r} is not supported; use token, approle, aws or kubernetes")
+        raise StoreURIError(
+            f"vault auth {auth!r} is not supported; use token, approle, aws or kubernetes"
+        )
     if auth in ("aws", "kubernetes") and not params.get("role"):
         raise StoreURIError(f"vault auth={auth} needs role=NAME in the store URI")
     return StoreURI("vault", f"{mount}/{path}", params)
@@ -84,7 +99,9 @@ def _file_path(location: str, text: str) -> str:
     if location.startswith("//"):
         host, _, path = location[2:].partition("/")
         if host not in ("", "localhost"):
-            raise StoreURIError(f"file store URI {_safe(text)!r} names a host; use file:///abs/path.json")
+            raise StoreURIError(
+                f"file store URI {_safe(text)!r} names a host; use file:///abs/path.json"
+            )
         location = "/" + path
     path = unquote(location)
     if not path or path.endswith("/"):

@@ -33,9 +33,13 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
             old, expected = None, store.current_revision()
         if old is not None and old.record.keys():
             active = old.record.active
-            if (active is not None and active.fingerprint == config.fingerprint
-                    and active.key_id == config.public_key_id and old.client_id == config.client_id
-                    and old.client_secret == config.client_secret):
+            if (
+                active is not None
+                and active.fingerprint == config.fingerprint
+                and active.key_id == config.public_key_id
+                and old.client_id == config.client_id
+                and old.client_secret == config.client_secret
+            ):
                 return "unchanged"
             if not force:
                 held = f"key {active.key_id}" if active else "a key waiting for registration"
@@ -97,7 +101,9 @@ def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
         key = snap.record.destroying[0]
         store.purge(key.fingerprint)
         nxt = snap.copy()
-        nxt.record.destroying = [k for k in nxt.record.destroying if k.fingerprint != key.fingerprint]
+        nxt.record.destroying = [
+            k for k in nxt.record.destroying if k.fingerprint != key.fingerprint
+        ]
         nxt.materials.pop(key.fingerprint, None)
         nxt.record.log("destroyed", key=key, detail="private key destroyed in the store")
         store.commit(nxt, snap.revision)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -83,8 +84,13 @@ class SecretsManagerStore(Store):
                 region_name=self.params.get("region"),
                 endpoint_url=self.params.get("endpoint_url"),
                 config=botocore.config.Config(
-                    retries={"mode": "standard", "max_attempts": 5},
-                    connect_timeout=5, read_timeout=15,
+                    # botocore retries throttling and 5xx; AWS_MAX_ATTEMPTS overrides 5.
+                    retries={
+                        "mode": os.environ.get("AWS_RETRY_MODE", "standard"),
+                        "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
+                    },
+                    connect_timeout=5,
+                    read_timeout=15,
                 ),
             )
         return self._client
@@ -109,30 +115,52 @@ class SecretsManagerStore(Store):
 
     def _translate(self, exc: botocore.exceptions.ClientError, doing: str) -> StoreError:
         code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 403 and not code.endswith("Exception"):
+            code = "AccessDenied"  # IAM's denial can arrive as an XML body (moto does this)
         if code == "ResourceNotFoundException":
             return StoreNotFoundError(
                 f"secret {self.secret_id} does not exist; import a config with `box-secrets store import`"
             )
-        if code in ("AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
-                    "DecryptionFailure", "KMSAccessDeniedException"):
+        if code in (
+            "AccessDeniedException",
+            "AccessDenied",
+            "UnrecognizedClientException",
+            "InvalidSignatureException",
+            "DecryptionFailure",
+            "KMSAccessDeniedException",
+        ):
             return StoreAccessDeniedError(
                 f"AWS denied {doing} ({code}); the role needs the actions listed in docs/stores.md "
                 f"on {self.secret_id}"
             )
-        if code in ("ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-                    "InternalServiceError", "ServiceUnavailable"):
-            return StoreUnavailableError(f"Secrets Manager is throttling or failing ({code}) while {doing}; retry later")
+        if code in (
+            "ThrottlingException",
+            "TooManyRequestsException",
+            "RequestLimitExceeded",
+            "InternalServiceError",
+            "ServiceUnavailable",
+        ):
+            return StoreUnavailableError(
+                f"Secrets Manager is throttling or failing ({code}) while {doing}; retry later"
+            )
         if code == "ResourceExistsException":
-            return ConflictError(f"secret {self.secret_id} changed while {doing}; nothing was written")
+            return ConflictError(
+                f"secret {self.secret_id} changed while {doing}; nothing was written"
+            )
         return StoreError(f"Secrets Manager refused {doing} ({code})")
 
     # -- reading -----------------------------------------------------------------------
 
     def _labels(self) -> dict[str, list[str]]:
-        desc = self._call("describing the secret", lambda c: c.describe_secret(SecretId=self.secret_id))
+        desc = self._call(
+            "describing the secret", lambda c: c.describe_secret(SecretId=self.secret_id)
+        )
         return {v: list(s) for v, s in (desc.get("VersionIdsToStages") or {}).items()}
 
-    def _get(self, *, stage: str | None = None, version: str | None = None) -> tuple[dict[str, Any], str, float | None]:
+    def _get(
+        self, *, stage: str | None = None, version: str | None = None
+    ) -> tuple[dict[str, Any], str, float | None]:
         kwargs: dict[str, str] = {"SecretId": self.secret_id}
         if version is not None:
             kwargs["VersionId"] = version
@@ -145,7 +173,9 @@ class SecretsManagerStore(Store):
         try:
             data = json.loads(text)
         except ValueError:
-            raise StoreCorruptError(f"secret {self.secret_id} is not JSON; it must hold a Box config") from None
+            raise StoreCorruptError(
+                f"secret {self.secret_id} is not JSON; it must hold a Box config"
+            ) from None
         if not isinstance(data, dict):
             raise StoreCorruptError(f"secret {self.secret_id} does not hold a Box config")
         created = resp.get("CreatedDate")
@@ -179,7 +209,9 @@ class SecretsManagerStore(Store):
         else:
             # Never written by box-secrets: adopt the current value.
             data, vid, created = self._get(stage=CURRENT)
-            snap = Snapshot.from_document(data, revision=f"current:{vid}", adopted_at=created, where=where)
+            snap = Snapshot.from_document(
+                data, revision=f"current:{vid}", adopted_at=created, where=where
+            )
             if snap.record.active is not None and snap.record.active.ref is None:
                 snap.record.active.ref = vid
         for key in (snap.record.pending, snap.record.previous):
@@ -190,7 +222,9 @@ class SecretsManagerStore(Store):
                 auth = (kdata.get("boxAppSettings") or {}).get("appAuth") or {}
                 if not isinstance(auth.get("privateKey"), str):
                     raise StoreCorruptError(f"{where}: key version {key.ref} holds no private key")
-                snap.materials[key.fingerprint] = KeyMaterial(auth["privateKey"], str(auth.get("passphrase") or ""))
+                snap.materials[key.fingerprint] = KeyMaterial(
+                    auth["privateKey"], str(auth.get("passphrase") or "")
+                )
         return snap
 
     # -- writing -------------------------------------------------------------------------
@@ -217,8 +251,15 @@ class SecretsManagerStore(Store):
 
     def _put(self, token: str, text: str) -> None:
         crashpoint("aws.put", "before")
-        self._call("writing a secret version", lambda c: c.put_secret_value(
-            SecretId=self.secret_id, ClientRequestToken=token, SecretString=text, VersionStages=[WRITING]))
+        self._call(
+            "writing a secret version",
+            lambda c: c.put_secret_value(
+                SecretId=self.secret_id,
+                ClientRequestToken=token,
+                SecretString=text,
+                VersionStages=[WRITING],
+            ),
+        )
         crashpoint("aws.put", "after")
 
     def _move(self, label: str, to: str | None, from_: str | None, *, cas: bool = False) -> None:
@@ -239,7 +280,9 @@ class SecretsManagerStore(Store):
                 ) from exc
             raise self._translate(exc, f"moving label {label}") from exc
         except botocore.exceptions.BotoCoreError as exc:
-            raise StoreUnavailableError(f"cannot reach Secrets Manager ({type(exc).__name__})") from exc
+            raise StoreUnavailableError(
+                f"cannot reach Secrets Manager ({type(exc).__name__})"
+            ) from exc
         crashpoint("aws.label", "after")
 
     def _commit(self, snapshot: Snapshot, expected: str | None) -> str:
@@ -248,12 +291,14 @@ class SecretsManagerStore(Store):
         self._put_key_versions(snapshot)
         text = _dumps(snapshot.to_document(embed=False))
         adopting = expected.startswith("current:")
-        base = expected[len("current:"):] if adopting else expected
+        base = expected[len("current:") :] if adopting else expected
         new = _token(self.secret_id, "record", expected, hashlib.sha256(text.encode()).hexdigest())
         if adopting:
             labels = self._labels()
             if self._holder(labels, RECORD) or base not in self._holder(labels, CURRENT):
-                raise ConflictError(f"secret {self.secret_id} changed since it was read; nothing was committed")
+                raise ConflictError(
+                    f"secret {self.secret_id} changed since it was read; nothing was committed"
+                )
         self._put(new, text)
         # The commit point. Real AWS also refuses the label-less first move when
         # another writer attached the label meanwhile; moto does not (docs/stores.md).
@@ -267,10 +312,15 @@ class SecretsManagerStore(Store):
         text = _dumps(snapshot.to_document(embed=True))
         token = _token(self.secret_id, "create", hashlib.sha256(text.encode()).hexdigest())
         crashpoint("aws.put", "before")
-        self._call("creating the secret", lambda c: c.create_secret(
-            Name=self.secret_id, SecretString=text, ClientRequestToken=token,
-            Description="Box app credentials managed by box-secrets",
-        ))
+        self._call(
+            "creating the secret",
+            lambda c: c.create_secret(
+                Name=self.secret_id,
+                SecretString=text,
+                ClientRequestToken=token,
+                Description="Box app credentials managed by box-secrets",
+            ),
+        )
         crashpoint("aws.put", "after")
         self._move(RECORD, token, None)
         return token
@@ -280,42 +330,71 @@ class SecretsManagerStore(Store):
             self._repair(snapshot, snapshot.revision)
 
     def _repair(self, snapshot: Snapshot, record_version: str) -> None:
-        """Put AWSCURRENT, AWSPENDING and AWSPREVIOUS where the record says (idempotent)."""
+        """Put AWSCURRENT, AWSPENDING and AWSPREVIOUS where the record says (idempotent).
+
+        One move at a time, each after a fresh look, and only while this record
+        is still the committed one: a newer writer repairs for its own record.
+        """
         record = snapshot.record
-        labels = self._labels()
         # With no active key yet, AWSCURRENT follows the record (readers then learn
         # there is no active key rather than reading an abandoned one).
-        want_current = record.active.ref if record.active and record.active.ref else record_version
-        holders = self._holder(labels, CURRENT)
-        if holders != [want_current]:
-            self._move(CURRENT, want_current, holders[0] if holders else None)
-            labels = self._labels()  # AWS moved AWSPREVIOUS itself
-        for label, key in ((PENDING, record.pending), (PREVIOUS, record.previous)):
-            want = key.ref if key is not None else None
+        want = {
+            CURRENT: record.active.ref if record.active and record.active.ref else record_version,
+            PENDING: record.pending.ref if record.pending else None,
+            PREVIOUS: record.previous.ref if record.previous else None,
+            WRITING: None,
+        }
+        for _ in range(12):
+            labels = self._labels()
+            if self._holder(labels, RECORD) != [record_version]:
+                return
+            move = self._next_move(labels, want)
+            if move is None:
+                return
+            try:
+                self._move(*move, cas=True)
+            except ConflictError:
+                continue  # the labels changed under us: look again
+
+    def _next_move(
+        self, labels: dict[str, list[str]], want: dict[str, str | None]
+    ) -> tuple[str, str | None, str | None] | None:
+        for label in (CURRENT, PENDING, PREVIOUS, WRITING):
             have = self._holder(labels, label)
-            for vid in have:
-                if vid != want:
-                    self._move(label, None, vid)
-            if want is not None and want not in have:
-                self._move(label, want, None)
-        for vid in self._holder(labels, WRITING):
-            self._move(WRITING, None, vid)
+            target = want[label]
+            stray = [v for v in have if v != target]
+            if target is not None and target not in have:
+                return label, target, stray[0] if stray else None
+            if stray:
+                return label, None, stray[0]
+        return None
 
     def _purge(self, fingerprint: str) -> None:
         # A version without labels is deprecated by Secrets Manager; strip every
         # label from any version still holding this key.
-        for vid, stages in self._labels().items():
-            if not stages or RECORD in stages:
-                continue  # the committed record no longer holds the key
-            if fingerprint not in fingerprints_in(self._get(version=vid)[0]):
-                continue
-            if CURRENT in stages:
+        for attempt in range(2):
+            holding = [
+                (vid, stages)
+                for vid, stages in self._labels().items()
+                if stages
+                and RECORD not in stages  # the committed record no longer holds it
+                and fingerprint in fingerprints_in(self._get(version=vid)[0])
+            ]
+            if any(CURRENT in stages for _, stages in holding):
+                if attempt == 0:
+                    self.repair(self.load())  # a crashed writer left AWSCURRENT behind
+                    continue
                 raise StoreCorruptError(
                     f"secret {self.secret_id}: the key being destroyed is still AWSCURRENT; "
                     "run the rotation command again to repair the labels"
                 )
-            for stage in stages:
-                self._move(stage, None, vid)
+            for vid, stages in holding:
+                for stage in stages:
+                    try:
+                        self._move(stage, None, vid, cas=True)
+                    except ConflictError:
+                        pass  # already gone
+            return
 
     # -- diagnostics -----------------------------------------------------------------------
 

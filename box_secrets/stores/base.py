@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import _faults
 from ..config import BoxAppConfig
+from ..errors import ConfigError, StoreCorruptError
 from ..record import Snapshot
 from ..sources import config_from_document
 
@@ -40,8 +41,7 @@ class Store(ABC):
 
         Values box-secrets wrote were validated then, so their RSA check is skipped.
         """
-        data = self.read_current_data()
-        return config_from_document(data, trusted=_written_by_us(data), where=self.uri)
+        return config_from_store_data(self.read_current_data(), self.uri)
 
     # -- the writers' path ---------------------------------------------------------
 
@@ -107,6 +107,14 @@ def _written_by_us(data: dict[str, Any]) -> bool:
     return isinstance(data.get("boxSecrets"), dict)
 
 
+def config_from_store_data(data: dict[str, Any], where: str) -> BoxAppConfig:
+    """Parse a stored value; a bad one is the store's fault (exit 1), not the caller's input."""
+    try:
+        return config_from_document(data, trusted=_written_by_us(data), where=where)
+    except ConfigError as exc:
+        raise StoreCorruptError(str(exc)) from None
+
+
 def fingerprints_in(data: Any) -> set[str]:
     """Fingerprints of the private keys inside one stored JSON document."""
     from ..record import RECORD_KEY, KeyMaterial
@@ -115,7 +123,11 @@ def fingerprints_in(data: Any) -> set[str]:
     if not isinstance(data, dict):
         return out
     pems: list[KeyMaterial] = []
-    auth = (data.get("boxAppSettings") or {}).get("appAuth") if isinstance(data.get("boxAppSettings"), dict) else None
+    auth = (
+        (data.get("boxAppSettings") or {}).get("appAuth")
+        if isinstance(data.get("boxAppSettings"), dict)
+        else None
+    )
     if isinstance(auth, dict) and isinstance(auth.get("privateKey"), str):
         pems.append(KeyMaterial(auth["privateKey"], str(auth.get("passphrase") or "")))
     record = data.get(RECORD_KEY)

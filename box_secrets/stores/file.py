@@ -68,7 +68,9 @@ class FileStore(Store):
         except PermissionError:
             raise StoreAccessDeniedError(f"{self.path} cannot be read: permission denied") from None
         except IsADirectoryError:
-            raise StoreURIError(f"{self.path} is a directory; a file store names a JSON file") from None
+            raise StoreURIError(
+                f"{self.path} is a directory; a file store names a JSON file"
+            ) from None
         except OSError as exc:
             raise StoreError(f"{self.path} cannot be read ({exc.strerror})") from None
 
@@ -97,7 +99,9 @@ class FileStore(Store):
         raw = self._read_raw()
         data = self._parse(raw, self.path)
         adopted_at = os.stat(self.path).st_mtime
-        return Snapshot.from_document(data, revision=_revision(raw), adopted_at=adopted_at, where=self.path)
+        return Snapshot.from_document(
+            data, revision=_revision(raw), adopted_at=adopted_at, where=self.path
+        )
 
     # -- writing -------------------------------------------------------------------
 
@@ -124,7 +128,9 @@ class FileStore(Store):
                 atomic_write(self.path, new)
                 self._prune_history()
         except PermissionError:
-            raise StoreAccessDeniedError(f"{self.path} cannot be written: permission denied") from None
+            raise StoreAccessDeniedError(
+                f"{self.path} cannot be written: permission denied"
+            ) from None
         return _revision(new)
 
     def _remove_leftovers(self, directory: str) -> None:

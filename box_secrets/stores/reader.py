@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from ..config import BoxAppConfig
-from .base import Store, _written_by_us
+from .base import Store, config_from_store_data
 
 __all__ = ["DEFAULT_TTL", "StoreSource", "clear_cache"]
 
@@ -81,9 +81,7 @@ class StoreSource:
             if entry is not None and data == entry.data:
                 config = entry.config  # unchanged: keep the parsed key
             else:
-                from ..sources import config_from_document
-
-                config = config_from_document(data, trusted=_written_by_us(data), where=self.uri)
+                config = config_from_store_data(data, self.uri)
             with _lock:
                 _cache[self.uri] = _Entry(data, config, started)
             return config

@@ -55,7 +55,9 @@ class VaultStore(Store):
         self.params = uri.params
         self.addr = uri.params.get("addr") or os.environ.get("VAULT_ADDR") or ""
         if not self.addr:
-            raise InputError("the Vault address is unknown; add ?addr=https://vault:8200 or set VAULT_ADDR")
+            raise InputError(
+                "the Vault address is unknown; add ?addr=https://vault:8200 or set VAULT_ADDR"
+            )
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
         self.auth = uri.params.get("auth", "token")
         self._client: Any = None
@@ -76,10 +78,17 @@ class VaultStore(Store):
                     )
                 client.token = token
             elif self.auth == "approle":
-                role_id, secret_id = os.environ.get("VAULT_ROLE_ID"), os.environ.get("VAULT_SECRET_ID")
+                role_id, secret_id = (
+                    os.environ.get("VAULT_ROLE_ID"),
+                    os.environ.get("VAULT_SECRET_ID"),
+                )
                 if not role_id or not secret_id:
-                    raise StoreAccessDeniedError("auth=approle needs VAULT_ROLE_ID and VAULT_SECRET_ID")
-                client.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=auth_mount)
+                    raise StoreAccessDeniedError(
+                        "auth=approle needs VAULT_ROLE_ID and VAULT_SECRET_ID"
+                    )
+                client.auth.approle.login(
+                    role_id=role_id, secret_id=secret_id, mount_point=auth_mount
+                )
             elif self.auth == "kubernetes":
                 path = self.params.get("jwt_path") or K8S_JWT
                 try:
@@ -89,7 +98,9 @@ class VaultStore(Store):
                     raise StoreAccessDeniedError(
                         f"auth=kubernetes cannot read the service account token at {path}"
                     ) from None
-                client.auth.kubernetes.login(role=self.params["role"], jwt=jwt, mount_point=auth_mount)
+                client.auth.kubernetes.login(
+                    role=self.params["role"], jwt=jwt, mount_point=auth_mount
+                )
             else:  # aws
                 try:
                     import boto3
@@ -97,17 +108,24 @@ class VaultStore(Store):
                     raise MissingExtraError("aws", "boto3") from exc
                 creds = boto3.Session().get_credentials()
                 if creds is None:
-                    raise StoreAccessDeniedError("auth=aws found no AWS credentials in this environment")
+                    raise StoreAccessDeniedError(
+                        "auth=aws found no AWS credentials in this environment"
+                    )
                 frozen = creds.get_frozen_credentials()
                 client.auth.aws.iam_login(
-                    frozen.access_key, frozen.secret_key, frozen.token,
-                    role=self.params["role"], header_value=self.params.get("aws_header"),
+                    frozen.access_key,
+                    frozen.secret_key,
+                    frozen.token,
+                    role=self.params["role"],
+                    header_value=self.params.get("aws_header"),
                     mount_point=auth_mount,
                 )
         except hvac_exc.VaultError as exc:
             raise self._translate(exc, f"logging in to Vault with auth={self.auth}") from exc
         except requests.RequestException as exc:
-            raise StoreUnavailableError(f"cannot reach Vault at {self.addr}; check addr and the network") from exc
+            raise StoreUnavailableError(
+                f"cannot reach Vault at {self.addr}; check addr and the network"
+            ) from exc
         return client
 
     def _call(self, doing: str, fn: Callable[[Any], T]) -> T:
@@ -123,7 +141,11 @@ class VaultStore(Store):
                     relogged, self._client = True, None  # the login expired: log in again
                     continue
                 raise self._translate(exc, doing) from exc
-            except (hvac_exc.RateLimitExceeded, hvac_exc.InternalServerError, hvac_exc.BadGateway) as exc:
+            except (
+                hvac_exc.RateLimitExceeded,
+                hvac_exc.InternalServerError,
+                hvac_exc.BadGateway,
+            ) as exc:
                 if attempt == 3:
                     raise self._translate(exc, doing) from exc
                 time.sleep(0.2 * 2**attempt)
@@ -142,7 +164,9 @@ class VaultStore(Store):
                 f"on {self.mount}/data/{self.path} (see docs/stores.md)"
             )
         if isinstance(exc, hvac_exc.VaultDown):
-            return StoreUnavailableError(f"Vault is sealed or down (503) while {doing}; unseal it and retry")
+            return StoreUnavailableError(
+                f"Vault is sealed or down (503) while {doing}; unseal it and retry"
+            )
         if isinstance(exc, hvac_exc.RateLimitExceeded):
             return StoreUnavailableError(f"Vault is rate limiting (429) while {doing}; retry later")
         if isinstance(exc, hvac_exc.InvalidPath):
@@ -150,25 +174,41 @@ class VaultStore(Store):
                 f"vault://{self.where} holds nothing; import a config with `box-secrets store import`"
             )
         if isinstance(exc, hvac_exc.InvalidRequest) and "check-and-set" in str(exc):
-            return ConflictError(f"vault://{self.where} changed since it was read; nothing was written")
+            return ConflictError(
+                f"vault://{self.where} changed since it was read; nothing was written"
+            )
         if isinstance(exc, hvac_exc.Unauthorized | hvac_exc.InvalidRequest):
-            return StoreAccessDeniedError(f"Vault refused {doing} ({type(exc).__name__}); check the auth settings")
-        return StoreUnavailableError(f"Vault failed while {doing} ({type(exc).__name__}); retry later")
+            return StoreAccessDeniedError(
+                f"Vault refused {doing} ({type(exc).__name__}); check the auth settings"
+            )
+        return StoreUnavailableError(
+            f"Vault failed while {doing} ({type(exc).__name__}); retry later"
+        )
 
     # -- reading -------------------------------------------------------------------------
 
     def _read(self, version: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """(data, metadata) of a version; deleted versions come back with data None."""
-        response = self._call(f"reading {self.where}", lambda c: c.secrets.kv.v2.read_secret_version(
-            path=self.path, version=version, mount_point=self.mount, raise_on_deleted_version=False,
-        ))
+        response = self._call(
+            f"reading {self.where}",
+            lambda c: c.secrets.kv.v2.read_secret_version(
+                path=self.path,
+                version=version,
+                mount_point=self.mount,
+                raise_on_deleted_version=False,
+            ),
+        )
         body = response.get("data") or {}
         return body.get("data"), body.get("metadata") or {}
 
     def _metadata(self) -> dict[str, Any] | None:
         try:
-            response = self._call(f"reading metadata of {self.where}", lambda c: c.secrets.kv.v2.read_secret_metadata(
-                path=self.path, mount_point=self.mount))
+            response = self._call(
+                f"reading metadata of {self.where}",
+                lambda c: c.secrets.kv.v2.read_secret_metadata(
+                    path=self.path, mount_point=self.mount
+                ),
+            )
         except StoreNotFoundError:
             return None
         data: dict[str, Any] = response["data"]
@@ -181,13 +221,13 @@ class VaultStore(Store):
             meta_all = self._metadata()
             if meta_all and meta_all.get("current_version"):
                 n = meta_all["current_version"]
-                raise StoreCorruptError(
-                    f"the latest version ({n}) of vault://{self.where} is destroyed; write a new "
-                    "config with `box-secrets store import --force`"
+                raise StoreNotFoundError(
+                    f"the latest version ({n}) of vault://{self.where} is destroyed; import a "
+                    "config again with `box-secrets store import`"
                 ) from None
             raise
         if data is None:
-            raise StoreCorruptError(
+            raise StoreNotFoundError(
                 f"the latest version ({meta.get('version')}) of vault://{self.where} is deleted; "
                 f"undelete it (vault kv undelete -versions={meta.get('version')}) or import again"
             )
@@ -218,8 +258,9 @@ class VaultStore(Store):
 
     def load(self) -> Snapshot:
         data, version, created = self._current()
-        return Snapshot.from_document(data, revision=str(version), adopted_at=created,
-                                      where=f"vault://{self.where}")
+        return Snapshot.from_document(
+            data, revision=str(version), adopted_at=created, where=f"vault://{self.where}"
+        )
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -230,13 +271,19 @@ class VaultStore(Store):
             if meta and meta.get("current_version"):
                 latest = (meta.get("versions") or {}).get(str(meta["current_version"])) or {}
                 if not (latest.get("destroyed") or latest.get("deletion_time")):
-                    raise ConflictError(f"vault://{self.where} already holds a config; nothing was written")
+                    raise ConflictError(
+                        f"vault://{self.where} already holds a config; nothing was written"
+                    )
                 cas = int(meta["current_version"])  # write over a deleted latest version
         else:
             cas = int(expected)
         document = snapshot.to_document(embed=True)
-        response = self._call(f"writing {self.where}", lambda c: c.secrets.kv.v2.create_or_update_secret(
-            path=self.path, secret=document, cas=cas, mount_point=self.mount))
+        response = self._call(
+            f"writing {self.where}",
+            lambda c: c.secrets.kv.v2.create_or_update_secret(
+                path=self.path, secret=document, cas=cas, mount_point=self.mount
+            ),
+        )
         return str(response["data"]["version"])
 
     def _purge(self, fingerprint: str) -> None:
@@ -254,8 +301,12 @@ class VaultStore(Store):
             if data is None or fingerprint in fingerprints_in(data):
                 doomed.append(n)
         if doomed:
-            self._call(f"destroying old versions of {self.where}", lambda c: c.secrets.kv.v2.destroy_secret_versions(
-                path=self.path, versions=sorted(doomed), mount_point=self.mount))
+            self._call(
+                f"destroying old versions of {self.where}",
+                lambda c: c.secrets.kv.v2.destroy_secret_versions(
+                    path=self.path, versions=sorted(doomed), mount_point=self.mount
+                ),
+            )
 
     # -- diagnostics -------------------------------------------------------------------------
 
@@ -278,7 +329,13 @@ class VaultStore(Store):
             "path": f"{self.mount}/data/{self.path}",
             "current_version": meta.get("current_version"),
             "versions": {
-                n: ("destroyed" if v.get("destroyed") else "deleted" if v.get("deletion_time") else "live")
+                n: (
+                    "destroyed"
+                    if v.get("destroyed")
+                    else "deleted"
+                    if v.get("deletion_time")
+                    else "live"
+                )
                 for n, v in (meta.get("versions") or {}).items()
             },
         }

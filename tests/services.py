@@ -1,0 +1,125 @@
+"""Real services for the tests: a moto server in its own process, and a fault proxy.
+
+The moto server runs as a child process (``moto[server]``), so AWS calls cross
+real HTTP exactly as they would to AWS; the fault proxy sits in front of it to
+produce answers moto cannot (throttling), without touching box-secrets' code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_MOTO = """
+import sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()  # live until the parent closes our stdin
+"""
+
+
+class MotoServer:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        full_env = {**os.environ, **(env or {})}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _MOTO],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=full_env,
+        )
+        line = self.proc.stdout.readline()  # type: ignore[union-attr]
+        if not line.strip():
+            raise RuntimeError("moto server did not start")
+        self.url = f"http://127.0.0.1:{int(line)}"
+
+    def reset(self) -> None:
+        urllib.request.urlopen(
+            urllib.request.Request(self.url + "/moto-api/reset", method="POST"), timeout=10
+        )
+
+    def stop(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class FaultProxy:
+    """Forwards to ``target``; ``fail(n, status, body)`` answers the next n requests itself."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target.rstrip("/")
+        self._faults: list[list[Any]] = []
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fault = proxy._take()
+                if fault is not None:
+                    status, payload = fault
+                    data = json.dumps(payload).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length")
+                }
+                req = urllib.request.Request(
+                    proxy.target + self.path, data=body, headers=headers, method="POST"
+                )
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as resp:
+                        status, out, rheaders = resp.status, resp.read(), resp.headers
+                except urllib.error.HTTPError as exc:
+                    status, out, rheaders = exc.code, exc.read(), exc.headers
+                self.send_response(status)
+                self.send_header("Content-Type", rheaders.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def _take(self) -> tuple[int, dict[str, Any]] | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault[0] > 0:
+                    fault[0] -= 1
+                    return fault[1], fault[2]
+        return None
+
+    def fail(self, count: int, status: int, code: str, message: str) -> None:
+        with self._lock:
+            self._faults.append([count, status, {"__type": code, "message": message}])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
