@@ -87,11 +87,11 @@ class HttpClient:
         url: str,
         *,
         fields: Mapping[str, str] | None = None,
+        body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         """Send one request; network failures become :class:`BoxUnavailableError`."""
         manager = self._manager(url)
-        body = None
         hdrs = {"User-Agent": "box-secrets", "Accept": "application/json"}
         if headers:
             hdrs.update(headers)

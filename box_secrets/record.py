@@ -453,6 +453,16 @@ class Snapshot:
                     materials[config.fingerprint] = KeyMaterial(
                         config.private_key_pem, config.passphrase
                     )
+                    record.history.append(
+                        Event(
+                            at=when,
+                            action="adopted",
+                            actor="box-secrets",
+                            key_id=config.public_key_id,
+                            new_fingerprint=config.fingerprint,
+                            detail="a Box config found in the store, taken as the active key",
+                        )
+                    )
             else:
                 record, materials = RotationRecord.from_json(raw_record)
                 if record.active is not None:

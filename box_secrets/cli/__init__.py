@@ -82,5 +82,6 @@ def main() -> None:
 
 
 from . import emulator as _emulator  # noqa: E402,F401 - registers commands
+from . import rotation as _rotation  # noqa: E402,F401
 from . import store as _store  # noqa: E402,F401
 from . import token as _token  # noqa: E402,F401
