@@ -25,9 +25,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def notify_option(f: F) -> F:
     return click.option(
-        "--notify", metavar="URI", envvar="BOX_SECRETS_NOTIFY",
+        "--notify",
+        metavar="URI",
+        envvar="BOX_SECRETS_NOTIFY",
         help="Where to tell a person what to do: log: (default, stdout), an https:// webhook "
-             "(Slack-compatible JSON), or sns://TOPIC-ARN. Env: BOX_SECRETS_NOTIFY.",
+        "(Slack-compatible JSON), or sns://TOPIC-ARN. Env: BOX_SECRETS_NOTIFY.",
     )(f)
 
 
@@ -54,24 +56,55 @@ def _finish(outcome: Outcome, as_json: bool) -> None:
 
 @cli.command("init")
 @store_option()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Adopt a config downloaded from the Developer Console (verified with Box first).")
-@click.option("--client-id", metavar="ID", help="The app's client ID (to generate a first key pair).")
-@click.option("--client-secret-env", metavar="VAR",
-              help="Name of the environment variable holding the client secret (never on the command line).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Adopt a config downloaded from the Developer Console (verified with Box first).",
+)
+@click.option(
+    "--client-id", metavar="ID", help="The app's client ID (to generate a first key pair)."
+)
+@click.option(
+    "--client-secret-env",
+    metavar="VAR",
+    help="Name of the environment variable holding the client secret (never on the command line).",
+)
 @click.option("--enterprise-id", metavar="ID", help="The enterprise the app is authorized in.")
 @click.option("--user-id", metavar="ID", help="Or: the user the app acts as.")
-@click.option("--key-size", type=click.Choice(["2048", "3072", "4096"]), help="RSA key size (default 2048).")
-@click.option("--max-age-days", type=click.FloatRange(min=1), help="Rotate keys older than this (default 90).")
-@click.option("--grace-days", type=click.FloatRange(min=0), help="Overlap before a forced retire (default 7).")
-@click.option("--renotify-hours", type=click.FloatRange(min=0.01), help="Remind a person this often (default 24).")
+@click.option(
+    "--key-size", type=click.Choice(["2048", "3072", "4096"]), help="RSA key size (default 2048)."
+)
+@click.option(
+    "--max-age-days", type=click.FloatRange(min=1), help="Rotate keys older than this (default 90)."
+)
+@click.option(
+    "--grace-days", type=click.FloatRange(min=0), help="Overlap before a forced retire (default 7)."
+)
+@click.option(
+    "--renotify-hours",
+    type=click.FloatRange(min=0.01),
+    help="Remind a person this often (default 24).",
+)
 @notify_option
 @json_option
 @click.pass_obj
-def init_cmd(obj: dict[str, str], store: str, config_path: str | None, client_id: str | None,
-             client_secret_env: str | None, enterprise_id: str | None, user_id: str | None,
-             key_size: str | None, max_age_days: float | None, grace_days: float | None,
-             renotify_hours: float | None, notify: str | None, as_json: bool) -> None:
+def init_cmd(
+    obj: dict[str, str],
+    store: str,
+    config_path: str | None,
+    client_id: str | None,
+    client_secret_env: str | None,
+    enterprise_id: str | None,
+    user_id: str | None,
+    key_size: str | None,
+    max_age_days: float | None,
+    grace_days: float | None,
+    renotify_hours: float | None,
+    notify: str | None,
+    as_json: bool,
+) -> None:
     """Initialise a store: adopt a downloaded config, or stage a first key pair."""
     from ..config import BoxAppConfig
     from ..record import Policy
@@ -83,7 +116,9 @@ def init_cmd(obj: dict[str, str], store: str, config_path: str | None, client_id
             key_size=int(key_size) if key_size else defaults.key_size,
             max_age_days=max_age_days if max_age_days is not None else defaults.max_age_days,
             grace_days=grace_days if grace_days is not None else defaults.grace_days,
-            renotify_hours=renotify_hours if renotify_hours is not None else defaults.renotify_hours,
+            renotify_hours=renotify_hours
+            if renotify_hours is not None
+            else defaults.renotify_hours,
         )
     engine = _engine(obj, store, notify)
     if config_path:
@@ -97,16 +132,27 @@ def init_cmd(obj: dict[str, str], store: str, config_path: str | None, client_id
         secret = os.environ.get(client_secret_env)
         if not secret:
             raise click.UsageError(f"environment variable {client_secret_env} is not set or empty")
-    outcome = engine.init(client_id=client_id, client_secret=secret, enterprise_id=enterprise_id,
-                          user_id=user_id, policy=policy)
+    outcome = engine.init(
+        client_id=client_id,
+        client_secret=secret,
+        enterprise_id=enterprise_id,
+        user_id=user_id,
+        policy=policy,
+    )
     _finish(outcome, as_json)
 
 
 @cli.command("status")
 @store_option()
-@click.option("--json", "as_json", is_flag=True,
-              help="Print JSON: state, active, pending, previous, next_action.")
-@click.option("--check", is_flag=True, help="Also check the rotation invariants (exit 1 if one fails).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: state, active, pending, previous, next_action.",
+)
+@click.option(
+    "--check", is_flag=True, help="Also check the rotation invariants (exit 1 if one fails)."
+)
 @click.pass_obj
 def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> None:
     """Show where the key lifecycle stands and what to do next."""
@@ -116,7 +162,9 @@ def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> N
     try:
         status = engine.status()
     except StoreNotFoundError:
-        raise InvalidTransitionError(f"{engine.store.uri} is not initialised; run `box-secrets init`") from None
+        raise InvalidTransitionError(
+            f"{engine.store.uri} is not initialised; run `box-secrets init`"
+        ) from None
     problems: list[str] = []
     if check:
         from ..rotation.invariants import InvariantChecker
@@ -130,11 +178,15 @@ def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> N
         for role in ("active", "pending", "previous"):
             key = status[role]
             if key:
-                click.echo(f"{role + ':':12} key {key.get('key_id') or '(not registered yet)'}  "
-                           f"sha256 {key['fingerprint_sha256']}")
+                click.echo(
+                    f"{role + ':':12} key {key.get('key_id') or '(not registered yet)'}  "
+                    f"sha256 {key['fingerprint_sha256']}"
+                )
         click.echo(f"next:        {status['next_action']}")
         if status["pending"] and not status["pending"]["key_id"]:
-            click.echo("\npublic key to register at Box:\n" + status["pending"]["public_key_pem"].rstrip())
+            click.echo(
+                "\npublic key to register at Box:\n" + status["pending"]["public_key_pem"].rstrip()
+            )
     if problems:
         for problem in problems:
             click.echo(f"invariant violated: {problem}", err=True)
@@ -147,7 +199,9 @@ def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> N
 @notify_option
 @json_option
 @click.pass_context
-def rotate_group(ctx: click.Context, store: str | None, force: bool, notify: str | None, as_json: bool) -> None:
+def rotate_group(
+    ctx: click.Context, store: str | None, force: bool, notify: str | None, as_json: bool
+) -> None:
     """Do the next safe step of the key lifecycle (run it from cron)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -156,8 +210,14 @@ def rotate_group(ctx: click.Context, store: str | None, force: bool, notify: str
 
 @rotate_group.command("import")
 @store_option()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="The config Box downloaded when you generated a key pair in the console.")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The config Box downloaded when you generated a key pair in the console.",
+)
 @json_option
 @click.pass_obj
 def rotate_import(obj: dict[str, str], store: str, config_path: str, as_json: bool) -> None:
@@ -178,20 +238,30 @@ def rotate_abandon(obj: dict[str, str], store: str, as_json: bool) -> None:
 
 @cli.command("register")
 @store_option()
-@click.option("--public-key-id", required=True, metavar="ID", help="The key ID Box showed for the new key.")
+@click.option(
+    "--public-key-id", required=True, metavar="ID", help="The key ID Box showed for the new key."
+)
 @click.option("--verify", is_flag=True, help="Verify with Box and promote now.")
 @notify_option
 @json_option
 @click.pass_obj
-def register_cmd(obj: dict[str, str], store: str, public_key_id: str, verify: bool,
-                 notify: str | None, as_json: bool) -> None:
+def register_cmd(
+    obj: dict[str, str],
+    store: str,
+    public_key_id: str,
+    verify: bool,
+    notify: str | None,
+    as_json: bool,
+) -> None:
     """Record the key ID Box assigned to the pending key."""
     _finish(_engine(obj, store, notify).register(public_key_id, verify=verify), as_json)
 
 
 @cli.command("retire")
 @store_option()
-@click.option("--force", is_flag=True, help="Retire after the grace period even if Box still accepts it.")
+@click.option(
+    "--force", is_flag=True, help="Retire after the grace period even if Box still accepts it."
+)
 @json_option
 @click.pass_obj
 def retire_cmd(obj: dict[str, str], store: str, force: bool, as_json: bool) -> None:

@@ -74,6 +74,9 @@ App = Callable[[Request], Response]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle and the
+    # client's delayed ACK add ~40 ms to every keep-alive request.
+    disable_nagle_algorithm = True
     server_version = "box-secrets-emulator"
     sys_version = ""
     server: EmulatorServer

@@ -40,7 +40,6 @@ from ..errors import (
     InputError,
     InvalidTransitionError,
     KeyRejectedError,
-    NotifyError,
     StoreNotFoundError,
 )
 from ..keys import generate_key, public_pem_of
@@ -68,8 +67,12 @@ class Outcome:
     waiting: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "message": self.message, "state": self.state,
-                "waiting": self.waiting}
+        return {
+            "action": self.action,
+            "message": self.message,
+            "state": self.state,
+            "waiting": self.waiting,
+        }
 
 
 class _Retry(Exception):  # noqa: N818 - internal control flow
@@ -128,15 +131,19 @@ class RotationEngine:
         r = snap.record
         pending = None
         if r.pending is not None:
-            pending = {"key_id": r.pending.key_id, "public_key_pem": r.pending.public_key_pem,
-                       "fingerprint_sha256": r.pending.fingerprint,
-                       "created_at": rfc3339(r.pending.created_at)}
+            pending = {
+                "key_id": r.pending.key_id,
+                "public_key_pem": r.pending.public_key_pem,
+                "fingerprint_sha256": r.pending.fingerprint,
+                "created_at": rfc3339(r.pending.created_at),
+            }
         return {
             "state": r.state,
             "active": r.active.summary() if r.active else None,
             "pending": pending,
             "previous": {"key_id": r.previous.key_id, "fingerprint_sha256": r.previous.fingerprint}
-            if r.previous else None,
+            if r.previous
+            else None,
             "next_action": self._next_action(snap),
         }
 
@@ -150,13 +157,17 @@ class RotationEngine:
         if r.destroying:
             return f"run `{self._cmd('rotate')}` to finish destroying retired keys"
         if r.pending is not None and r.pending.key_id is None:
-            return (f"add the pending public key in the Box Developer Console, then run "
-                    f"`{self._cmd('register', '--public-key-id', 'ID')}` with the ID Box shows")
+            return (
+                f"add the pending public key in the Box Developer Console, then run "
+                f"`{self._cmd('register', '--public-key-id', 'ID')}` with the ID Box shows"
+            )
         if r.pending is not None:
             return f"run `{self._cmd('rotate')}` to verify key {r.pending.key_id} with Box and promote it"
         if r.previous is not None:
-            return (f"remove key {r.previous.key_id} in the Box Developer Console, then run "
-                    f"`{self._cmd('rotate')}`")
+            return (
+                f"remove key {r.previous.key_id} in the Box Developer Console, then run "
+                f"`{self._cmd('rotate')}`"
+            )
         if r.active is None:
             return f"run `{self._cmd('rotate')}` to stage a first key"
         due = (r.active.activated_at or r.active.created_at) + r.policy.max_age_days * DAY
@@ -185,20 +196,31 @@ class RotationEngine:
             return self._init_again(existing, config, client_id, policy)
         if config is not None:
             if not config.uses_jwt:
-                raise InputError("the config has no key pair (a Client Credentials app): nothing to rotate")
+                raise InputError(
+                    "the config has no key pair (a Client Credentials app): nothing to rotate"
+                )
             snap = _snapshot_from_config(config, origin="adopted")
             assert snap.record.active is not None
             if policy is not None:
                 snap.record.policy = policy
             self._verify(snap, snap.record.active)  # invariant 3: only keys Box accepts go active
             snap.record.active.verified_at = self.clock()
-            snap.record.log("initialised", key=snap.record.active, at=self.clock(),
-                            detail="adopted a config downloaded from the Developer Console")
+            snap.record.log(
+                "initialised",
+                key=snap.record.active,
+                at=self.clock(),
+                detail="adopted a config downloaded from the Developer Console",
+            )
             self.store.commit(snap, None)
-            return Outcome("initialised", f"{self.store.uri} now holds key {snap.record.active.key_id} "
-                           "(verified with Box)", snap.record.state)
+            return Outcome(
+                "initialised",
+                f"{self.store.uri} now holds key {snap.record.active.key_id} (verified with Box)",
+                snap.record.state,
+            )
         if not (client_id and client_secret and (enterprise_id or user_id)):
-            raise InputError("init needs --config FILE, or --client-id, --client-secret-env and --enterprise-id")
+            raise InputError(
+                "init needs --config FILE, or --client-id, --client-secret-env and --enterprise-id"
+            )
         base = {"boxAppSettings": {"clientID": client_id, "clientSecret": client_secret}}
         if enterprise_id:
             base["enterpriseID"] = enterprise_id  # type: ignore[assignment]
@@ -206,36 +228,56 @@ class RotationEngine:
             base["userID"] = user_id  # type: ignore[assignment]
         BoxAppConfig.from_dict(base)  # check the fields before generating anything
         snap = Snapshot(base, RotationRecord(policy=policy or Policy()), {})
-        snap.record.log("initialised", at=self.clock(), detail="first key to be generated and registered")
+        snap.record.log(
+            "initialised", at=self.clock(), detail="first key to be generated and registered"
+        )
         try:
             self.store.commit(snap, None)
         except ConflictError:
             pass  # another init got there first; fall through to the common path
         return self.advance()
 
-    def _init_again(self, snap: Snapshot, config: BoxAppConfig | None, client_id: str | None,
-                    policy: Policy | None) -> Outcome:
-        if (config and config.client_id != snap.client_id) or (client_id and client_id != snap.client_id):
+    def _init_again(
+        self,
+        snap: Snapshot,
+        config: BoxAppConfig | None,
+        client_id: str | None,
+        policy: Policy | None,
+    ) -> Outcome:
+        if (config and config.client_id != snap.client_id) or (
+            client_id and client_id != snap.client_id
+        ):
             raise InputError(
                 f"{self.store.uri} already holds app {snap.client_id}; use another store for another app"
             )
-        if config is not None and snap.record.active is not None \
-                and config.fingerprint != snap.record.active.fingerprint:
+        if (
+            config is not None
+            and snap.record.active is not None
+            and config.fingerprint != snap.record.active.fingerprint
+        ):
             raise InputError(
                 f"{self.store.uri} is initialised with another key; use `box-secrets rotate import` "
                 "to bring in a new key pair"
             )
         if policy is not None and policy != snap.record.policy:
+
             def change(s: Snapshot) -> Outcome:
                 new = s.copy()
                 new.record.policy = policy
                 new.record.log("policy-changed", at=self.clock(), detail=_policy_text(policy))
                 self._commit(s, new)
-                return Outcome("policy-changed", f"policy is now {_policy_text(policy)}", new.record.state)
+                return Outcome(
+                    "policy-changed", f"policy is now {_policy_text(policy)}", new.record.state
+                )
+
             return self._run(change)
         state = snap.record.state
-        return Outcome("nothing", f"{self.store.uri} is already initialised ({state})", state,
-                       waiting=snap.record.pending is not None and snap.record.pending.key_id is None)
+        return Outcome(
+            "nothing",
+            f"{self.store.uri} is already initialised ({state})",
+            state,
+            waiting=snap.record.pending is not None and snap.record.pending.key_id is None,
+        )
 
     # -- advance ------------------------------------------------------------------------------------
 
@@ -268,20 +310,37 @@ class RotationEngine:
         key = generate_key(snap.record.policy.key_size)
         now = self.clock()
         new = snap.copy()
-        info = KeyInfo(fingerprint=key.fingerprint, public_key_pem=key.public_key_pem,
-                       bits=snap.record.policy.key_size, origin="generated", created_at=now,
-                       notified_at=now)
+        info = KeyInfo(
+            fingerprint=key.fingerprint,
+            public_key_pem=key.public_key_pem,
+            bits=snap.record.policy.key_size,
+            origin="generated",
+            created_at=now,
+        )
         new.record.pending = info
         new.materials[info.fingerprint] = KeyMaterial(key.private_key_pem, key.passphrase)
-        reason = "forced" if forced else ("first key" if snap.record.active is None else "maximum age reached")
+        reason = (
+            "forced"
+            if forced
+            else ("first key" if snap.record.active is None else "maximum age reached")
+        )
         new.record.log("staged", key=info, old=snap.record.active, at=now, detail=reason)
-        new.record.log("notified", key=info, at=now, detail="asked a person to register the key at Box")
         # Commit before anyone sees the public key: a key shown to a person
         # always has its private key stored (invariant 4).
         self._commit(snap, new)
-        self._notify(new, self._register_notice(new, info), info, previous_notified=None)
-        return Outcome("staged", f"staged key {info.fingerprint[:16]}... for registration at Box; "
-                       "a person must register it", new.record.state, waiting=True)
+        self._notify(
+            new,
+            self._register_notice(new, info),
+            "pending",
+            "asked a person to register the key at Box",
+        )
+        return Outcome(
+            "staged",
+            f"staged key {info.fingerprint[:16]}... for registration at Box; "
+            "a person must register it",
+            new.record.state,
+            waiting=True,
+        )
 
     def _staged_waiting(self, snap: Snapshot, prefix: str = "") -> Outcome:
         pending = snap.record.pending
@@ -289,16 +348,26 @@ class RotationEngine:
         now = self.clock()
         renotify = snap.record.policy.renotify_hours * 3600
         if pending.notified_at is None or now - pending.notified_at >= renotify:
-            new = snap.copy()
-            assert new.record.pending is not None
-            new.record.pending.notified_at = now
-            new.record.log("notified", key=new.record.pending, at=now, detail="reminded a person to register the key")
-            self._commit(snap, new)
-            self._notify(new, self._register_notice(new, new.record.pending), new.record.pending,
-                         previous_notified=pending.notified_at)
-            return Outcome("notified", f"{prefix}reminded a person to register the pending key",
-                           new.record.state, waiting=True)
-        return Outcome("waiting", f"{prefix}{self._next_action(snap)}", snap.record.state, waiting=True)
+            refused = (
+                pending.refused_key_ids[-1]
+                if pending.refused_key_ids and pending.notified_at is None
+                else None
+            )
+            self._notify(
+                snap,
+                self._register_notice(snap, pending, refused=refused),
+                "pending",
+                "asked a person to register the key at Box",
+            )
+            return Outcome(
+                "notified",
+                f"{prefix}asked a person to register the pending key",
+                snap.record.state,
+                waiting=True,
+            )
+        return Outcome(
+            "waiting", f"{prefix}{self._next_action(snap)}", snap.record.state, waiting=True
+        )
 
     def _verify_and_promote(self, snap: Snapshot) -> Outcome:
         pending = snap.record.pending
@@ -317,21 +386,28 @@ class RotationEngine:
         assert incoming is not None
         incoming.verified_at = now
         incoming.activated_at = now
+        incoming.notified_at = None
         r.log("verified", key=incoming, at=now, detail="Box accepted a token signed with this key")
         r.active, r.pending = incoming, None
         if outgoing is not None:
             outgoing.superseded_at = now
-            outgoing.notified_at = now
+            outgoing.notified_at = None
             r.previous = outgoing
         r.log("promoted", key=incoming, old=outgoing, at=now)
-        if outgoing is not None:
-            r.log("notified", key=outgoing, at=now, detail="asked a person to remove the old key at Box")
         self._commit(snap, new)
         if outgoing is not None:
-            self._notify(new, self._remove_notice(new, outgoing), outgoing, previous_notified=None,
-                         role="previous")
-            return Outcome("promoted", f"key {incoming.key_id} is active; key {outgoing.key_id} stays "
-                           "valid until a person removes it at Box", r.state)
+            self._notify(
+                new,
+                self._remove_notice(new, outgoing),
+                "previous",
+                "asked a person to remove the old key at Box",
+            )
+            return Outcome(
+                "promoted",
+                f"key {incoming.key_id} is active; key {outgoing.key_id} stays "
+                "valid until a person removes it at Box",
+                r.state,
+            )
         return Outcome("promoted", f"key {incoming.key_id} is active", r.state)
 
     def _refused(self, snap: Snapshot, key_id: str, exc: KeyRejectedError) -> Outcome:
@@ -342,17 +418,29 @@ class RotationEngine:
         pending.key_id = None
         pending.registered_at = None
         pending.ref = None
-        pending.notified_at = now
+        pending.notified_at = None  # the person must hear about it: notify on this and later runs
         if key_id not in pending.refused_key_ids:
             pending.refused_key_ids.append(key_id)
-        new.record.log("refused", key=pending, at=now,
-                       detail=f"Box refused key ID {key_id} for this key: {exc.error_description}")
+        new.record.log(
+            "refused",
+            key=pending,
+            at=now,
+            detail=f"Box refused key ID {key_id} for this key: {exc.error_description}",
+        )
         self._commit(snap, new)
-        before = snap.record.pending.notified_at if snap.record.pending else None
-        self._notify(new, self._register_notice(new, pending, refused=key_id), pending,
-                     previous_notified=before)
-        return Outcome("refused", f"Box refused key ID {key_id} for the pending key, which is staged "
-                       "again; register it with the ID Box shows for it", new.record.state, waiting=True)
+        self._notify(
+            new,
+            self._register_notice(new, pending, refused=key_id),
+            "pending",
+            f"told a person that Box refused key ID {key_id}",
+        )
+        return Outcome(
+            "refused",
+            f"Box refused key ID {key_id} for the pending key, which is staged "
+            "again; register it with the ID Box shows for it",
+            new.record.state,
+            waiting=True,
+        )
 
     def _overlap(self, snap: Snapshot, force: bool) -> Outcome:
         previous = snap.record.previous
@@ -360,21 +448,28 @@ class RotationEngine:
         if self._box_refuses(snap, previous):
             return self._retire(snap, detail="Box refuses the old key: it was removed at Box")
         now = self.clock()
-        prefix = ("a rotation cannot start while the previous key is still registered at Box; "
-                  if force else "")
+        prefix = (
+            "a rotation cannot start while the previous key is still registered at Box; "
+            if force
+            else ""
+        )
         renotify = snap.record.policy.renotify_hours * 3600
         if previous.notified_at is None or now - previous.notified_at >= renotify:
-            new = snap.copy()
-            assert new.record.previous is not None
-            new.record.previous.notified_at = now
-            new.record.log("notified", key=new.record.previous, at=now,
-                           detail="reminded a person to remove the old key at Box")
-            self._commit(snap, new)
-            self._notify(new, self._remove_notice(new, new.record.previous), new.record.previous,
-                         previous_notified=previous.notified_at, role="previous")
-            return Outcome("reminded", f"{prefix}reminded a person to remove key {previous.key_id} at Box",
-                           new.record.state, waiting=True)
-        return Outcome("waiting", f"{prefix}{self._next_action(snap)}", snap.record.state, waiting=True)
+            self._notify(
+                snap,
+                self._remove_notice(snap, previous),
+                "previous",
+                "asked a person to remove the old key at Box",
+            )
+            return Outcome(
+                "reminded",
+                f"{prefix}asked a person to remove key {previous.key_id} at Box",
+                snap.record.state,
+                waiting=True,
+            )
+        return Outcome(
+            "waiting", f"{prefix}{self._next_action(snap)}", snap.record.state, waiting=True
+        )
 
     def _retire(self, snap: Snapshot, *, detail: str) -> Outcome:
         new = snap.copy()
@@ -385,8 +480,9 @@ class RotationEngine:
         new.record.log("retired", key=previous, at=self.clock(), detail=detail)
         self._commit(snap, new)
         finish_destruction(self.store, new)
-        return Outcome("retired", f"retired key {previous.key_id}; its private key is destroyed",
-                       "active")
+        return Outcome(
+            "retired", f"retired key {previous.key_id}; its private key is destroyed", "active"
+        )
 
     # -- commands for the person's side ------------------------------------------------------------
 
@@ -394,11 +490,24 @@ class RotationEngine:
         """Record the key ID Box showed for the pending key (``--verify``: check and promote now)."""
         key_id = key_id.strip()
         if not _KEY_ID.match(key_id):
-            raise InputError(f"{key_id!r} does not look like a Box public key ID (letters and digits, "
-                             "as shown in the Developer Console)")
+            raise InputError(
+                f"{key_id!r} does not look like a Box public key ID (letters and digits, "
+                "as shown in the Developer Console)"
+            )
 
         def step(snap: Snapshot) -> Outcome:
             r = snap.record
+            if r.pending is None and r.active is not None and r.active.key_id == key_id:
+                # Run again after it already went through (a retry after a crash, say):
+                # finish what that run may not have, telling the person about the old key.
+                if r.previous is not None and r.previous.notified_at is None:
+                    self._notify(
+                        snap,
+                        self._remove_notice(snap, r.previous),
+                        "previous",
+                        "asked a person to remove the old key at Box",
+                    )
+                return Outcome("nothing", f"key {key_id} is already the active key", r.state)
             if r.pending is None:
                 raise InvalidTransitionError(
                     f"no key is waiting for registration in {self.store.uri}; run "
@@ -406,8 +515,10 @@ class RotationEngine:
                 )
             for role, other in (("active", r.active), ("previous", r.previous)):
                 if other is not None and other.key_id == key_id:
-                    raise InputError(f"key ID {key_id} belongs to the {role} key; the new key got another "
-                                     "ID in the Developer Console")
+                    raise InputError(
+                        f"key ID {key_id} belongs to the {role} key; the new key got another "
+                        "ID in the Developer Console"
+                    )
             if verify:
                 candidate = snap.copy()
                 assert candidate.record.pending is not None
@@ -425,12 +536,20 @@ class RotationEngine:
                 self._commit(snap, new)
                 return self._promote(new)
             if r.pending.key_id == key_id:
-                return Outcome("nothing", f"key ID {key_id} is already recorded; run "
-                               f"`{self._cmd('rotate')}` to verify and promote it", r.state)
+                return Outcome(
+                    "nothing",
+                    f"key ID {key_id} is already recorded; run "
+                    f"`{self._cmd('rotate')}` to verify and promote it",
+                    r.state,
+                )
             new = self._with_registration(snap.copy(), snap, key_id)
             self._commit(snap, new)
-            return Outcome("registered", f"recorded key ID {key_id}; run `{self._cmd('rotate')}` to verify "
-                           "it with Box and promote it", new.record.state)
+            return Outcome(
+                "registered",
+                f"recorded key ID {key_id}; run `{self._cmd('rotate')}` to verify "
+                "it with Box and promote it",
+                new.record.state,
+            )
 
         return self._run(step)
 
@@ -442,38 +561,58 @@ class RotationEngine:
         if changed:
             pending.registered_at = self.clock()
             pending.ref = None
-            new.record.log("registered", key=pending, at=self.clock(), detail="a person supplied Box's key ID")
+            new.record.log(
+                "registered", key=pending, at=self.clock(), detail="a person supplied Box's key ID"
+            )
         return new
 
-    def _refused_at_register(self, snap: Snapshot, staged: Snapshot, key_id: str,
-                             exc: KeyRejectedError) -> Outcome:
+    def _refused_at_register(
+        self, snap: Snapshot, staged: Snapshot, key_id: str, exc: KeyRejectedError
+    ) -> Outcome:
         now = self.clock()
         pending = staged.record.pending
         assert pending is not None
         if key_id not in pending.refused_key_ids:
             pending.refused_key_ids.append(key_id)
-        staged.record.log("refused", key=pending, at=now,
-                          detail=f"Box refused key ID {key_id} for this key: {exc.error_description}")
+        staged.record.log(
+            "refused",
+            key=pending,
+            at=now,
+            detail=f"Box refused key ID {key_id} for this key: {exc.error_description}",
+        )
         self._commit(snap, staged)
-        return Outcome("refused", f"Box refused key ID {key_id} for the pending key (fingerprint "
-                       f"{pending.fingerprint[:16]}...); the key is still staged: find the ID Box shows "
-                       "for this key and run register again", staged.record.state, waiting=True)
+        return Outcome(
+            "refused",
+            f"Box refused key ID {key_id} for the pending key (fingerprint "
+            f"{pending.fingerprint[:16]}...); the key is still staged: find the ID Box shows "
+            "for this key and run register again",
+            staged.record.state,
+            waiting=True,
+        )
 
     def import_pending(self, config: BoxAppConfig) -> Outcome:
         """Bring in a key pair Box generated (a new config download) as the registered key."""
         if not config.uses_jwt or not config.public_key_id:
-            raise InputError("the config has no key pair with a publicKeyID; download it again from the console")
+            raise InputError(
+                "the config has no key pair with a publicKeyID; download it again from the console"
+            )
 
         def step(snap: Snapshot) -> Outcome:
             r = snap.record
             if config.client_id != snap.client_id:
-                raise InputError(f"the config is for app {config.client_id}, but the store holds app "
-                                 f"{snap.client_id}")
+                raise InputError(
+                    f"the config is for app {config.client_id}, but the store holds app "
+                    f"{snap.client_id}"
+                )
             if r.active is not None and r.active.fingerprint == config.fingerprint:
                 return Outcome("nothing", "this key is already the active key", r.state)
             if r.pending is not None:
                 if r.pending.fingerprint == config.fingerprint:
-                    return Outcome("nothing", f"this key is already pending; run `{self._cmd('rotate')}`", r.state)
+                    return Outcome(
+                        "nothing",
+                        f"this key is already pending; run `{self._cmd('rotate')}`",
+                        r.state,
+                    )
                 raise InvalidTransitionError(
                     "another key is waiting for registration (its public key was shown to a person); "
                     f"abandon it first with `{self._cmd('rotate', 'abandon')}`"
@@ -486,15 +625,30 @@ class RotationEngine:
             new = snap.copy()
             assert config.fingerprint is not None and config.private_key_pem is not None
             now = self.clock()
-            info = KeyInfo(fingerprint=config.fingerprint, public_key_pem=public_pem_of(config.private_key),
-                           key_id=config.public_key_id, bits=config.private_key.key_size, origin="imported",
-                           created_at=now, registered_at=now)
+            info = KeyInfo(
+                fingerprint=config.fingerprint,
+                public_key_pem=public_pem_of(config.private_key),
+                key_id=config.public_key_id,
+                bits=config.private_key.key_size,
+                origin="imported",
+                created_at=now,
+                registered_at=now,
+            )
             new.record.pending = info
             new.materials[info.fingerprint] = KeyMaterial(config.private_key_pem, config.passphrase)
-            new.record.log("imported", key=info, at=now, detail="a key pair Box generated, entering as registered")
+            new.record.log(
+                "imported",
+                key=info,
+                at=now,
+                detail="a key pair Box generated, entering as registered",
+            )
             self._commit(snap, new)
-            return Outcome("imported", f"key {info.key_id} is registered; run `{self._cmd('rotate')}` to "
-                           "verify and promote it", new.record.state)
+            return Outcome(
+                "imported",
+                f"key {info.key_id} is registered; run `{self._cmd('rotate')}` to "
+                "verify and promote it",
+                new.record.state,
+            )
 
         return self._run(step)
 
@@ -503,18 +657,26 @@ class RotationEngine:
 
         def step(snap: Snapshot) -> Outcome:
             pending = snap.record.pending
-            if pending is None:
-                raise InvalidTransitionError(f"no pending key to abandon in {self.store.uri}")
+            if pending is None:  # idempotent: a re-run after the key is gone is not an error
+                return Outcome(
+                    "nothing", f"no pending key to abandon in {self.store.uri}", snap.record.state
+                )
             new = snap.copy()
             new.record.pending = None
             new.record.destroying.append(pending)
             new.record.log("abandoned", key=pending, at=self.clock())
             self._commit(snap, new)
             finish_destruction(self.store, new)
-            note = (f"; also delete key {pending.key_id} in the Box Developer Console"
-                    if pending.key_id else "")
-            return Outcome("abandoned", f"abandoned the pending key; its private key is destroyed{note}",
-                           "active" if new.record.active else "empty")
+            note = (
+                f"; also delete key {pending.key_id} in the Box Developer Console"
+                if pending.key_id
+                else ""
+            )
+            return Outcome(
+                "abandoned",
+                f"abandoned the pending key; its private key is destroyed{note}",
+                "active" if new.record.active else "empty",
+            )
 
         return self._run(step)
 
@@ -523,8 +685,10 @@ class RotationEngine:
 
         def step(snap: Snapshot) -> Outcome:
             previous = snap.record.previous
-            if previous is None:
-                raise InvalidTransitionError(f"no previous key to retire in {self.store.uri}")
+            if previous is None:  # idempotent: a re-run after retiring is not an error
+                return Outcome(
+                    "nothing", f"no previous key to retire in {self.store.uri}", snap.record.state
+                )
             if force:
                 ends = (previous.superseded_at or 0) + snap.record.policy.grace_days * DAY
                 if self.clock() < ends:
@@ -535,9 +699,13 @@ class RotationEngine:
                 return self._retire(snap, detail="forced by an operator after the grace period")
             if self._box_refuses(snap, previous):
                 return self._retire(snap, detail="Box refuses the old key: it was removed at Box")
-            return Outcome("waiting", f"Box still accepts key {previous.key_id}: remove it in the Developer "
-                           "Console first, or use --force after the grace period", snap.record.state,
-                           waiting=True)
+            return Outcome(
+                "waiting",
+                f"Box still accepts key {previous.key_id}: remove it in the Developer "
+                "Console first, or use --force after the grace period",
+                snap.record.state,
+                waiting=True,
+            )
 
         return self._run(step)
 
@@ -547,8 +715,12 @@ class RotationEngine:
         from ..sources import StaticSource
         from ..tokens import TokenProvider
 
-        return TokenProvider(StaticSource(snap.config_for(key), name=f"{self.store.uri} ({key.key_id})"),
-                             base_url=self.base_url, max_attempts=4, deadline=30)
+        return TokenProvider(
+            StaticSource(snap.config_for(key), name=f"{self.store.uri} ({key.key_id})"),
+            base_url=self.base_url,
+            max_attempts=4,
+            deadline=30,
+        )
 
     def _verify(self, snap: Snapshot, key: KeyInfo) -> None:
         """Raise :class:`KeyRejectedError` unless Box accepts a token signed with ``key``."""
@@ -564,31 +736,35 @@ class RotationEngine:
 
     # -- notifications -----------------------------------------------------------------------------------
 
-    def _notify(self, snap: Snapshot, notice: Notification, key: KeyInfo, *,
-                previous_notified: float | None, role: str = "pending") -> None:
+    def _notify(self, snap: Snapshot, notice: Notification, role: str, detail: str) -> None:
+        """Send, then record that it was sent.
+
+        At least once: a crash between the two sends the message again on the
+        next run, which beats a person never hearing about a key.
+        """
         _faults.crashpoint("notify", "before")
-        try:
-            self.notifier.send(notice)
-        except NotifyError:
-            self._unclaim(key.fingerprint, role, previous_notified)
-            raise
+        self.notifier.send(notice)
         _faults.crashpoint("notify", "after")
-
-    def _unclaim(self, fingerprint: str, role: str, previous: float | None) -> None:
-        """The message did not go out: clear the mark so the next run sends it again."""
-        try:
-            snap = self.store.load()
-            key = getattr(snap.record, role)
+        fingerprint = notice.fingerprint_sha256
+        for _ in range(_MAX_CONFLICTS):
+            current = self.store.load()
+            key = getattr(current.record, role)
             if key is None or key.fingerprint != fingerprint:
+                return  # the key moved on meanwhile
+            new = current.copy()
+            marked = getattr(new.record, role)
+            marked.notified_at = self.clock()
+            new.record.log("notified", key=marked, at=self.clock(), detail=detail)
+            try:
+                self.store.commit(new, current.revision)
                 return
-            new = snap.copy()
-            getattr(new.record, role).notified_at = previous
-            new.record.log("notify-failed", key=key, at=self.clock(), detail="the notification was not delivered")
-            self.store.commit(new, snap.revision)
-        except Exception:  # best effort: the renotify interval is the fallback
-            log.warning("could not record that a notification failed; it will be re-sent later")
+            except ConflictError:
+                continue
+        log.warning("could not record that a notification was sent; it may be sent again")
 
-    def _register_notice(self, snap: Snapshot, key: KeyInfo, refused: str | None = None) -> Notification:
+    def _register_notice(
+        self, snap: Snapshot, key: KeyInfo, refused: str | None = None
+    ) -> Notification:
         title = "Box key rotation: register a new public key"
         steps = [
             "Open https://app.box.com/developers/console and choose the app with client ID "
@@ -599,19 +775,29 @@ class RotationEngine:
         ]
         if refused:
             title = f"Box refused key ID {refused}: register the public key again"
-            steps.insert(0, f"Box refused key ID {refused} for this key: that ID belongs to another key "
-                         "or was mistyped. Check the fingerprint below against the key you registered.")
+            steps.insert(
+                0,
+                f"Box refused key ID {refused} for this key: that ID belongs to another key "
+                "or was mistyped. Check the fingerprint below against the key you registered.",
+            )
         return Notification(
-            kind="reregister" if refused else "register", title=title, client_id=snap.client_id,
-            store=self.store.uri, steps=steps, public_key_pem=key.public_key_pem,
+            kind="reregister" if refused else "register",
+            title=title,
+            client_id=snap.client_id,
+            store=self.store.uri,
+            steps=steps,
+            public_key_pem=key.public_key_pem,
             fingerprint_sha256=key.fingerprint,
             next_command=self._cmd("register", "--public-key-id", "<ID shown by Box>", "--verify"),
         )
 
     def _remove_notice(self, snap: Snapshot, key: KeyInfo) -> Notification:
         return Notification(
-            kind="remove", title=f"Box key rotation: remove the old public key {key.key_id}",
-            client_id=snap.client_id, store=self.store.uri, key_id=key.key_id,
+            kind="remove",
+            title=f"Box key rotation: remove the old public key {key.key_id}",
+            client_id=snap.client_id,
+            store=self.store.uri,
+            key_id=key.key_id,
             fingerprint_sha256=key.fingerprint,
             steps=[
                 "Open https://app.box.com/developers/console and choose the app with client ID "
@@ -629,16 +815,28 @@ def _snapshot_from_config(config: BoxAppConfig, *, origin: str) -> Snapshot:
     data.pop("boxSecrets", None)
     data["boxAppSettings"].pop("appAuth", None)
     now = time.time()
-    info = KeyInfo(fingerprint=config.fingerprint, public_key_pem=public_pem_of(config.private_key),
-                   key_id=config.public_key_id, bits=config.private_key.key_size, origin=origin,
-                   created_at=now, registered_at=now, activated_at=now)
-    return Snapshot(data, RotationRecord(active=info),
-                    {config.fingerprint: KeyMaterial(config.private_key_pem, config.passphrase)})
+    info = KeyInfo(
+        fingerprint=config.fingerprint,
+        public_key_pem=public_pem_of(config.private_key),
+        key_id=config.public_key_id,
+        bits=config.private_key.key_size,
+        origin=origin,
+        created_at=now,
+        registered_at=now,
+        activated_at=now,
+    )
+    return Snapshot(
+        data,
+        RotationRecord(active=info),
+        {config.fingerprint: KeyMaterial(config.private_key_pem, config.passphrase)},
+    )
 
 
 def _policy_text(p: Policy) -> str:
-    return (f"{p.key_size}-bit keys, rotate after {p.max_age_days:g} days, {p.grace_days:g} days of grace, "
-            f"re-notify every {p.renotify_hours:g} h")
+    return (
+        f"{p.key_size}-bit keys, rotate after {p.max_age_days:g} days, {p.grace_days:g} days of grace, "
+        f"re-notify every {p.renotify_hours:g} h"
+    )
 
 
 def _shell_quote(text: str) -> str:

@@ -61,19 +61,29 @@ class InvariantChecker:
             bad.append("2: one key holds two roles")
 
         # 3. A key becomes active only after Box accepted it.
-        if r.active is not None and r.active.verified_at is None and r.active.origin not in ("adopted", "imported"):
+        if (
+            r.active is not None
+            and r.active.verified_at is None
+            and r.active.origin not in ("adopted", "imported")
+        ):
             bad.append("3: the active key was never verified with Box")
         verified: set[str] = set()
         for e in r.history:
             if e.action in ("verified", "initialised") and e.new_fingerprint:
                 verified.add(e.new_fingerprint)
             if e.action == "promoted" and e.new_fingerprint not in verified:
-                bad.append(f"3: key {e.new_fingerprint and e.new_fingerprint[:12]} was promoted before Box accepted it")
+                bad.append(
+                    f"3: key {e.new_fingerprint and e.new_fingerprint[:12]} was promoted before Box accepted it"
+                )
 
         # 4. A key shown to a person keeps its private key until retired or abandoned.
         held = {k.fingerprint for _, k in r.keys()} | {k.fingerprint for k in r.destroying}
         for fp, actions in events_for.items():
-            if "notified" in actions and fp not in held and not {"retired", "abandoned"} & set(actions):
+            if (
+                "notified" in actions
+                and fp not in held
+                and not {"retired", "abandoned"} & set(actions)
+            ):
                 bad.append(f"4: key {fp[:12]} was shown to a person and then lost")
         for role, key in r.keys():
             if key.fingerprint not in snap.materials:

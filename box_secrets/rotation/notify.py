@@ -46,8 +46,13 @@ class Notification:
 
     @property
     def text(self) -> str:
-        lines = [self.title, "", f"App (client ID): {self.client_id}", f"Store: {self.store}",
-                 f"Key fingerprint (SHA-256): {self.fingerprint_sha256}"]
+        lines = [
+            self.title,
+            "",
+            f"App (client ID): {self.client_id}",
+            f"Store: {self.store}",
+            f"Key fingerprint (SHA-256): {self.fingerprint_sha256}",
+        ]
         if self.key_id:
             lines.append(f"Key ID: {self.key_id}")
         lines += ["", "Steps in the Box Developer Console:"]
@@ -100,9 +105,13 @@ class WebhookNotifier:
                 "POST", self.url, body=body.encode(), headers={"Content-Type": "application/json"}
             )
         except BoxUnavailableError as exc:
-            raise NotifyError(f"the notification webhook could not be reached ({self._host()})") from exc
+            raise NotifyError(
+                f"the notification webhook could not be reached ({self._host()})"
+            ) from exc
         if not 200 <= resp.status < 300:
-            raise NotifyError(f"the notification webhook answered HTTP {resp.status} ({self._host()})")
+            raise NotifyError(
+                f"the notification webhook answered HTTP {resp.status} ({self._host()})"
+            )
 
     def _host(self) -> str:
         from urllib.parse import urlsplit
@@ -117,7 +126,9 @@ class WebhookNotifier:
 class SNSNotifier:
     """Publishes to an SNS topic (email, SMS, chat via subscriptions)."""
 
-    def __init__(self, topic_arn: str, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, topic_arn: str, *, region: str | None = None, endpoint_url: str | None = None
+    ) -> None:
         try:
             import boto3
         except ImportError as exc:
@@ -133,10 +144,14 @@ class SNSNotifier:
                 TopicArn=self.topic_arn,
                 Subject=notification.title[:99],
                 Message=notification.text,
-                MessageAttributes={"kind": {"DataType": "String", "StringValue": notification.kind}},
+                MessageAttributes={
+                    "kind": {"DataType": "String", "StringValue": notification.kind}
+                },
             )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise NotifyError(f"publishing to SNS topic {self.topic_arn} failed ({type(exc).__name__})") from exc
+            raise NotifyError(
+                f"publishing to SNS topic {self.topic_arn} failed ({type(exc).__name__})"
+            ) from exc
 
     def __repr__(self) -> str:
         return f"SNSNotifier({self.topic_arn!r})"
@@ -149,10 +164,14 @@ def open_notifier(uri: str | None) -> Notifier:
     if uri.startswith(("https://", "http://")):
         return WebhookNotifier(uri)
     if uri.startswith("sns://"):
-        arn, _, query = uri[len("sns://"):].partition("?")
+        arn, _, query = uri[len("sns://") :].partition("?")
         params = dict(parse_qsl(query))
         unknown = set(params) - {"region", "endpoint_url"}
         if not arn.startswith("arn:") or unknown:
-            raise InputError("an SNS notifier looks like sns://arn:aws:sns:REGION:ACCOUNT:TOPIC?region=REGION")
-        return SNSNotifier(arn, region=params.get("region"), endpoint_url=params.get("endpoint_url"))
+            raise InputError(
+                "an SNS notifier looks like sns://arn:aws:sns:REGION:ACCOUNT:TOPIC?region=REGION"
+            )
+        return SNSNotifier(
+            arn, region=params.get("region"), endpoint_url=params.get("endpoint_url")
+        )
     raise InputError("--notify must be log:, an https:// webhook URL, or sns://TOPIC-ARN")

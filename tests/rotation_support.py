@@ -1,0 +1,109 @@
+"""What rotation tests share: a store with a live app behind it, and a person's hands."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from box_secrets.emulator.console import Console, ConsoleError
+from box_secrets.record import Snapshot
+from box_secrets.rotation import Notification, RotationEngine
+from box_secrets.rotation.invariants import InvariantChecker
+from box_secrets.stores import Store, open_store
+from box_secrets.stores.reader import clear_cache
+from box_secrets.tokens import TokenProvider
+
+
+class Collecting:
+    """A notifier that keeps what it was given (a real Notifier, for inspection)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def send(self, notification: Notification) -> None:
+        self.sent.append(notification)
+
+
+class Clock:
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Rig:
+    uri: str
+    console: Console
+    base_url: str
+    client_id: str
+    notes: Collecting = field(default_factory=Collecting)
+    clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        self.store: Store = open_store(self.uri)
+        self.engine = RotationEngine(
+            self.store, base_url=self.base_url, notifier=self.notes, clock=self.clock
+        )
+        self.checker = InvariantChecker(open_store(self.uri))
+
+    def snap(self) -> Snapshot:
+        return self.store.load()
+
+    def check(self) -> None:
+        self.checker.assert_ok()
+
+    def person_registers_pending(self) -> str:
+        """What a person does in the console: paste the pending public key, read the ID."""
+        pending = self.snap().record.pending
+        assert pending is not None, "nothing pending"
+        for entry in self.console.list_keys(self.client_id):
+            if entry["fingerprint_sha256"] == pending.fingerprint:
+                return str(entry["id"])
+        return self.console.add_key(self.client_id, pending.public_key_pem)
+
+    def person_removes(self, key_id: str | None) -> None:
+        if key_id is None:
+            return
+        try:
+            self.console.delete_key(self.client_id, key_id)
+        except ConsoleError as exc:
+            if exc.status != 404:
+                raise
+
+    def box_keys(self) -> list[str]:
+        return [e["id"] for e in self.console.list_keys(self.client_id)]
+
+    def active_works_with_box_sdk_gen(self) -> None:
+        """The stored active config loads in Box's own SDK and gets a token from Box."""
+        from box_sdk_gen import BaseUrls, BoxClient, BoxJWTAuth, JWTConfig, NetworkSession
+
+        text = json.dumps(self.store.read_current_data())
+        auth = BoxJWTAuth(config=JWTConfig.from_config_json_string(text))
+        client = BoxClient(
+            auth=auth, network_session=NetworkSession(base_urls=BaseUrls(base_url=self.base_url))
+        )
+        assert client.users.get_user_me().type == "user"
+
+    def reader_token(self) -> Any:
+        clear_cache()
+        return TokenProvider(self.uri, base_url=self.base_url).get_token()
+
+
+def new_rig(uri: str, make_app: Any, **app_options: Any) -> Rig:
+    """An app whose first key is registered at Box, and a store initialised with it."""
+    app = make_app(**app_options)
+    from box_secrets.stores.admin import import_config
+
+    rig = Rig(uri, app.console, app.base_url, app.client_id)
+    rig.engine.init(config=app.config)
+    rig.check()
+    _ = import_config  # the store was initialised through the engine (verified with Box)
+    return rig

@@ -1,0 +1,287 @@
+"""The fault-injection matrix: every transition, crashed before and after every store write,
+Box call and notification, on all three backends. After each crash the invariants hold, and
+running the same command again converges to the state an uncrashed run reaches.
+
+A crash is a :class:`SimulatedCrash` raised at the k-th crash point the command passes
+(k = 1, 2, ... until the command completes without reaching k). Separate tests kill real
+processes at those points (``BOX_SECRETS_CRASH_AT``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from box_secrets import _faults
+from box_secrets.config import BoxAppConfig
+
+from .conftest import BACKENDS, make_store_uri
+from .rotation_support import Rig, new_rig
+
+
+@dataclass
+class Scenario:
+    name: str
+    setup: Callable[[Rig, Any], Any]  # returns what the action needs (the person's key ID)
+    action: Callable[[Rig, Any], Any]
+    expect: Callable[[Rig], None]
+
+
+def _staged_and_pasted(rig: Rig, keys: Any) -> str:
+    rig.engine.advance(force=True)
+    return rig.person_registers_pending()
+
+
+def _staged(rig: Rig, keys: Any) -> None:
+    rig.engine.advance(force=True)
+
+
+def _registered(rig: Rig, keys: Any) -> None:
+    rig.engine.advance(force=True)
+    rig.engine.register(rig.person_registers_pending())
+
+
+def _overlap_removed_at_box(rig: Rig, keys: Any) -> None:
+    old = rig.snap().record.active
+    rig.engine.advance(force=True)
+    rig.engine.register(rig.person_registers_pending(), verify=True)
+    rig.person_removes(old.key_id)
+
+
+def _overlap_after_grace(rig: Rig, keys: Any) -> None:
+    rig.engine.advance(force=True)
+    rig.engine.register(rig.person_registers_pending(), verify=True)
+    rig.clock.advance(8 * 86400)
+
+
+def _registered_wrong(rig: Rig, keys: Any) -> None:
+    rig.engine.advance(force=True)
+    rig.engine.register("zz00zz00")
+
+
+def _nothing(rig: Rig, keys: Any) -> None:
+    pass
+
+
+def _import_config(rig: Rig, keys: Any) -> BoxAppConfig:
+    key = keys.get(4)
+    kid = next(
+        (
+            e["id"]
+            for e in rig.console.list_keys(rig.client_id)
+            if e["fingerprint_sha256"] == key.fingerprint
+        ),
+        None,
+    ) or rig.console.add_key(rig.client_id, key.public_key_pem)
+    current = rig.store.read_current()
+    return BoxAppConfig(
+        client_id=rig.client_id,
+        client_secret=current.client_secret,
+        enterprise_id=current.enterprise_id,
+        public_key_id=kid,
+        private_key_pem=key.private_key_pem,
+        passphrase=key.passphrase,
+    )
+
+
+def expect_state(state: str, **checks: Any) -> Callable[[Rig], None]:
+    def check(rig: Rig) -> None:
+        r = rig.snap().record
+        assert r.state == state, (r.state, state)
+        if checks.get("pending_registered") is not None:
+            assert (r.pending.key_id is not None) == checks["pending_registered"]
+        if checks.get("notified"):
+            role = checks["notified"]
+            assert getattr(r, role).notified_at is not None, (
+                f"the {role} key's notification was lost"
+            )
+        if checks.get("box_sdk"):
+            rig.active_works_with_box_sdk_gen()
+
+    return check
+
+
+SCENARIOS = [
+    Scenario(
+        "stage",
+        _nothing,
+        lambda rig, _: rig.engine.advance(force=True),
+        expect_state("staged", notified="pending"),
+    ),
+    Scenario(
+        "register",
+        _staged_and_pasted,
+        lambda rig, kid: rig.engine.register(kid),
+        expect_state("registered", pending_registered=True),
+    ),
+    Scenario(
+        "verify-and-promote",
+        _registered,
+        lambda rig, _: rig.engine.advance(),
+        expect_state("overlap", notified="previous", box_sdk=True),
+    ),
+    Scenario(
+        "register-verify",
+        _staged_and_pasted,
+        lambda rig, kid: rig.engine.register(kid, verify=True),
+        expect_state("overlap", notified="previous", box_sdk=True),
+    ),
+    Scenario(
+        "refused",
+        _registered_wrong,
+        lambda rig, _: rig.engine.advance(),
+        expect_state("staged", pending_registered=False, notified="pending"),
+    ),
+    Scenario(
+        "retire",
+        _overlap_removed_at_box,
+        lambda rig, _: rig.engine.advance(),
+        expect_state("active", box_sdk=True),
+    ),
+    Scenario(
+        "retire-force",
+        _overlap_after_grace,
+        lambda rig, _: rig.engine.retire(force=True),
+        expect_state("active", box_sdk=True),
+    ),
+    Scenario("abandon", _staged, lambda rig, _: rig.engine.abandon(), expect_state("active")),
+]
+
+
+class CrashAt:
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.hits: list[str] = []
+
+    def __call__(self, point: str) -> None:
+        self.hits.append(point)
+        if len(self.hits) == self.k:
+            raise _faults.SimulatedCrash(point)
+
+
+def _run_matrix(
+    scenario: Scenario, backend: str, tmp_path: Any, request: Any, keys: Any, make_app: Any
+) -> list[str]:
+    moto = request.getfixturevalue("moto") if backend == "aws" else None
+    vault = request.getfixturevalue("vault")
+    crashed_at: list[str] = []
+    k = 1
+    while True:
+        rig = new_rig(make_store_uri(backend, tmp_path, moto, vault), make_app)
+        context = scenario.setup(rig, keys)
+        rig.check()
+        hook = CrashAt(k)
+        _faults.install(hook)
+        try:
+            scenario.action(rig, context)
+            completed = True
+        except _faults.SimulatedCrash:
+            completed = False
+        finally:
+            _faults.uninstall()
+        rig.check()
+        if completed:
+            scenario.expect(rig)
+            return crashed_at
+        crashed_at.append(hook.hits[-1])
+        # The same command again, now without a crash: it must converge.
+        scenario.action(rig, context)
+        rig.check()
+        scenario.expect(rig)
+        k += 1
+        if k > 80:
+            raise AssertionError("the command passes too many crash points; is it looping?")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_crash_anywhere_then_converge(
+    scenario: Scenario, backend: str, tmp_path, request, keys, make_app, vault_token
+) -> None:
+    points = _run_matrix(scenario, backend, tmp_path, request, keys, make_app)
+    # every transition writes the store and most talk to Box or a person
+    assert any(p.startswith("store.commit") for p in points), points
+    if scenario.name in ("verify-and-promote", "register-verify", "refused", "retire"):
+        assert any(p.startswith("box.call") for p in points), points
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_import_crash_anywhere_then_converge(
+    backend: str, tmp_path, request, keys, make_app, vault_token
+) -> None:
+    moto = request.getfixturevalue("moto") if backend == "aws" else None
+    vault = request.getfixturevalue("vault")
+    k = 1
+    while True:
+        rig = new_rig(make_store_uri(backend, tmp_path, moto, vault), make_app)
+        config = _import_config(rig, keys)
+        hook = CrashAt(k)
+        _faults.install(hook)
+        try:
+            rig.engine.import_pending(config)
+            completed = True
+        except _faults.SimulatedCrash:
+            completed = False
+        finally:
+            _faults.uninstall()
+        rig.check()
+        rig.engine.import_pending(config)
+        rig.check()
+        assert rig.engine.advance().action == "promoted"
+        rig.check()
+        if completed:
+            return
+        k += 1
+
+
+# -- real processes killed at a crash point ---------------------------------------------------
+
+
+def _cli(rig: Rig, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BOX_API_BASE_URL": rig.base_url}
+    if crash:
+        env["BOX_SECRETS_CRASH_AT"] = crash
+    return subprocess.run(
+        [sys.executable, "-m", "box_secrets", *args, "--store", rig.uri],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "point",
+    ["store.commit:after#1", "box.call:after#1", "notify:before#1", "store.commit:before#2"],
+)
+def test_killed_process_then_rerun(
+    backend: str, point: str, tmp_path, request, make_app, vault_token
+) -> None:
+    moto = request.getfixturevalue("moto") if backend == "aws" else None
+    rig = new_rig(
+        make_store_uri(backend, tmp_path, moto, request.getfixturevalue("vault")), make_app
+    )
+    assert _cli(rig, "rotate", "--force", crash=point).returncode in (3, 75)
+    rig.check()
+    again = _cli(rig, "rotate", "--force")
+    assert again.returncode == 3, again.stderr
+    rig.check()
+    assert rig.snap().record.pending is not None
+    kid = rig.person_registers_pending()
+    assert _cli(rig, "register", "--public-key-id", kid, crash=point).returncode in (0, 75)
+    rig.check()
+    assert _cli(rig, "rotate", crash=point).returncode in (0, 75)
+    rig.check()
+    final = _cli(rig, "rotate")
+    assert final.returncode in (0, 3), final.stderr
+    rig.check()
+    assert rig.snap().record.state == "overlap"
+    rig.active_works_with_box_sdk_gen()
