@@ -50,7 +50,11 @@ class Rig:
     def __post_init__(self) -> None:
         self.store: Store = open_store(self.uri)
         self.engine = RotationEngine(
-            self.store, base_url=self.base_url, notifier=self.notes, clock=self.clock
+            self.store,
+            base_url=self.base_url,
+            notifier=self.notes,
+            clock=self.clock,
+            token_options={"backoff_base": 0.01},
         )
         self.checker = InvariantChecker(open_store(self.uri))
 

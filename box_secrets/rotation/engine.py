@@ -93,11 +93,14 @@ class RotationEngine:
         base_url: str | None = None,
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
+        token_options: dict[str, Any] | None = None,
     ) -> None:
         self.store = open_store(store) if isinstance(store, str) else store
         self.base_url = base_url
         self.notifier: Notifier = notifier or LogNotifier()
         self.clock = clock
+        # How Box calls retry (TokenProvider options: max_attempts, deadline, backoff_base).
+        self.token_options = {"max_attempts": 4, "deadline": 30.0, **(token_options or {})}
 
     # -- the loop every command runs in -------------------------------------------------
 
@@ -718,8 +721,7 @@ class RotationEngine:
         return TokenProvider(
             StaticSource(snap.config_for(key), name=f"{self.store.uri} ({key.key_id})"),
             base_url=self.base_url,
-            max_attempts=4,
-            deadline=30,
+            **self.token_options,
         )
 
     def _verify(self, snap: Snapshot, key: KeyInfo) -> None:

@@ -1,0 +1,157 @@
+"""Concurrent runs never stage two keys or lose an update; readers never fail across a rotation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from box_secrets.rotation import RotationEngine
+from box_secrets.stores import open_store
+
+from .rotation_support import Collecting, new_rig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _staged_events(rig) -> int:  # type: ignore[no-untyped-def]
+    return sum(1 for e in rig.snap().record.history if e.action == "staged")
+
+
+def test_eight_threads_force_one_pending(store_uri, make_app) -> None:
+    rig = new_rig(store_uri, make_app)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        engine = RotationEngine(open_store(store_uri), base_url=rig.base_url, notifier=Collecting())
+        barrier.wait()
+        try:
+            outcomes.append(engine.advance(force=True).action)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert outcomes.count("staged") == 1, outcomes
+    assert _staged_events(rig) == 1
+    rig.check()
+
+
+def test_eight_processes_force_one_pending(store_uri, make_app) -> None:
+    rig = new_rig(store_uri, make_app)
+    env = {**os.environ, "BOX_API_BASE_URL": rig.base_url}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "box_secrets",
+                "rotate",
+                "--force",
+                "--store",
+                store_uri,
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(8)
+    ]
+    results = [p.communicate(timeout=240) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert codes == [3] * 8, (codes, [r[1] for r in results])  # all end waiting for a person
+    actions = [json.loads(out[out.index("{\n") :])["action"] for out, _ in results]
+    assert actions.count("staged") == 1, actions
+    assert _staged_events(rig) == 1
+    rig.check()
+
+
+def test_concurrent_advance_during_promotion(store_uri, make_app) -> None:
+    """Several runs see the registered key at once: exactly one promotion, one 'promoted' event."""
+    rig = new_rig(store_uri, make_app)
+    rig.engine.advance(force=True)
+    rig.engine.register(rig.person_registers_pending())
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        engine = RotationEngine(open_store(store_uri), base_url=rig.base_url, notifier=Collecting())
+        barrier.wait()
+        outcomes.append(engine.advance().action)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("promoted") == 1, outcomes
+    assert sum(1 for e in rig.snap().record.history if e.action == "promoted") == 1
+    rig.check()
+
+
+READER = """
+import sys, time, json
+from box_secrets.tokens import TokenProvider
+uri, base, stop_file = sys.argv[1], sys.argv[2], sys.argv[3]
+provider = TokenProvider(uri, base_url=base, deadline=20)
+ok = failed = 0
+errors = []
+import os
+while not os.path.exists(stop_file):
+    try:
+        provider.refresh()  # a new token every time: each one is signed with the key read now
+        ok += 1
+    except Exception as exc:
+        failed += 1
+        errors.append(f"{type(exc).__name__}: {exc}")
+    time.sleep(0.02)
+print(json.dumps({"ok": ok, "failed": failed, "errors": errors[:5]}))
+"""
+
+
+@pytest.mark.slow
+def test_reader_never_fails_across_a_whole_rotation(store_uri, make_app, tmp_path: Path) -> None:
+    rig = new_rig(store_uri, make_app)
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, store_uri, rig.base_url, str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)
+        for _ in range(2):  # two full rotations, each ending with the old key removed at Box
+            old = rig.snap().record.active
+            rig.engine.advance(force=True)
+            time.sleep(0.3)
+            kid = rig.person_registers_pending()
+            rig.engine.register(kid)
+            time.sleep(0.3)
+            assert rig.engine.advance().action == "promoted"
+            time.sleep(0.5)
+            rig.person_removes(old.key_id)  # readers still holding the old key get refused now
+            time.sleep(0.5)
+            assert rig.engine.advance().action == "retired"
+            rig.check()
+            time.sleep(0.5)
+    finally:
+        stop.write_text("stop")
+        out, err = reader.communicate(timeout=60)
+    result = json.loads(out)
+    assert result["failed"] == 0, result["errors"]
+    assert result["ok"] > 20
