@@ -238,7 +238,7 @@ class RotationRecord:
             return "overlap"
         return "active"
 
-    def keys(self) -> list[tuple[str, KeyInfo]]:
+    def roles(self) -> list[tuple[str, KeyInfo]]:
         out = [
             (role, k)
             for role, k in (
@@ -426,7 +426,7 @@ class Snapshot:
             )
         raw_record = data.get(RECORD_KEY)
         trusted = isinstance(raw_record, dict)
-        if trusted and raw_record.get("kind") == "key":
+        if isinstance(raw_record, dict) and raw_record.get("kind") == "key":
             raw_record = None  # a bare key version (Secrets Manager): adopt it
         base = {k: copy.deepcopy(v) for k, v in data.items() if k != RECORD_KEY}
         settings = base["boxAppSettings"]
@@ -490,4 +490,7 @@ class Snapshot:
         return cls(base, record, materials, revision)
 
     def __repr__(self) -> str:
-        return f"Snapshot(client_id={self.client_id!r}, state={self.record.state!r}, revision={self.revision!r})"
+        return (
+            f"Snapshot(client_id={self.client_id!r}, state={self.record.state!r}, "
+            f"revision={self.revision!r})"
+        )

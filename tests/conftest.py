@@ -131,7 +131,7 @@ def run_cli(
     full_env.pop("BOX_SECRETS_STORE", None)
     full_env.pop("BOX_API_BASE_URL", None)
     full_env.update(env or {})
-    return subprocess.run(  # noqa: PLW1510 - callers check the code
+    return subprocess.run(
         [sys.executable, "-m", "box_secrets", *args],
         capture_output=True,
         text=True,

@@ -168,7 +168,7 @@ class _Hook(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append(
             {"path": self.path, "type": self.headers["Content-Type"], "body": json.loads(body)}

@@ -151,7 +151,7 @@ def test_reader_never_fails_across_a_whole_rotation(store_uri, make_app, tmp_pat
             time.sleep(0.5)
     finally:
         stop.write_text("stop")
-        out, err = reader.communicate(timeout=60)
+        out, _err = reader.communicate(timeout=60)
     result = json.loads(out)
     assert result["failed"] == 0, result["errors"]
     assert result["ok"] > 20

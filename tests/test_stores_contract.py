@@ -123,10 +123,10 @@ def test_many_threads_no_lost_update(store_uri: str, app) -> None:
 def test_many_processes_no_lost_update(store_uri: str, app) -> None:
     import_config(open_store(store_uri), app.config)
     code = (
-        "import sys; sys.path.insert(0, {root!r})\n"
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
         "from tests.test_stores_contract import _append_events\n"
         "_append_events(sys.argv[1], sys.argv[2], 3)\n"
-    ).format(root=str(Path(__file__).resolve().parent.parent))
+    )
     procs = [subprocess.Popen([sys.executable, "-c", code, store_uri, f"p{i}"]) for i in range(4)]
     assert all(p.wait(timeout=240) == 0 for p in procs)
     events = [e for e in open_store(store_uri).load().record.history if e.action == "test"]

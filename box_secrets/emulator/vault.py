@@ -272,11 +272,22 @@ class VaultEmulatorState:
         if not isinstance(body, dict):
             return _errors(400, "failed to parse JSON input")
         with self.lock:
-            return self._kv(token, mount_name, mount, store, op, key, method, req, body)
+            return self._kv(
+                token,
+                mount_name=mount_name,
+                mount=mount,
+                store=store,
+                op=op,
+                key=key,
+                method=method,
+                req=req,
+                body=body,
+            )
 
     def _kv(
         self,
         token: _Token,
+        *,
         mount_name: str,
         mount: _Mount,
         store: dict[str, _Secret],
@@ -341,16 +352,16 @@ class VaultEmulatorState:
                 return _errors(400, "no version number provided")
             if secret is not None:
                 for n in versions:
-                    v = secret.versions.get(int(n))
-                    if v is None:
+                    found = secret.versions.get(int(n))
+                    if found is None:
                         continue
-                    if op == "delete" and not v.destroyed and v.deleted is None:
-                        v.deleted = time.time()
-                    elif op == "undelete" and not v.destroyed:
-                        v.deleted = None
+                    if op == "delete" and not found.destroyed and found.deleted is None:
+                        found.deleted = time.time()
+                    elif op == "undelete" and not found.destroyed:
+                        found.deleted = None
                     elif op == "destroy":
-                        v.destroyed = True
-                        v.data = None
+                        found.destroyed = True
+                        found.data = None
                 secret.updated = time.time()
             return Response(204)
         if op == "metadata":

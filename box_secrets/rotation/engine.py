@@ -2,9 +2,10 @@
 
 ::
 
-    staged --register--> registered --Box accepts--> active --next promotion--> previous --Box refuses
-       |                     |  (Box refuses the ID: back to staged)                   or forced--> retired
-       +------abandon--------+--> abandoned
+    staged --register--> registered --Box accepts--> active --promotion--> previous
+       |                     |  (Box refuses the ID:                         |
+       |                     |   back to staged)          Box refuses it, or forced after grace
+       +------abandon--------+--> abandoned                                   +--> retired
 
 Each command reads the store, decides the next safe step, does it, and
 commits against the revision it read. A crash anywhere leaves the store in a
@@ -24,6 +25,7 @@ Invariants (checked after every step of every test, see ``invariants.py``):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
@@ -75,7 +77,7 @@ class Outcome:
         }
 
 
-class _Retry(Exception):  # noqa: N818 - internal control flow
+class _Retry(Exception):
     """Raised inside a step when the store changed: read again and decide again."""
 
 
@@ -102,7 +104,7 @@ class RotationEngine:
         # How Box calls retry (TokenProvider options: max_attempts, deadline, backoff_base).
         self.token_options = {"max_attempts": 4, "deadline": 30.0, **(token_options or {})}
 
-    # -- the loop every command runs in -------------------------------------------------
+    # -- the loop every command runs in ---------------------------------------
 
     def _run(self, step: Callable[[Snapshot], Outcome]) -> Outcome:
         for attempt in range(_MAX_CONFLICTS):
@@ -126,7 +128,7 @@ class RotationEngine:
         self.store.commit(new, snap.revision)
         return new
 
-    # -- status -------------------------------------------------------------------------------
+    # -- status ---------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """The shape other tools rely on (see ``box-secrets status --json``)."""
@@ -165,7 +167,10 @@ class RotationEngine:
                 f"`{self._cmd('register', '--public-key-id', 'ID')}` with the ID Box shows"
             )
         if r.pending is not None:
-            return f"run `{self._cmd('rotate')}` to verify key {r.pending.key_id} with Box and promote it"
+            return (
+                f"run `{self._cmd('rotate')}` to verify key {r.pending.key_id} with Box "
+                "and promote it"
+            )
         if r.previous is not None:
             return (
                 f"remove key {r.previous.key_id} in the Box Developer Console, then run "
@@ -176,9 +181,12 @@ class RotationEngine:
         due = (r.active.activated_at or r.active.created_at) + r.policy.max_age_days * DAY
         if due <= now:
             return f"rotation is due: run `{self._cmd('rotate')}`"
-        return f"nothing until {rfc3339(due)}, when key {r.active.key_id} reaches {r.policy.max_age_days:g} days"
+        return (
+            f"nothing until {rfc3339(due)}, when key {r.active.key_id} reaches "
+            f"{r.policy.max_age_days:g} days"
+        )
 
-    # -- init ------------------------------------------------------------------------------------
+    # -- init -----------------------------------------------------------------
 
     def init(
         self,
@@ -234,10 +242,9 @@ class RotationEngine:
         snap.record.log(
             "initialised", at=self.clock(), detail="first key to be generated and registered"
         )
-        try:
+        with contextlib.suppress(ConflictError):
+            # If another init got there first, fall through to the common path.
             self.store.commit(snap, None)
-        except ConflictError:
-            pass  # another init got there first; fall through to the common path
         return self.advance()
 
     def _init_again(
@@ -251,7 +258,8 @@ class RotationEngine:
             client_id and client_id != snap.client_id
         ):
             raise InputError(
-                f"{self.store.uri} already holds app {snap.client_id}; use another store for another app"
+                f"{self.store.uri} already holds app {snap.client_id}; use another store "
+                "for another app"
             )
         if (
             config is not None
@@ -259,7 +267,8 @@ class RotationEngine:
             and config.fingerprint != snap.record.active.fingerprint
         ):
             raise InputError(
-                f"{self.store.uri} is initialised with another key; use `box-secrets rotate import` "
+                f"{self.store.uri} is initialised with another key; use "
+                "`box-secrets rotate import` "
                 "to bring in a new key pair"
             )
         if policy is not None and policy != snap.record.policy:
@@ -282,7 +291,7 @@ class RotationEngine:
             waiting=snap.record.pending is not None and snap.record.pending.key_id is None,
         )
 
-    # -- advance ------------------------------------------------------------------------------------
+    # -- advance --------------------------------------------------------------
 
     def advance(self, *, force: bool = False) -> Outcome:
         """Do the next safe thing (idempotent): what ``box-secrets rotate`` runs."""
@@ -490,7 +499,7 @@ class RotationEngine:
     # -- commands for the person's side ------------------------------------------------------------
 
     def register(self, key_id: str, *, verify: bool = False) -> Outcome:
-        """Record the key ID Box showed for the pending key (``--verify``: check and promote now)."""
+        """Record the key ID Box showed for the pending key (``verify``: check, promote now)."""
         key_id = key_id.strip()
         if not _KEY_ID.match(key_id):
             raise InputError(
@@ -617,7 +626,8 @@ class RotationEngine:
                         r.state,
                     )
                 raise InvalidTransitionError(
-                    "another key is waiting for registration (its public key was shown to a person); "
+                    "another key is waiting for registration (its public key was shown to "
+                    "a person); "
                     f"abandon it first with `{self._cmd('rotate', 'abandon')}`"
                 )
             if r.previous is not None:
@@ -696,8 +706,9 @@ class RotationEngine:
                 ends = (previous.superseded_at or 0) + snap.record.policy.grace_days * DAY
                 if self.clock() < ends:
                     raise InvalidTransitionError(
-                        f"the grace period for key {previous.key_id} ends at {rfc3339(ends)}; readers may "
-                        "still use it until then, so retire it after that (or remove it at Box first)"
+                        f"the grace period for key {previous.key_id} ends at {rfc3339(ends)}; "
+                        "readers may still use it until then, so retire it after that "
+                        "(or remove it at Box first)"
                     )
                 return self._retire(snap, detail="forced by an operator after the grace period")
             if self._box_refuses(snap, previous):
@@ -712,7 +723,7 @@ class RotationEngine:
 
         return self._run(step)
 
-    # -- Box -------------------------------------------------------------------------------------------
+    # -- Box ------------------------------------------------------------------
 
     def _provider(self, snap: Snapshot, key: KeyInfo) -> Any:
         from ..sources import StaticSource
@@ -736,7 +747,7 @@ class RotationEngine:
             return True
         return False
 
-    # -- notifications -----------------------------------------------------------------------------------
+    # -- notifications --------------------------------------------------------
 
     def _notify(self, snap: Snapshot, notice: Notification, role: str, detail: str) -> None:
         """Send, then record that it was sent.
@@ -836,7 +847,8 @@ def _snapshot_from_config(config: BoxAppConfig, *, origin: str) -> Snapshot:
 
 def _policy_text(p: Policy) -> str:
     return (
-        f"{p.key_size}-bit keys, rotate after {p.max_age_days:g} days, {p.grace_days:g} days of grace, "
+        f"{p.key_size}-bit keys, rotate after {p.max_age_days:g} days, "
+        f"{p.grace_days:g} days of grace, "
         f"re-notify every {p.renotify_hours:g} h"
     )
 

@@ -38,7 +38,7 @@ class InvariantChecker:
             bad.append("6: the history was rewritten, not appended to")
         self._seen = history
         events_for = _index(r.history)
-        for role, key in r.keys():
+        for role, key in r.roles():
             if not events_for.get(key.fingerprint):
                 bad.append(f"6: the {role} key {key.fingerprint[:12]} has no history entry")
 
@@ -56,7 +56,7 @@ class InvariantChecker:
                 bad.append("1: readers find no active key although one was active before")
 
         # 2. At most one staged or registered key, distinct from the others.
-        fingerprints = [k.fingerprint for _, k in r.keys()] + [k.fingerprint for k in r.destroying]
+        fingerprints = [k.fingerprint for _, k in r.roles()] + [k.fingerprint for k in r.destroying]
         if len(fingerprints) != len(set(fingerprints)):
             bad.append("2: one key holds two roles")
 
@@ -73,11 +73,11 @@ class InvariantChecker:
                 verified.add(e.new_fingerprint)
             if e.action == "promoted" and e.new_fingerprint not in verified:
                 bad.append(
-                    f"3: key {e.new_fingerprint and e.new_fingerprint[:12]} was promoted before Box accepted it"
+                    f"3: key {(e.new_fingerprint or '')[:12]} was promoted before Box accepted it"
                 )
 
         # 4. A key shown to a person keeps its private key until retired or abandoned.
-        held = {k.fingerprint for _, k in r.keys()} | {k.fingerprint for k in r.destroying}
+        held = {k.fingerprint for _, k in r.roles()} | {k.fingerprint for k in r.destroying}
         for fp, actions in events_for.items():
             if (
                 "notified" in actions
@@ -85,7 +85,7 @@ class InvariantChecker:
                 and not {"retired", "abandoned"} & set(actions)
             ):
                 bad.append(f"4: key {fp[:12]} was shown to a person and then lost")
-        for role, key in r.keys():
+        for role, key in r.roles():
             if key.fingerprint not in snap.materials:
                 bad.append(f"4: the {role} key has no private key in the store")
 

@@ -31,7 +31,7 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
             if not force:
                 raise
             old, expected = None, store.current_revision()
-        if old is not None and old.record.keys():
+        if old is not None and old.record.roles():
             active = old.record.active
             if (
                 active is not None
@@ -53,7 +53,7 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
             continue  # someone wrote meanwhile: look again
         if snap.record.destroying:
             finish_destruction(store, snap)
-        return "replaced" if old is not None and old.record.keys() else "imported"
+        return "replaced" if old is not None and old.record.roles() else "imported"
     raise ConflictError(f"{store.uri} kept changing while importing; try again")
 
 
@@ -68,7 +68,7 @@ def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
         record.policy = old.record.policy
         record.history = list(old.record.history)
         record.seq = old.record.seq
-        record.destroying = [*old.record.destroying, *(k for _, k in old.record.keys())]
+        record.destroying = [*old.record.destroying, *(k for _, k in old.record.roles())]
         materials.update(old.materials)
     if config.uses_jwt:
         assert config.fingerprint is not None and config.private_key_pem is not None

@@ -20,6 +20,7 @@ writes, so a retried write is a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -37,7 +38,7 @@ from ..errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
-from ..record import RECORD_KEY, FORMAT, KeyInfo, KeyMaterial, Snapshot
+from ..record import FORMAT, RECORD_KEY, KeyInfo, KeyMaterial, Snapshot
 from ._uri import StoreURI
 from .base import Store, fingerprints_in
 
@@ -86,7 +87,7 @@ class SecretsManagerStore(Store):
                 config=botocore.config.Config(
                     # botocore retries throttling and 5xx; AWS_MAX_ATTEMPTS overrides 5.
                     retries={
-                        "mode": os.environ.get("AWS_RETRY_MODE", "standard"),
+                        "mode": "standard",
                         "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
                     },
                     connect_timeout=5,
@@ -120,7 +121,8 @@ class SecretsManagerStore(Store):
             code = "AccessDenied"  # IAM's denial can arrive as an XML body (moto does this)
         if code == "ResourceNotFoundException":
             return StoreNotFoundError(
-                f"secret {self.secret_id} does not exist; import a config with `box-secrets store import`"
+                f"secret {self.secret_id} does not exist; import a config with "
+                "`box-secrets store import`"
             )
         if code in (
             "AccessDeniedException",
@@ -390,10 +392,8 @@ class SecretsManagerStore(Store):
                 )
             for vid, stages in holding:
                 for stage in stages:
-                    try:
+                    with contextlib.suppress(ConflictError):  # already gone
                         self._move(stage, None, vid, cas=True)
-                    except ConflictError:
-                        pass  # already gone
             return
 
     # -- diagnostics -----------------------------------------------------------------------

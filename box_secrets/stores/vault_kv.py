@@ -160,7 +160,8 @@ class VaultStore(Store):
     def _translate(self, exc: Exception, doing: str) -> StoreError:
         if isinstance(exc, hvac_exc.Forbidden):
             return StoreAccessDeniedError(
-                f"Vault denied {doing} (403); the token's policy must allow read, create and update "
+                f"Vault denied {doing} (403); the token's policy must allow read, create and "
+                "update "
                 f"on {self.mount}/data/{self.path} (see docs/stores.md)"
             )
         if isinstance(exc, hvac_exc.VaultDown):
@@ -171,7 +172,8 @@ class VaultStore(Store):
             return StoreUnavailableError(f"Vault is rate limiting (429) while {doing}; retry later")
         if isinstance(exc, hvac_exc.InvalidPath):
             return StoreNotFoundError(
-                f"vault://{self.where} holds nothing; import a config with `box-secrets store import`"
+                f"vault://{self.where} holds nothing; import a config with "
+                "`box-secrets store import`"
             )
         if isinstance(exc, hvac_exc.InvalidRequest) and "check-and-set" in str(exc):
             return ConflictError(
@@ -187,7 +189,7 @@ class VaultStore(Store):
 
     # -- reading -------------------------------------------------------------------------
 
-    def _read(self, version: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _read(self, version: int | None = None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """(data, metadata) of a version; deleted versions come back with data None."""
         response = self._call(
             f"reading {self.where}",
