@@ -7,6 +7,7 @@ retry and with which new assertion.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.parse
 from collections.abc import Mapping
@@ -116,16 +117,22 @@ def _origin(url: str) -> str:
 
 
 def _proxy_for(url: str) -> str | None:
-    """Honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY like curl and requests do."""
-    import urllib.request
+    """Honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY like curl and requests do.
 
-    proxies = urllib.request.getproxies()
-    if not proxies:
-        return None
+    Read here rather than through urllib.request, whose import costs more than
+    the rest of the first request.
+    """
     parts = urllib.parse.urlsplit(url)
-    if urllib.request.proxy_bypass(parts.hostname or ""):
+    env = os.environ
+    proxy = env.get(f"{parts.scheme}_proxy") or env.get(f"{parts.scheme.upper()}_PROXY")
+    if not proxy:
         return None
-    return proxies.get(parts.scheme)
+    host = (parts.hostname or "").lower()
+    for raw in (env.get("no_proxy") or env.get("NO_PROXY") or "").split(","):
+        entry = raw.strip().lower().lstrip(".")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None
+    return proxy
 
 
 _default: HttpClient | None = None

@@ -73,3 +73,28 @@ def token_cmd(
         click.echo(json.dumps(tok.to_dict(), indent=2))
     else:
         click.echo(tok.access_token)
+
+
+@cli.command("revoke")
+@source_options
+@click.option(
+    "--token-env",
+    metavar="VAR",
+    help="Read the token to revoke from this environment variable (default: standard input).",
+)
+@click.pass_obj
+def revoke_cmd(
+    obj: dict[str, str], config: str | None, store: str | None, token_env: str | None
+) -> None:
+    """Revoke an access token at Box (read from stdin, never from the command line)."""
+    import os
+    import sys
+
+    from ..tokens import TokenProvider
+
+    value = os.environ.get(token_env, "") if token_env else sys.stdin.read()
+    value = value.strip()
+    if not value:
+        raise click.UsageError("no token given: pipe it on standard input or name --token-env VAR")
+    TokenProvider(resolve_source(config, store), base_url=obj["base_url"]).revoke(value)
+    click.echo("revoked")

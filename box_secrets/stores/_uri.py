@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote
 
 from ..errors import StoreURIError
@@ -27,11 +26,27 @@ _PARAMS = {
 _EXAMPLES = "file:///abs/path.json, aws-sm://NAME?region=eu-west-1 or vault://MOUNT/PATH?addr=https://vault:8200"
 
 
-@dataclass(frozen=True)
 class StoreURI:
-    scheme: str
-    location: str  # file path, secret name or ARN, or "mount/path"
-    params: dict[str, str] = field(default_factory=dict)
+    """A parsed store URI (a plain class: dataclasses cost import time on the read path)."""
+
+    __slots__ = ("location", "params", "scheme")
+
+    def __init__(self, scheme: str, location: str, params: dict[str, str] | None = None) -> None:
+        self.scheme = scheme
+        self.location = location  # file path, secret name or ARN, or "mount/path"
+        self.params = dict(params or {})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoreURI) and (self.scheme, self.location, self.params) == (
+            other.scheme,
+            other.location,
+            other.params,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StoreURI({str(self)!r})"
 
     def __str__(self) -> str:
         query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in sorted(self.params.items()))

@@ -26,7 +26,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._faults import crashpoint
 from ..errors import (
@@ -38,9 +38,11 @@ from ..errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
-from ..record import FORMAT, RECORD_KEY, KeyInfo, KeyMaterial, Snapshot
 from ._uri import StoreURI
 from .base import Store, fingerprints_in
+
+if TYPE_CHECKING:
+    from ..record import KeyInfo, Snapshot
 
 try:
     import boto3
@@ -202,6 +204,8 @@ class SecretsManagerStore(Store):
         return [v for v, stages in labels.items() if label in stages]
 
     def load(self) -> Snapshot:
+        from ..record import KeyMaterial, Snapshot
+
         labels = self._labels()
         holders = self._holder(labels, RECORD)
         where = f"secret {self.secret_id}"
@@ -246,6 +250,8 @@ class SecretsManagerStore(Store):
                 continue
             want = self._key_token(key)
             if key.ref is None or (key is record.pending and key.ref != want):
+                from ..record import FORMAT, RECORD_KEY
+
                 data = snapshot.box_dict(key)
                 data[RECORD_KEY] = {"format": FORMAT, "kind": "key", "fingerprint": key.fingerprint}
                 self._put(want, _dumps(data))

@@ -10,13 +10,16 @@ changes nothing; the writer then reads again and decides again.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _faults
 from ..config import BoxAppConfig
 from ..errors import ConfigError, StoreCorruptError
-from ..record import Snapshot
 from ..sources import config_from_document
+
+if TYPE_CHECKING:
+    # The writers' model; readers never need it, so it is not imported at run time here.
+    from ..record import Snapshot
 
 __all__ = ["Store"]
 

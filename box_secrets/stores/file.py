@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._files import TMP_MARK, atomic_write, file_lock, fsync_dir
 from ..errors import (
@@ -27,9 +27,11 @@ from ..errors import (
     StoreNotFoundError,
     StoreURIError,
 )
-from ..record import Snapshot
 from ._uri import StoreURI
 from .base import Store, fingerprints_in
+
+if TYPE_CHECKING:
+    from ..record import Snapshot
 
 __all__ = ["FileStore"]
 
@@ -96,6 +98,8 @@ class FileStore(Store):
         return self._parse(self._read_raw(), self.path)
 
     def load(self) -> Snapshot:
+        from ..record import Snapshot
+
         raw = self._read_raw()
         data = self._parse(raw, self.path)
         adopted_at = os.stat(self.path).st_mtime

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import (
     ConflictError,
@@ -29,9 +29,11 @@ from ..errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
-from ..record import Snapshot
 from ._uri import StoreURI
 from .base import Store, fingerprints_in
+
+if TYPE_CHECKING:
+    from ..record import Snapshot
 
 try:
     import hvac
@@ -259,6 +261,8 @@ class VaultStore(Store):
         return self._current()[0]
 
     def load(self) -> Snapshot:
+        from ..record import Snapshot
+
         data, version, created = self._current()
         return Snapshot.from_document(
             data, revision=str(version), adopted_at=created, where=f"vault://{self.where}"
