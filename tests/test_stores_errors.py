@@ -208,10 +208,29 @@ def iam_moto():  # type: ignore[no-untyped-def]
     """A moto server that enforces IAM after a few set-up calls."""
     from .services import MotoServer
 
-    server = MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "6"})
+    server = MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "12"})
     iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1")
     users = {}
+    # "rotator" and "tokenonly" carry the actions docs/stores.md documents. moto checks
+    # actions but evaluates Secrets Manager requests against Resource "*", so the
+    # ARN scoping the docs recommend cannot be exercised here.
+    arn = "*"
     policies = {
+        "rotator": [
+            {
+                "Effect": "Allow",
+                "Resource": arn,
+                "Action": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+            }
+        ],
+        "tokenonly": [
+            {"Effect": "Allow", "Resource": arn, "Action": ["secretsmanager:GetSecretValue"]}
+        ],
         "admin": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
         "reader": [
             {
@@ -318,3 +337,72 @@ def test_downloaded_config_works_as_a_file_store(app, tmp_path: Path) -> None:
     from box_secrets.tokens import TokenProvider
 
     assert TokenProvider(f"file:{path}", base_url=app.base_url).get_token()
+
+
+# -- the least privilege docs/stores.md documents is enough ------------------------------------
+
+
+def test_documented_iam_policies_are_enough(iam_moto, make_app, monkeypatch) -> None:
+    """docs/stores.md: readers need GetSecretValue; rotation adds three more actions."""
+    from box_secrets.rotation import RotationEngine
+    from box_secrets.stores.reader import clear_cache
+    from box_secrets.tokens import TokenProvider
+
+    from .rotation_support import Collecting
+
+    server, users = iam_moto
+    app = make_app()
+    uri = f"aws-sm://box/least-privilege?region=us-east-1&endpoint_url={server.url}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", users["admin"][0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", users["admin"][1])
+    import_config(
+        open_store(uri), app.config
+    )  # creating the secret is an admin's (or Terraform's) job
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", users["rotator"][0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", users["rotator"][1])
+    engine = RotationEngine(uri, base_url=app.base_url, notifier=Collecting())
+    engine.advance(force=True)
+    pending = engine.store.load().record.pending
+    kid = app.console.add_key(app.client_id, pending.public_key_pem)
+    assert engine.register(kid, verify=True).action == "promoted"
+    app.console.delete_key(app.client_id, app.kid)
+    assert engine.advance().action == "retired"
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", users["tokenonly"][0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", users["tokenonly"][1])
+    clear_cache()
+    assert TokenProvider(uri, base_url=app.base_url).get_token().token_type == "bearer"
+    with pytest.raises(errors.StoreAccessDeniedError):
+        open_store(uri).load()  # a reader cannot describe, let alone write
+
+
+def test_documented_vault_policies_are_enough(vault, make_app, monkeypatch) -> None:
+    from box_secrets.rotation import RotationEngine
+    from box_secrets.stores.reader import clear_cache
+    from box_secrets.tokens import TokenProvider
+
+    from .rotation_support import Collecting
+
+    app = make_app()
+    path = f"box/lp-{app.client_id[:8]}"
+    uri = f"vault://secret/{path}?addr={vault.addr}"
+    rotator = vault.state.new_token(
+        [
+            {"path": f"secret/data/{path}", "capabilities": ["create", "read", "update"]},
+            {"path": f"secret/metadata/{path}", "capabilities": ["read"]},
+            {"path": f"secret/destroy/{path}", "capabilities": ["update"]},
+        ]
+    )
+    reader = vault.state.new_token([{"path": f"secret/data/{path}", "capabilities": ["read"]}])
+    monkeypatch.setenv("VAULT_TOKEN", rotator)
+    import_config(open_store(uri), app.config)
+    engine = RotationEngine(uri, base_url=app.base_url, notifier=Collecting())
+    engine.advance(force=True)
+    kid = app.console.add_key(app.client_id, engine.store.load().record.pending.public_key_pem)
+    assert engine.register(kid, verify=True).action == "promoted"
+    app.console.delete_key(app.client_id, app.kid)
+    assert engine.advance().action == "retired"
+    monkeypatch.setenv("VAULT_TOKEN", reader)
+    clear_cache()
+    assert TokenProvider(uri, base_url=app.base_url).get_token().token_type == "bearer"
