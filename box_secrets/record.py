@@ -72,6 +72,11 @@ class KeyMaterial:
         self.passphrase = passphrase
         self._key: RSAPrivateKey | None = None
 
+    @classmethod
+    def of(cls, config: BoxAppConfig) -> KeyMaterial:
+        assert config.private_key_pem is not None
+        return cls(config.private_key_pem, config.passphrase)
+
     def key(self, *, validate: bool = False) -> RSAPrivateKey:
         if self._key is None:
             from .keys import load_private_key
@@ -170,6 +175,22 @@ class KeyInfo:
             return cls(**values)
         except TypeError:
             raise StoreCorruptError(f"the record's {where} key is malformed") from None
+
+    @classmethod
+    def from_config(cls, config: BoxAppConfig, *, origin: str, at: float) -> KeyInfo:
+        """Facts about the key pair in a Box config (one Box already issued or registered)."""
+        from .keys import public_pem_of
+
+        assert config.fingerprint is not None
+        return cls(
+            fingerprint=config.fingerprint,
+            public_key_pem=public_pem_of(config.private_key),
+            key_id=config.public_key_id,
+            bits=config.private_key.key_size,
+            origin=origin,
+            created_at=at,
+            registered_at=at,
+        )
 
     def summary(self) -> dict[str, Any]:
         """What ``status --json`` shows for a key."""
@@ -406,6 +427,20 @@ class Snapshot:
         data[RECORD_KEY] = self.record.to_json(self.materials if embed else None)
         return data
 
+    @classmethod
+    def from_config(cls, config: BoxAppConfig, *, origin: str, at: float) -> Snapshot:
+        """A store's content holding ``config``'s key as the active key (no history yet)."""
+        base = config.to_dict()
+        base.pop(RECORD_KEY, None)
+        base["boxAppSettings"].pop("appAuth", None)
+        record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
+        materials: dict[str, KeyMaterial] = {}
+        if config.uses_jwt:
+            record.active = KeyInfo.from_config(config, origin=origin, at=at)
+            record.active.activated_at = at
+            materials[record.active.fingerprint] = KeyMaterial.of(config)
+        return cls(base, record, materials)
+
     def active_config(self) -> BoxAppConfig | None:
         return self.config_for(self.record.active) if self.record.active else None
 
@@ -437,22 +472,10 @@ class Snapshot:
                 record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
                 materials: dict[str, KeyMaterial] = {}
                 if config.uses_jwt:
-                    assert config.fingerprint is not None and config.private_key_pem is not None
-                    from .keys import public_pem_of
-
                     when = adopted_at if adopted_at is not None else now()
-                    record.active = KeyInfo(
-                        fingerprint=config.fingerprint,
-                        public_key_pem=public_pem_of(config.private_key),
-                        key_id=config.public_key_id,
-                        bits=config.private_key.key_size,
-                        origin="adopted",
-                        created_at=when,
-                        activated_at=when,
-                    )
-                    materials[config.fingerprint] = KeyMaterial(
-                        config.private_key_pem, config.passphrase
-                    )
+                    record.active = KeyInfo.from_config(config, origin="adopted", at=when)
+                    record.active.activated_at = when
+                    materials[record.active.fingerprint] = KeyMaterial.of(config)
                     record.history.append(
                         Event(
                             at=when,

@@ -5,36 +5,57 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import cli
 
+if TYPE_CHECKING:
+    from ..emulator._httpd import ServedEmulator
 
-def _announce(data: dict[str, str]) -> None:
-    # Exactly one JSON line on stdout, so scripts can read the address.
-    sys.stdout.write(json.dumps(data) + "\n")
-    sys.stdout.flush()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _warn_if_exposed(host: str) -> None:
+def listen_options(f: F) -> F:
+    f = click.option(
+        "--port",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 65535),
+        help="Port (0 picks a free one).",
+    )(f)
+    return click.option(
+        "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+    )(f)
+
+
+def _serve(
+    make: Callable[[], ServedEmulator],
+    host: str,
+    port: int,
+    announce: Callable[[Any], dict[str, str]],
+) -> None:
+    """Listen, print exactly one JSON line on stdout (scripts read it), serve until interrupted."""
+    try:
+        emulator = make()
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
-            f"warning: listening on {host}: the console API has no authentication; "
+            f"warning: listening on {host}: the control API has no authentication; "
             "anyone who can reach it can add keys and mint tokens",
             err=True,
         )
+    sys.stdout.write(json.dumps(announce(emulator)) + "\n")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        emulator.serve_forever()
 
 
 @cli.command("emulator")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port (0 picks a free one).",
-)
+@listen_options
 @click.option(
     "--app-config",
     "app_configs",
@@ -49,25 +70,16 @@ def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
     from ..emulator.box import BoxEmulator
 
     configs = [BoxAppConfig.from_file(path) for path in app_configs]
-    try:
-        emulator = BoxEmulator(host, port, app_configs=configs)
-    except OSError as exc:
-        raise click.UsageError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
-    _warn_if_exposed(host)
-    _announce({"base_url": emulator.base_url})
-    with contextlib.suppress(KeyboardInterrupt):
-        emulator.serve_forever()
+    _serve(
+        lambda: BoxEmulator(host, port, app_configs=configs),
+        host,
+        port,
+        lambda emu: {"base_url": emu.base_url},
+    )
 
 
 @cli.command("vault-emulator")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port (0 picks a free one).",
-)
+@listen_options
 @click.option(
     "--root-token",
     envvar="VAULT_EMULATOR_ROOT_TOKEN",
@@ -78,12 +90,10 @@ def vault_emulator_cmd(host: str, port: int, root_token: str | None) -> None:
     """Run a local Vault (KV v2) emulator; print {"addr", "root_token"} once listening."""
     from ..emulator.vault import VaultEmulator
 
-    try:
-        emulator = VaultEmulator(host, port, root_token=root_token)
-    except OSError as exc:
-        raise click.UsageError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
-    _warn_if_exposed(host)
     # The root token of a throwaway emulator is printed on purpose: tests need it.
-    _announce({"addr": emulator.addr, "root_token": emulator.root_token})
-    with contextlib.suppress(KeyboardInterrupt):
-        emulator.serve_forever()
+    _serve(
+        lambda: VaultEmulator(host, port, root_token=root_token),
+        host,
+        port,
+        lambda emu: {"addr": emu.addr, "root_token": emu.root_token},
+    )

@@ -15,12 +15,13 @@ import threading
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-__all__ = ["EmulatorServer", "Request", "Response", "drop_connection", "serve_in_thread"]
+__all__ = ["EmulatorServer", "Request", "Response", "ServedEmulator", "drop_connection"]
 
 log = logging.getLogger("box_secrets.emulator")
+_E = TypeVar("_E", bound="ServedEmulator")
 
 
 class Request:
@@ -134,9 +135,40 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def serve_in_thread(server: EmulatorServer) -> threading.Thread:
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator", daemon=True
-    )
-    thread.start()
-    return thread
+class ServedEmulator:
+    """Runs an emulator's server: start()/stop(), a context manager, or in the foreground."""
+
+    def __init__(self, server: EmulatorServer) -> None:
+        self._server = server
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    def start(self: _E) -> _E:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="emulator",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self: _E) -> _E:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

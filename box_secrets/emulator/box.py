@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from ..config import BoxAppConfig
 from ..errors import ConfigError
 from ..signing import ALGORITHMS, BOX_AUDIENCE
-from ._httpd import EmulatorServer, Request, Response, serve_in_thread
+from ._httpd import EmulatorServer, Request, Response, ServedEmulator
 
 __all__ = ["BoxEmulator", "BoxEmulatorState"]
 
@@ -831,7 +831,7 @@ class BoxEmulatorState:
         return Response.json(201, {"queued": count})
 
 
-class BoxEmulator:
+class BoxEmulator(ServedEmulator):
     """The emulator as a server: a context manager, or ``start()`` / ``stop()``.
 
     >>> with BoxEmulator() as box:          # doctest: +SKIP
@@ -848,30 +848,4 @@ class BoxEmulator:
         self.state = BoxEmulatorState()
         for config in app_configs:
             self.state.add_app_from_config(config)
-        self._server = EmulatorServer((host, port), self.state.handle, self.state.clock)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
-
-    def start(self) -> BoxEmulator:
-        if self._thread is None:
-            self._thread = serve_in_thread(self._server)
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> BoxEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(EmulatorServer((host, port), self.state.handle, self.state.clock))

@@ -23,7 +23,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs
 
-from ._httpd import EmulatorServer, Request, Response, serve_in_thread
+from ._httpd import EmulatorServer, Request, Response, ServedEmulator
 
 __all__ = ["VaultEmulator", "VaultEmulatorState"]
 
@@ -608,41 +608,19 @@ _FAULT_TEXT = {
 }
 
 
-class VaultEmulator:
+class VaultEmulator(ServedEmulator):
     """The Vault emulator as a server; ``root_token`` authenticates everything."""
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, *, root_token: str | None = None
     ) -> None:
         self.state = VaultEmulatorState(root_token)
-        self._server = EmulatorServer((host, port), self.state.handle, time.time)
-        self._thread: threading.Thread | None = None
+        super().__init__(EmulatorServer((host, port), self.state.handle, time.time))
 
     @property
     def addr(self) -> str:
-        return self._server.base_url
+        return self.base_url
 
     @property
     def root_token(self) -> str:
         return self.state.root_token
-
-    def start(self) -> VaultEmulator:
-        if self._thread is None:
-            self._thread = serve_in_thread(self._server)
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> VaultEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

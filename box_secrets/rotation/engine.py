@@ -44,7 +44,7 @@ from ..errors import (
     KeyRejectedError,
     StoreNotFoundError,
 )
-from ..keys import generate_key, public_pem_of
+from ..keys import generate_key
 from ..record import KeyInfo, KeyMaterial, Policy, RotationRecord, Snapshot
 from ..stores import Store, open_store
 from ..stores.admin import finish_destruction
@@ -210,7 +210,7 @@ class RotationEngine:
                 raise InputError(
                     "the config has no key pair (a Client Credentials app): nothing to rotate"
                 )
-            snap = _snapshot_from_config(config, origin="adopted")
+            snap = Snapshot.from_config(config, origin="adopted", at=self.clock())
             assert snap.record.active is not None
             if policy is not None:
                 snap.record.policy = policy
@@ -422,23 +422,29 @@ class RotationEngine:
             )
         return Outcome("promoted", f"key {incoming.key_id} is active", r.state)
 
-    def _refused(self, snap: Snapshot, key_id: str, exc: KeyRejectedError) -> Outcome:
-        now = self.clock()
+    def _back_to_staged(self, snap: Snapshot, key_id: str, exc: KeyRejectedError) -> Snapshot:
+        """A copy where the pending key is staged again, with Box's refusal of ``key_id`` logged."""
         new = snap.copy()
         pending = new.record.pending
         assert pending is not None
         pending.key_id = None
         pending.registered_at = None
         pending.ref = None
-        pending.notified_at = None  # the person must hear about it: notify on this and later runs
         if key_id not in pending.refused_key_ids:
             pending.refused_key_ids.append(key_id)
         new.record.log(
             "refused",
             key=pending,
-            at=now,
+            at=self.clock(),
             detail=f"Box refused key ID {key_id} for this key: {exc.error_description}",
         )
+        return new
+
+    def _refused(self, snap: Snapshot, key_id: str, exc: KeyRejectedError) -> Outcome:
+        new = self._back_to_staged(snap, key_id, exc)
+        pending = new.record.pending
+        assert pending is not None
+        pending.notified_at = None  # the person must hear about it: notify on this and later runs
         self._commit(snap, new)
         self._notify(
             new,
@@ -538,12 +544,17 @@ class RotationEngine:
                 try:
                     self._verify(candidate, candidate.record.pending)
                 except KeyRejectedError as exc:
-                    staged = snap.copy()
-                    assert staged.record.pending is not None
-                    if staged.record.pending.key_id is not None:
-                        staged.record.pending.key_id = None
-                        staged.record.pending.ref = None
-                    return self._refused_at_register(snap, staged, key_id, exc)
+                    # The person is at the terminal: no notification, just the answer.
+                    staged = self._back_to_staged(snap, key_id, exc)
+                    self._commit(snap, staged)
+                    return Outcome(
+                        "refused",
+                        f"Box refused key ID {key_id} for the pending key (fingerprint "
+                        f"{r.pending.fingerprint[:16]}...); the key is still staged: find the ID "
+                        "Box shows for this key and run register again",
+                        staged.record.state,
+                        waiting=True,
+                    )
                 new = self._with_registration(candidate, snap, key_id)
                 self._commit(snap, new)
                 return self._promote(new)
@@ -577,30 +588,6 @@ class RotationEngine:
                 "registered", key=pending, at=self.clock(), detail="a person supplied Box's key ID"
             )
         return new
-
-    def _refused_at_register(
-        self, snap: Snapshot, staged: Snapshot, key_id: str, exc: KeyRejectedError
-    ) -> Outcome:
-        now = self.clock()
-        pending = staged.record.pending
-        assert pending is not None
-        if key_id not in pending.refused_key_ids:
-            pending.refused_key_ids.append(key_id)
-        staged.record.log(
-            "refused",
-            key=pending,
-            at=now,
-            detail=f"Box refused key ID {key_id} for this key: {exc.error_description}",
-        )
-        self._commit(snap, staged)
-        return Outcome(
-            "refused",
-            f"Box refused key ID {key_id} for the pending key (fingerprint "
-            f"{pending.fingerprint[:16]}...); the key is still staged: find the ID Box shows "
-            "for this key and run register again",
-            staged.record.state,
-            waiting=True,
-        )
 
     def import_pending(self, config: BoxAppConfig) -> Outcome:
         """Bring in a key pair Box generated (a new config download) as the registered key."""
@@ -636,19 +623,10 @@ class RotationEngine:
                     f"(`{self._cmd('retire')}`)"
                 )
             new = snap.copy()
-            assert config.fingerprint is not None and config.private_key_pem is not None
             now = self.clock()
-            info = KeyInfo(
-                fingerprint=config.fingerprint,
-                public_key_pem=public_pem_of(config.private_key),
-                key_id=config.public_key_id,
-                bits=config.private_key.key_size,
-                origin="imported",
-                created_at=now,
-                registered_at=now,
-            )
+            info = KeyInfo.from_config(config, origin="imported", at=now)
             new.record.pending = info
-            new.materials[info.fingerprint] = KeyMaterial(config.private_key_pem, config.passphrase)
+            new.materials[info.fingerprint] = KeyMaterial.of(config)
             new.record.log(
                 "imported",
                 key=info,
@@ -820,29 +798,6 @@ class RotationEngine:
             ],
             next_command=self._cmd("rotate"),
         )
-
-
-def _snapshot_from_config(config: BoxAppConfig, *, origin: str) -> Snapshot:
-    assert config.fingerprint is not None and config.private_key_pem is not None
-    data = config.to_dict()
-    data.pop("boxSecrets", None)
-    data["boxAppSettings"].pop("appAuth", None)
-    now = time.time()
-    info = KeyInfo(
-        fingerprint=config.fingerprint,
-        public_key_pem=public_pem_of(config.private_key),
-        key_id=config.public_key_id,
-        bits=config.private_key.key_size,
-        origin=origin,
-        created_at=now,
-        registered_at=now,
-        activated_at=now,
-    )
-    return Snapshot(
-        data,
-        RotationRecord(active=info),
-        {config.fingerprint: KeyMaterial(config.private_key_pem, config.passphrase)},
-    )
 
 
 def _policy_text(p: Policy) -> str:

@@ -7,8 +7,7 @@ from typing import Any
 from .._time import now, rfc3339
 from ..config import BoxAppConfig
 from ..errors import ConflictError, InputError, StoreCorruptError, StoreNotFoundError
-from ..keys import public_pem_of
-from ..record import KeyInfo, KeyMaterial, RotationRecord, Snapshot
+from ..record import KeyInfo, Snapshot
 from .base import Store
 
 __all__ = ["finish_destruction", "import_config", "show"]
@@ -58,37 +57,20 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
 
 
 def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
-    data = config.to_dict()
-    data.pop("boxSecrets", None)
-    settings = data["boxAppSettings"]
-    settings.pop("appAuth", None)
-    record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
-    materials: dict[str, KeyMaterial] = {}
+    snap = Snapshot.from_config(config, origin="imported", at=now())
+    record = snap.record
     if old is not None:
         record.policy = old.record.policy
         record.history = list(old.record.history)
         record.seq = old.record.seq
-        record.destroying = [*old.record.destroying, *(k for _, k in old.record.roles())]
-        materials.update(old.materials)
-    if config.uses_jwt:
-        assert config.fingerprint is not None and config.private_key_pem is not None
-        t = now()
-        record.active = KeyInfo(
-            fingerprint=config.fingerprint,
-            public_key_pem=public_pem_of(config.private_key),
-            key_id=config.public_key_id,
-            bits=config.private_key.key_size,
-            origin="imported",
-            created_at=t,
-            registered_at=t,
-            activated_at=t,
-        )
-        record.destroying = [k for k in record.destroying if k.fingerprint != config.fingerprint]
-        materials[config.fingerprint] = KeyMaterial(config.private_key_pem, config.passphrase)
+        replaced = [*old.record.destroying, *(k for _, k in old.record.roles())]
+        record.destroying = [k for k in replaced if k.fingerprint != config.fingerprint]
+        snap.materials = {**old.materials, **snap.materials}
+    if record.active is not None:
         record.log("imported", key=record.active, old=old.record.active if old else None)
     else:
         record.log("imported", detail="client credentials app (no key pair)")
-    return Snapshot(data, record, materials)
+    return snap
 
 
 def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
