@@ -55,3 +55,15 @@ def store_option(required: bool = True) -> Callable[[F], F]:
         help="The secret store (file:PATH, aws-sm://NAME, vault://MOUNT/PATH). "
         "Env: BOX_SECRETS_STORE.",
     )
+
+
+def echo_keys(view: dict[str, Any]) -> None:
+    """The active, pending and previous key lines shared by ``status`` and ``store show``."""
+    for role in ("active", "pending", "previous"):
+        key = view[role]
+        if key:
+            since = f"  since {key['created_at']}" if key.get("created_at") else ""
+            click.echo(
+                f"{role + ':':12} key {key.get('key_id') or '(not registered yet)'}  "
+                f"sha256 {key['fingerprint_sha256']}{since}"
+            )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import EXIT_WAITING, cli
-from ._common import store_option
+from ._common import echo_keys, store_option
 
 if TYPE_CHECKING:
     from ..rotation import Outcome, RotationEngine
@@ -175,13 +175,7 @@ def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> N
     else:
         click.echo(f"store:       {engine.store.uri}")
         click.echo(f"state:       {status['state']}")
-        for role in ("active", "pending", "previous"):
-            key = status[role]
-            if key:
-                click.echo(
-                    f"{role + ':':12} key {key.get('key_id') or '(not registered yet)'}  "
-                    f"sha256 {key['fingerprint_sha256']}"
-                )
+        echo_keys(status)
         click.echo(f"next:        {status['next_action']}")
         if status["pending"] and not status["pending"]["key_id"]:
             click.echo(

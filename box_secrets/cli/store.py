@@ -7,7 +7,7 @@ import json
 import click
 
 from . import cli
-from ._common import store_option
+from ._common import echo_keys, store_option
 
 
 @cli.group("store")
@@ -57,13 +57,7 @@ def store_show(store: str, as_json: bool) -> None:
     click.echo(f"store:       {view['store']}")
     click.echo(f"app:         {view['client_id']} (enterprise {view['enterprise_id'] or '-'})")
     click.echo(f"state:       {view['state']}")
-    for role in ("active", "pending", "previous"):
-        key = view[role]
-        if key:
-            click.echo(
-                f"{role + ':':12} key {key['key_id'] or '(not registered)'}  "
-                f"sha256 {key['fingerprint_sha256']}  since {key['created_at']}"
-            )
+    echo_keys(view)
     backend = view["backend"]
     if backend.get("versions"):
         click.echo("versions:")

@@ -77,10 +77,6 @@ class Outcome:
         }
 
 
-class _Retry(Exception):
-    """Raised inside a step when the store changed: read again and decide again."""
-
-
 class RotationEngine:
     """Drives one store's keys through their lifecycle.
 
@@ -119,7 +115,7 @@ class RotationEngine:
                 if snap.record.destroying:
                     snap = finish_destruction(self.store, snap)
                 return step(snap)
-            except (ConflictError, _Retry):
+            except ConflictError:
                 # Another writer got there first: look again after a short, random pause.
                 time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # noqa: S311
         raise ConflictError(f"{self.store.uri} kept changing under this command; run it again")
