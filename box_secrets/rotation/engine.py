@@ -218,7 +218,10 @@ class RotationEngine:
                 at=self.clock(),
                 detail="adopted a config downloaded from the Developer Console",
             )
-            self.store.commit(snap, None)
+            try:
+                self.store.commit(snap, None)
+            except ConflictError:  # a concurrent init won: answer as a re-run would
+                return self._init_again(self.store.load(), config, None, policy)
             return Outcome(
                 "initialised",
                 f"{self.store.uri} now holds key {snap.record.active.key_id} (verified with Box)",
@@ -228,11 +231,13 @@ class RotationEngine:
             raise InputError(
                 "init needs --config FILE, or --client-id, --client-secret-env and --enterprise-id"
             )
-        base = {"boxAppSettings": {"clientID": client_id, "clientSecret": client_secret}}
+        base: dict[str, Any] = {
+            "boxAppSettings": {"clientID": client_id, "clientSecret": client_secret}
+        }
         if enterprise_id:
-            base["enterpriseID"] = enterprise_id  # type: ignore[assignment]
+            base["enterpriseID"] = enterprise_id
         if user_id:
-            base["userID"] = user_id  # type: ignore[assignment]
+            base["userID"] = user_id
         BoxAppConfig.from_dict(base)  # check the fields before generating anything
         snap = Snapshot(base, RotationRecord(policy=policy or Policy()), {})
         snap.record.log(
