@@ -60,7 +60,7 @@ def test_lifecycle_through_the_cli(store_uri: str, make_app, tmp_path: Path) -> 
         checker.assert_ok()
         return proc
 
-    init = step(
+    init_args = (
         "init",
         "--client-id",
         app.client_id,
@@ -68,19 +68,10 @@ def test_lifecycle_through_the_cli(store_uri: str, make_app, tmp_path: Path) -> 
         "APP_SECRET",
         "--enterprise-id",
         app.enterprise_id,
-        code=3,
     )
+    init = step(*init_args, code=3)
     assert "BEGIN PUBLIC KEY" in init.stdout  # the notification went to stdout
-    step(
-        "init",
-        "--client-id",
-        app.client_id,
-        "--client-secret-env",
-        "APP_SECRET",
-        "--enterprise-id",
-        app.enterprise_id,
-        code=3,
-    )  # idempotent
+    step(*init_args, code=3)  # idempotent
     status = json.loads(step("status", "--json").stdout)
     assert status["state"] == "awaiting-first-registration" and status["active"] is None
     kid1 = app.console.add_key(app.client_id, status["pending"]["public_key_pem"])

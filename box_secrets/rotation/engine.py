@@ -430,7 +430,6 @@ class RotationEngine:
         assert pending is not None
         pending.key_id = None
         pending.registered_at = None
-        pending.ref = None
         if key_id not in pending.refused_key_ids:
             pending.refused_key_ids.append(key_id)
         new.record.log(
@@ -584,7 +583,6 @@ class RotationEngine:
         pending.key_id = key_id
         if changed:
             pending.registered_at = self.clock()
-            pending.ref = None
             new.record.log(
                 "registered", key=pending, at=self.clock(), detail="a person supplied Box's key ID"
             )
