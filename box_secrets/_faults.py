@@ -1,20 +1,32 @@
 """Crash points: where a test may kill a rotation step to prove it converges.
 
 Every store write, Box call and notification passes a named point, before and
-after. Tests either install a hook (in-process) or set ``BOX_SECRETS_CRASH_AT``
-for a child process, e.g. ``store.commit:after#2`` exits the process with code
-75 the second time a store commit has finished. Nothing happens otherwise; the
-cost is one global lookup.
+after. Tests either install a hook (in-process) or run the CLI as a child
+process with ``BOX_SECRETS_TEST_HOOKS=1`` and ``BOX_SECRETS_CRASH_AT``, e.g.
+``store.commit:after#2`` exits the process with code 75 the second time a
+store commit has finished. Nothing happens otherwise; the cost is one global
+lookup.
+
+Only the CLI's entry point reads those variables, and only with both set: a
+library import (a Lambda, a service) never arms a crash point, and a stray
+``BOX_SECRETS_CRASH_AT`` in production is ignored with a warning.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["SimulatedCrash", "crashpoint", "install", "uninstall"]
+from .errors import InputError
+
+__all__ = ["SimulatedCrash", "arm_from_env", "crashpoint", "install", "uninstall"]
+
+CRASH_ENV = "BOX_SECRETS_CRASH_AT"
+OPT_IN_ENV = "BOX_SECRETS_TEST_HOOKS"
+_POINT = re.compile(r"^[a-z]+(?:\.[a-z]+)?:(?:before|after)$")
 
 CRASH_EXIT_CODE = 75
 
@@ -41,11 +53,21 @@ def uninstall() -> None:
     _hook = None
 
 
-def _from_env(spec: str) -> Callable[[str], None]:
+def _parse(spec: str) -> dict[str, int]:
     targets: dict[str, int] = {}
     for item in spec.split(","):
-        point, _, nth = item.strip().partition("#")
+        point, sep, nth = item.strip().partition("#")
+        if not _POINT.match(point) or (sep and not (nth.isdigit() and 0 < int(nth) < 10**6)):
+            raise InputError(
+                f"{CRASH_ENV} must list points like store.commit:after#2 separated by commas; "
+                f"{item.strip()[:60]!r} is not one"
+            )
         targets[point] = int(nth or 1)
+    return targets
+
+
+def _from_env(spec: str) -> Callable[[str], None]:
+    targets = _parse(spec)
     seen: dict[str, int] = {}
     lock = threading.Lock()
 
@@ -63,6 +85,15 @@ def _from_env(spec: str) -> Callable[[str], None]:
     return hook
 
 
-_spec = os.environ.get("BOX_SECRETS_CRASH_AT")
-if _spec:
-    _hook = _from_env(_spec)
+def arm_from_env() -> None:
+    """Arm the crash points a test asked for (called by the CLI's entry point only)."""
+    spec = os.environ.get(CRASH_ENV)
+    if not spec:
+        return
+    if os.environ.get(OPT_IN_ENV) != "1":
+        sys.stderr.write(
+            f"box-secrets: warning: {CRASH_ENV} is ignored; crash points are a test hook "
+            f"armed only with {OPT_IN_ENV}=1\n"
+        )
+        return
+    install(_from_env(spec))

@@ -104,9 +104,11 @@ class HttpClient:
         try:
             resp = manager.request(method, url, body=body, headers=hdrs, redirect=False)
         except urllib3.exceptions.HTTPError as exc:
+            from ._urls import redact_url
+
             raise BoxUnavailableError(
-                f"could not reach {_origin(url)} ({type(exc).__name__}); check the network "
-                "and --box-base-url"
+                f"could not reach {redact_url(url, keep_path=False)} ({type(exc).__name__}); "
+                "check the network and the URL"
             ) from exc
         return HttpResponse(resp.status, resp.headers, resp.data)
 

@@ -38,6 +38,7 @@ from .signing import ALGORITHMS, RSASigner, build_assertion, new_jti
 from .sources import ConfigFileSource, KeySource, StaticSource
 
 if TYPE_CHECKING:
+    from ._filecache import TokenCacheDir
     from ._http import HttpClient, HttpResponse
 
 __all__ = ["DEFAULT_BASE_URL", "AccessToken", "TokenProvider", "access_token", "get_provider"]
@@ -178,19 +179,21 @@ class TokenProvider:
         if max_attempts < 1:
             raise InputError("max_attempts must be at least 1")
         self._source = _as_source(source)
+        from ._urls import check_url
+
         base = base_url or os.environ.get("BOX_API_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = base.rstrip("/")
+        self.base_url = check_url(base, what="the Box API base URL").rstrip("/")
         self.algorithm = algorithm
         self.refresh_margin = float(refresh_margin)
         self.max_attempts = max_attempts
         self.deadline = float(deadline)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self._cache_dir = os.fspath(cache_dir) if cache_dir is not None else None
-        if self._cache_dir is not None:
-            from ._filecache import prepare_cache_dir
+        self._cache: TokenCacheDir | None = None
+        if cache_dir is not None:
+            from ._filecache import TokenCacheDir
 
-            prepare_cache_dir(self._cache_dir)
+            self._cache = TokenCacheDir(os.fspath(cache_dir))
         self._http = http
         self._slots: dict[_CacheKey, _Slot] = {}
         self._slots_lock = threading.Lock()
@@ -253,10 +256,10 @@ class TokenProvider:
         with slot.lock:
             tok = self._mint(stype, sid, self._deadline_at())
             self._store(slot, tok)
-            if self._cache_dir is not None:
-                from ._filecache import write_cached
-
-                write_cached(self._cache_dir, self._file_key(key), tok)
+            if self._cache is not None:
+                file_key = self._file_key(key)
+                with self._cache.locked(file_key):
+                    self._cache.write(file_key, tok)
             return tok
 
     def downscope(
@@ -277,8 +280,14 @@ class TokenProvider:
         return self._exchange(subject, scope_list, resource, shared_link, self._deadline_at())
 
     def revoke(self, token: AccessToken | str) -> None:
-        """Revoke ``token`` at Box and forget it locally."""
+        """Send ``token`` to Box for revocation and forget every copy this provider cached.
+
+        Box answers 200 to any string (RFC 7009), so success here means Box was
+        told, not that the token existed. The in-process and the cross-process
+        caches drop it even if the request fails, so it is never served again.
+        """
         value = token.access_token if isinstance(token, AccessToken) else token
+        self._forget(value)
         config = self._source.load()
         fields = {
             "client_id": config.client_id,
@@ -290,15 +299,15 @@ class TokenProvider:
         )
         if resp.status != 200:
             raise self._auth_error(resp, "revoking the token")
+
+    def _forget(self, value: str) -> None:
         with self._slots_lock:
-            for key, slot in self._slots.items():
+            for slot in self._slots.values():
                 if slot.token is not None and slot.token.access_token == value:
                     slot.token = None
                     slot.refresh_at = 0.0
-                    if self._cache_dir is not None:
-                        from ._filecache import drop_cached
-
-                        drop_cached(self._cache_dir, self._file_key(key))
+        if self._cache is not None:
+            self._cache.drop_token(value)
 
     # -- cache ---------------------------------------------------------------------
 
@@ -336,8 +345,7 @@ class TokenProvider:
             if tok is not None and slot.refresh_at > now:
                 return tok  # another thread refreshed it while we waited
             try:
-                shared = self._cache_dir is not None
-                tok = self._get_shared(key) if shared else self._fetch(key)
+                tok = self._get_shared(key) if self._cache is not None else self._fetch(key)
             except (BoxUnavailableError, BoxAuthError) as exc:
                 old = slot.token
                 if old is not None and slot.expires_mono - now > 10:
@@ -377,15 +385,15 @@ class TokenProvider:
         return hashlib.sha256(material.encode()).hexdigest()
 
     def _get_shared(self, key: _CacheKey) -> AccessToken:
-        from ._filecache import locked_entry
-
-        assert self._cache_dir is not None
-        with locked_entry(self._cache_dir, self._file_key(key)) as entry:
-            tok = entry.read()
+        cache = self._cache
+        assert cache is not None
+        file_key = self._file_key(key)
+        with cache.locked(file_key):
+            tok = cache.read(file_key)
             if tok is not None and tok.expires_at - time.time() > self._margin(tok.expires_in):
                 return tok
             tok = self._fetch(key)
-            entry.write(tok)
+            cache.write(file_key, tok)
             return tok
 
     # -- talking to Box ----------------------------------------------------------
@@ -540,7 +548,8 @@ class TokenProvider:
                     f"{wait:.1f} s more would pass the {self.deadline:.0f} s deadline; "
                     "try again later"
                 )
-            log.warning(
+            # INFO, not WARNING: a retry that then succeeds is not the caller's problem.
+            log.info(
                 "%s: %s; retrying in %.2f s (attempt %d of %d)",
                 what,
                 last,
@@ -631,8 +640,11 @@ def _error_body(resp: HttpResponse) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         return {}
-    # Box's token errors are short; clip anyway so a stray echo cannot flood a log.
-    return {k: str(v)[:300] for k, v in data.items() if k in ("error", "error_description")}
+    from ._urls import clean_text
+
+    # Box's token errors are short; clip and flatten anyway, so a hostile or broken
+    # server cannot flood a log or forge lines on a terminal.
+    return {k: clean_text(str(v)) for k, v in data.items() if k in ("error", "error_description")}
 
 
 def _retry_after(resp: HttpResponse) -> float | None:

@@ -24,7 +24,7 @@ def test_demo_walks_the_whole_lifecycle(tmp_path: Path) -> None:
         "remove the old public key",
         "retired key",
         "state:       active",
-        "revoked",
+        "sent the token to Box for revocation",
     ):
         assert phrase in out, phrase
     assert "Traceback" not in out + proc.stderr

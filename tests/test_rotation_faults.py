@@ -248,6 +248,7 @@ def _cli(rig: Rig, *args: str, crash: str | None = None) -> subprocess.Completed
     env = {**os.environ, "BOX_API_BASE_URL": rig.base_url}
     if crash:
         env["BOX_SECRETS_CRASH_AT"] = crash
+        env["BOX_SECRETS_TEST_HOOKS"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "box_secrets", *args, "--store", rig.uri],
         capture_output=True,

@@ -7,7 +7,6 @@ Errors are one sentence on stderr; no traceback, no secret.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Any
@@ -24,7 +23,10 @@ EXIT_WAITING = 3
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> None:
-    text = message.strip()
+    from .._urls import clean_text
+
+    # Messages may quote a server's words: one line, no control characters.
+    text = clean_text(message, limit=2000)
     if text and text[-1] not in ".!?":
         text += "."
     click.echo(f"error: {text}", err=True)
@@ -63,21 +65,31 @@ class _Group(click.Group):
     metavar="URL",
     help="Box API base URL (point it at `box-secrets emulator` to test). Env: BOX_API_BASE_URL.",
 )
-@click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log box-secrets' own steps to stderr (-v info, -vv debug); secrets are never logged. "
+    "Third-party libraries stay quiet unless BOX_SECRETS_UNSAFE_THIRD_PARTY_DEBUG=1.",
+)
 @click.version_option(package_name="box-secrets")
 @click.pass_context
 def cli(ctx: click.Context, box_base_url: str, verbose: int) -> None:
     """Keep Box server-side JWT credentials safe and fresh."""
-    ctx.obj = {"base_url": box_base_url.rstrip("/")}
-    if verbose:
-        logging.basicConfig(
-            level=logging.DEBUG if verbose > 1 else logging.INFO,
-            format="%(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+    from .._redact import configure_cli_logging
+    from .._urls import check_url
+
+    configure_cli_logging(verbose)
+    ctx.obj = {"base_url": check_url(box_base_url, what="--box-base-url").rstrip("/")}
 
 
 def main() -> None:
+    from .. import _faults
+
+    try:
+        _faults.arm_from_env()
+    except BoxSecretsError as exc:
+        fail(str(exc), exc.exit_code)
     cli.main(prog_name="box-secrets")
 
 

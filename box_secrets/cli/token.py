@@ -9,6 +9,14 @@ import click
 from . import cli
 from ._common import resolve_source, source_options
 
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    envvar="BOX_SECRETS_CACHE_DIR",
+    help="Share tokens between processes through this 0700 directory (tokens rest on disk). "
+    "Env: BOX_SECRETS_CACHE_DIR.",
+)
+
 
 @cli.command("token")
 @source_options
@@ -34,13 +42,7 @@ from ._common import resolve_source, source_options
     is_flag=True,
     help="Print JSON: access_token, expires_at (RFC 3339, UTC), token_type, restricted_to.",
 )
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False),
-    envvar="BOX_SECRETS_CACHE_DIR",
-    help="Share tokens between processes through this 0700 directory (tokens rest on disk). "
-    "Env: BOX_SECRETS_CACHE_DIR.",
-)
+@cache_dir_option
 @click.pass_obj
 def token_cmd(
     obj: dict[str, str],
@@ -82,11 +84,21 @@ def token_cmd(
     metavar="VAR",
     help="Read the token to revoke from this environment variable (default: standard input).",
 )
+@cache_dir_option
 @click.pass_obj
 def revoke_cmd(
-    obj: dict[str, str], config: str | None, store: str | None, token_env: str | None
+    obj: dict[str, str],
+    config: str | None,
+    store: str | None,
+    token_env: str | None,
+    cache_dir: str | None,
 ) -> None:
-    """Revoke an access token at Box (read from stdin, never from the command line)."""
+    """Send an access token to Box for revocation and drop every cached copy of it.
+
+    The token is read from stdin or --token-env, never from the command line.
+    Box answers the same whether or not the token existed (RFC 7009), so the
+    command reports that Box was told, not that a live token was revoked.
+    """
     import os
     import sys
 
@@ -96,5 +108,8 @@ def revoke_cmd(
     value = value.strip()
     if not value:
         raise click.UsageError("no token given: pipe it on standard input or name --token-env VAR")
-    TokenProvider(resolve_source(config, store), base_url=obj["base_url"]).revoke(value)
-    click.echo("revoked")
+    TokenProvider(
+        resolve_source(config, store), base_url=obj["base_url"], cache_dir=cache_dir
+    ).revoke(value)
+    where = f" and removed from the cache in {cache_dir}" if cache_dir else ""
+    click.echo(f"sent the token to Box for revocation{where}")

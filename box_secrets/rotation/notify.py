@@ -114,10 +114,11 @@ class WebhookNotifier:
             )
 
     def _host(self) -> str:
-        from urllib.parse import urlsplit
+        from .._urls import redact_url
 
-        # The path of a Slack webhook URL is its secret: show only the host.
-        return urlsplit(self.url).netloc
+        # The path of a Slack webhook URL is its secret, and userinfo is a password:
+        # show only the host.
+        return redact_url(self.url, keep_path=False)
 
     def __repr__(self) -> str:
         return f"WebhookNotifier(host={self._host()!r})"
@@ -157,12 +158,14 @@ class SNSNotifier:
         return f"SNSNotifier({self.topic_arn!r})"
 
 
-def open_notifier(uri: str | None) -> Notifier:
-    """The notifier a URI names (``None`` or ``log:``: print to standard output)."""
+def open_notifier(uri: str | None, *, log_stream: TextIO | None = None) -> Notifier:
+    """The notifier a URI names (``None`` or ``log:``: print to ``log_stream``, default stdout)."""
     if not uri or uri in ("log", "log:", "stdout"):
-        return LogNotifier()
+        return LogNotifier(log_stream)
     if uri.startswith(("https://", "http://")):
-        return WebhookNotifier(uri)
+        from .._urls import check_url
+
+        return WebhookNotifier(check_url(uri, what="the --notify webhook"))
     if uri.startswith("sns://"):
         arn, _, query = uri[len("sns://") :].partition("?")
         params = dict(parse_qsl(query))
@@ -171,6 +174,10 @@ def open_notifier(uri: str | None) -> Notifier:
             raise InputError(
                 "an SNS notifier looks like sns://arn:aws:sns:REGION:ACCOUNT:TOPIC?region=REGION"
             )
+        if params.get("endpoint_url"):
+            from .._urls import check_url
+
+            check_url(params["endpoint_url"], what="the SNS endpoint_url")
         return SNSNotifier(
             arn, region=params.get("region"), endpoint_url=params.get("endpoint_url")
         )

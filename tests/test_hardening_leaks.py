@@ -1,0 +1,157 @@
+"""No secret in any output: -vv on every command and backend, URLs with passwords, server text."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from box_secrets._redact import redact
+from box_secrets.stores import open_store
+
+from .conftest import assert_clean_error, pem_chunks, run_cli
+
+# A 64-character base64 run of mixed case is a PEM body line (hex digests, such as
+# SigV4 signatures, are not): key material, unless a command prints a public key.
+_B64_RUN = re.compile(r"[A-Za-z0-9+/]{64,}")
+
+
+def _pem_line_in(text: str) -> bool:
+    return any(
+        re.search("[A-Z]", run) and re.search("[a-z]", run) for run in _B64_RUN.findall(text)
+    )
+
+
+def _secrets_in(uri: str) -> set[str]:
+    try:
+        snap = open_store(uri).load()
+    except Exception:
+        return set()
+    out = {snap.client_secret}
+    for material in snap.materials.values():
+        out |= {material.passphrase, *pem_chunks(material.pem)}
+    return out
+
+
+def _scan(
+    proc: subprocess.CompletedProcess[str], secrets: set[str], *, stdout_token_ok: bool = False
+) -> None:
+    both = proc.stderr + ("" if stdout_token_ok else proc.stdout)
+    for secret in secrets:
+        assert secret not in both, "a secret value leaked"
+    assert "PRIVATE KEY" not in both
+    public = "BEGIN PUBLIC KEY" in proc.stdout
+    assert public or not _pem_line_in(proc.stderr), "key material in the log"
+
+
+def test_vv_on_every_command_leaks_nothing(store_uri: str, make_app, tmp_path: Path) -> None:
+    app = make_app()
+    cfg = app.write_config(tmp_path / "config.json")
+    env = {"BOX_API_BASE_URL": app.base_url}
+    seen: set[str] = {app.client_secret, app.key.passphrase, *pem_chunks(app.key.private_key_pem)}
+    debug_lines = 0
+
+    def step(*args: str, code: int = 0, stdin: str | None = None, token_ok: bool = False) -> str:
+        nonlocal debug_lines
+        proc = run_cli("-vv", *args, env=env, input=stdin)
+        assert proc.returncode == code, (args, proc.returncode, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        seen.update(_secrets_in(store_uri))
+        _scan(proc, seen, stdout_token_ok=token_ok)
+        debug_lines += proc.stderr.count("DEBUG box_secrets")
+        for lib in ("botocore", "boto3", "urllib3", "hvac", "requests"):
+            assert f"DEBUG {lib}" not in proc.stderr, f"{lib} logged at DEBUG without the opt-in"
+        return proc.stdout
+
+    step("store", "import", "--config", str(cfg), "--store", store_uri)
+    step("store", "show", "--store", store_uri)
+    step("store", "show", "--json", "--store", store_uri)
+    step("status", "--store", store_uri)
+    token = step("token", "--store", store_uri, token_ok=True).strip()
+    assert token
+    seen.add(token)
+    step("token", "--config", str(cfg), token_ok=True)
+    step("revoke", "--store", store_uri, stdin=token)
+    step("rotate", "--force", "--store", store_uri, code=3)
+    pending = json.loads(step("status", "--json", "--store", store_uri))["pending"]
+    kid = app.console.add_key(app.client_id, pending["public_key_pem"])
+    step("register", "--public-key-id", kid, "--store", store_uri)
+    step("rotate", "--store", store_uri)
+    step("retire", "--force", "--store", store_uri, code=2)
+    app.console.delete_key(app.client_id, app.kid)
+    step("retire", "--store", store_uri)
+    step("status", "--check", "--store", store_uri)
+    assert debug_lines > 0, "-vv showed no box-secrets debug line: the test proves nothing"
+
+
+def test_third_party_debug_needs_the_loud_opt_in_and_is_still_redacted(
+    make_app, moto, tmp_path: Path
+) -> None:
+    app = make_app()
+    cfg = app.write_config(tmp_path / "config.json")
+    uri = f"aws-sm://box/leak-{app.client_id[:8]}?region=us-east-1&endpoint_url={moto.url}"
+    env = {"BOX_API_BASE_URL": app.base_url, "BOX_SECRETS_UNSAFE_THIRD_PARTY_DEBUG": "1"}
+    proc = run_cli("-vv", "store", "import", "--config", str(cfg), "--store", uri, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "DEBUG botocore" in proc.stderr  # the opt-in really turns botocore's logs on
+    assert "UNSAFE_THIRD_PARTY_DEBUG=1 logs" in proc.stderr  # and says so
+    _scan(proc, {app.client_secret, app.key.passphrase, *pem_chunks(app.key.private_key_pem)})
+    shown = run_cli("-vv", "token", "--store", uri, env=env)
+    assert shown.returncode == 0, shown.stderr
+    _scan(
+        shown, {app.client_secret, app.key.passphrase, shown.stdout.strip()}, stdout_token_ok=True
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"SecretString": "{\\"boxAppSettings\\": {\\"clientSecret\\": \\"S3CRET\\"}}"}',
+        'b\'{"SecretString": "{\\\\"clientSecret\\\\": \\\\"S3CRET\\\\"}"}\'',
+        "client_id=x&client_secret=S3CRET&assertion=S3CRET",
+        "{'X-Vault-Token': 'S3CRET'}",
+        "Authorization: Bearer S3CRET",
+        "https://user:S3CRET@host/path",
+        "https://hooks.slack.com/services/T0/B0/S3CRET",
+        '"passphrase": "S3CRET"',
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\\nS3CRET\\n-----END ENCRYPTED PRIVATE KEY-----",
+        "-----BEGIN PRIVATE KEY-----\nS3CRET (cut off)",
+    ],
+)
+def test_redaction_filter_removes_known_secret_shapes(text: str) -> None:
+    assert "S3CRET" not in redact(text)
+
+
+def test_userinfo_in_urls_is_never_printed(tmp_path: Path, make_app) -> None:
+    app = make_app()
+    cfg = app.write_config(tmp_path / "c.json")
+    # Nothing listens on port 9: the connection error names the host, not the password.
+    proc = run_cli(
+        "--box-base-url", "http://user:hunter2@127.0.0.1:9", "token", "--config", str(cfg),
+        env={"BOX_SECRETS_TEST_HOOKS": "0"},
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "hunter2" not in proc.stderr + proc.stdout and "user:" not in proc.stderr
+    store = f"file://{tmp_path / 's.json'}"
+    run_cli("store", "import", "--config", str(cfg), "--store", store)
+    hook = run_cli(
+        "rotate", "--force", "--store", store, "--notify", "https://u:p4ss@127.0.0.1:9/T/B/x",
+        env={"BOX_API_BASE_URL": app.base_url},
+    )  # fmt: skip
+    assert hook.returncode == 1, hook.stderr
+    assert "p4ss" not in hook.stderr + hook.stdout and "/T/B/x" not in hook.stderr
+
+
+def test_server_text_is_flattened_before_printing(make_app, tmp_path: Path) -> None:
+    app = make_app()
+    cfg = app.write_config(tmp_path / "c.json")
+    app.console.oauth_error(
+        "invalid_client", "bad\r\nerror: forged line\x1b[31m red\x07 bell\u202e", count=5
+    )
+    proc = run_cli("token", "--config", str(cfg), env={"BOX_API_BASE_URL": app.base_url})
+    err = assert_clean_error(proc, 1)
+    assert "forged line" in err  # the text is kept, on the one line
+    assert not re.search(r"[\x00-\x1f\x7f\u202e]", proc.stderr.rstrip("\n"))
