@@ -136,6 +136,11 @@ class BoxAppConfig:
         """Parse the Developer Console JSON text."""
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ConfigError(
+                "the Box config is nested far too deeply to be a Box config; download it again "
+                "from the Developer Console"
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             # JSONDecodeError's message holds a position, never the content.
             where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
@@ -147,10 +152,14 @@ class BoxAppConfig:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> BoxAppConfig:
-        """Load a config file downloaded from the Box Developer Console (always validated)."""
+        """Load a config file downloaded from the Box Developer Console (always validated).
+
+        Only a regular file of at most 64 KiB is read (a real one is about 2 KB).
+        """
+        from ._files import MAX_CONFIG_BYTES, read_limited
+
         try:
-            with open(path, "rb") as fh:
-                text = fh.read()
+            text = read_limited(os.fspath(path), MAX_CONFIG_BYTES, what="config file")[0]
         except FileNotFoundError:
             raise ConfigError(
                 f"config file {os.fspath(path)!r} does not exist; pass the path of the "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import getpass
+import math
 import os
 import socket
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._time import now, parse_rfc3339, rfc3339
 from .config import BoxAppConfig
-from .errors import StoreCorruptError
+from .errors import InputError, StoreCorruptError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -102,12 +103,35 @@ class KeyMaterial:
         return "KeyMaterial(<hidden>)"
 
 
+#: Inclusive bounds of each policy value; a value outside (or nan, inf) is refused.
+POLICY_BOUNDS: dict[str, tuple[float, float]] = {
+    "max_age_days": (1.0, 3650.0),
+    "grace_days": (0.0, 365.0),
+    "renotify_hours": (0.01, 8760.0),
+}
+KEY_SIZES = (2048, 3072, 4096)
+
+
 @dataclass
 class Policy:
+    """When to rotate and how often to remind; checked on creation and on every read."""
+
     key_size: int = 2048
     max_age_days: float = 90.0
     grace_days: float = 7.0
     renotify_hours: float = 24.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.key_size, bool) or self.key_size not in KEY_SIZES:
+            raise InputError(f"key size must be one of {', '.join(map(str, KEY_SIZES))} bits")
+        for name, (low, high) in POLICY_BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"{name} must be a number")
+            # nan fails every comparison, so it fails this one too.
+            if not (math.isfinite(value) and low <= value <= high):
+                raise InputError(f"{name} must be a finite number from {low:g} to {high:g}")
+            setattr(self, name, float(value))
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -123,6 +147,11 @@ class Policy:
             policy = cls(**{k: v for k, v in data.items() if k in known})
         except TypeError:
             raise StoreCorruptError("the record's policy is malformed") from None
+        except InputError as exc:
+            raise StoreCorruptError(
+                f"the record's policy is invalid ({exc}); restore boxSecrets.policy from an "
+                "earlier version of the store"
+            ) from None
         return policy
 
 

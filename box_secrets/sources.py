@@ -80,8 +80,9 @@ def config_from_document(data: object, *, trusted: bool, where: str) -> BoxAppCo
 class ConfigFileSource:
     """A Developer Console config file, re-read when it changes on disk.
 
-    Files from outside box-secrets are always fully validated; a file that
-    box-secrets wrote (it carries a ``boxSecrets`` record) was validated then.
+    A file named by a person is always fully validated, even one that carries
+    a ``boxSecrets`` record: anyone can write that key into a file. (Stores,
+    which box-secrets itself writes, skip the costly RSA check instead.)
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -97,10 +98,11 @@ class ConfigFileSource:
     def _read(self) -> tuple[BoxAppConfig, tuple[int, int, int]]:
         import json
 
+        from ._files import MAX_STORE_BYTES, read_limited
+
         try:
-            with open(self._path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                text = fh.read()
+            # The store cap, not the config cap: a store file may be named here too.
+            text, st = read_limited(self._path, MAX_STORE_BYTES, what="config file")
         except FileNotFoundError:
             raise ConfigError(
                 f"config file {self._path!r} does not exist; pass the path of the JSON "
@@ -113,13 +115,16 @@ class ConfigFileSource:
             ) from None
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ConfigError(
+                f"{self._path}: the JSON is nested far too deeply to be a Box config"
+            ) from None
         except ValueError:
             raise ConfigError(
                 f"{self._path}: the Box config is not valid JSON; download it again from "
                 "the Developer Console or fix the syntax"
             ) from None
-        trusted = isinstance(data, dict) and isinstance(data.get("boxSecrets"), dict)
-        config = config_from_document(data, trusted=trusted, where=self._path)
+        config = config_from_document(data, trusted=False, where=self._path)
         return config, (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def load(self, *, force_refresh: bool = False) -> BoxAppConfig:

@@ -1,4 +1,4 @@
-"""The Vault emulator reproduces Vault's KV v2 HTTP shapes (shared/reference/vault.md), with hvac as the client."""
+"""The Vault emulator reproduces Vault's KV v2 HTTP shapes (Vault's API docs and source), with hvac as the client."""
 
 from __future__ import annotations
 
@@ -26,7 +26,11 @@ def raw(
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     data = json.dumps(body).encode() if body is not None else None
-    hdrs = {"X-Vault-Token": token if token is not None else vault.root_token, **(headers or {})}
+    hdrs = {
+        "X-Vault-Token": token if token is not None else vault.root_token,
+        **({"Content-Type": "application/json"} if data is not None else {}),
+        **(headers or {}),
+    }
     req = urllib.request.Request(vault.addr + path, data=data, method=method, headers=hdrs)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
@@ -255,7 +259,8 @@ def test_kubernetes_auth(vault, app, monkeypatch, tmp_path: Path) -> None:
         {"role": "box", "jwt": "eyJhbGciOi.fake.sa-token", "policies": _policy("k8s/app")},
     )
     monkeypatch.delenv("VAULT_TOKEN", raising=False)
-    uri = f"vault://secret/k8s/app?addr={vault.addr}&auth=kubernetes&role=box&jwt_path={jwt_file}"
+    monkeypatch.setenv("BOX_SECRETS_VAULT_JWT_PATH", str(jwt_file))
+    uri = f"vault://secret/k8s/app?addr={vault.addr}&auth=kubernetes&role=box"
     import_config(open_store(uri), app.config)
     assert open_store(uri).read_current().public_key_id == app.kid
 

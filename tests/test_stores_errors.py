@@ -89,6 +89,7 @@ def test_file_that_is_not_a_box_config(tmp_path: Path) -> None:
     with pytest.raises(errors.StoreCorruptError, match="boxAppSettings"):
         open_store(f"file:{path}").load()
     path.write_text("{oops")
+    path.chmod(0o600)  # a 0644 store would add a (correct) warning line
     with pytest.raises(errors.StoreCorruptError, match="not valid JSON"):
         open_store(f"file:{path}").read_current()
     proc = run_cli("store", "show", "--store", f"file:{path}")
@@ -289,7 +290,8 @@ def test_crash_in_the_middle_of_a_file_write_keeps_the_old_content(app, tmp_path
     import_config(open_store(uri), app.config)
     before = path.read_bytes()
     code = (
-        "import sys\nfrom box_secrets.stores import open_store\n"
+        "import sys\nfrom box_secrets import _faults\nfrom box_secrets.stores import open_store\n"
+        "_faults.arm_from_env()\n"
         "s = open_store(sys.argv[1]); snap = s.load(); nxt = snap.copy()\n"
         "nxt.record.policy.max_age_days = 1\ns.commit(nxt, snap.revision)\n"
     )
@@ -297,7 +299,11 @@ def test_crash_in_the_middle_of_a_file_write_keeps_the_old_content(app, tmp_path
         [sys.executable, "-c", code, uri],
         capture_output=True,
         text=True,
-        env={**os.environ, "BOX_SECRETS_CRASH_AT": "file.rename:before#2"},
+        env={
+            **os.environ,
+            "BOX_SECRETS_CRASH_AT": "file.rename:before#2",
+            "BOX_SECRETS_TEST_HOOKS": "1",
+        },
     )
     assert proc.returncode == 75, proc.stderr
     assert path.read_bytes() == before  # the rename never happened

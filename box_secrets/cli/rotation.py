@@ -37,12 +37,16 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")(f)
 
 
-def _engine(obj: dict[str, str], store: str, notify: str | None = None) -> RotationEngine:
+def _engine(
+    obj: dict[str, str], store: str, notify: str | None = None, *, as_json: bool = False
+) -> RotationEngine:
     from ..rotation import RotationEngine, open_notifier
 
     if not store:
         raise click.UsageError("say which store: --store URI (or set BOX_SECRETS_STORE)")
-    return RotationEngine(store, base_url=obj["base_url"], notifier=open_notifier(notify))
+    # With --json, stdout carries the JSON only: the log notifier's banner goes to stderr.
+    notifier = open_notifier(notify, log_stream=sys.stderr if as_json else None)
+    return RotationEngine(store, base_url=obj["base_url"], notifier=notifier)
 
 
 def _finish(outcome: Outcome, as_json: bool) -> None:
@@ -77,15 +81,15 @@ def _finish(outcome: Outcome, as_json: bool) -> None:
     "--key-size", type=click.Choice(["2048", "3072", "4096"]), help="RSA key size (default 2048)."
 )
 @click.option(
-    "--max-age-days", type=click.FloatRange(min=1), help="Rotate keys older than this (default 90)."
+    "--max-age-days", type=float, help="Rotate keys older than this: 1 to 3650 (default 90)."
 )
 @click.option(
-    "--grace-days", type=click.FloatRange(min=0), help="Overlap before a forced retire (default 7)."
+    "--grace-days", type=float, help="Overlap before a forced retire: 0 to 365 (default 7)."
 )
 @click.option(
     "--renotify-hours",
-    type=click.FloatRange(min=0.01),
-    help="Remind a person this often (default 24).",
+    type=float,
+    help="Remind a person this often: 0.01 to 8760 (default 24).",
 )
 @notify_option
 @json_option
@@ -112,6 +116,7 @@ def init_cmd(
     policy = None
     if any(v is not None for v in (key_size, max_age_days, grace_days, renotify_hours)):
         defaults = Policy()
+        # Policy refuses nan, inf and out-of-range values with one sentence (exit 2).
         policy = Policy(
             key_size=int(key_size) if key_size else defaults.key_size,
             max_age_days=max_age_days if max_age_days is not None else defaults.max_age_days,
@@ -120,7 +125,7 @@ def init_cmd(
             if renotify_hours is not None
             else defaults.renotify_hours,
         )
-    engine = _engine(obj, store, notify)
+    engine = _engine(obj, store, notify, as_json=as_json)
     if config_path:
         if client_id or client_secret_env or enterprise_id or user_id:
             raise click.UsageError("give --config, or the --client-id options, not both")
@@ -199,7 +204,7 @@ def rotate_group(
     """Do the next safe step of the key lifecycle (run it from cron)."""
     if ctx.invoked_subcommand is not None:
         return
-    _finish(_engine(ctx.obj, store or "", notify).advance(force=force), as_json)
+    _finish(_engine(ctx.obj, store or "", notify, as_json=as_json).advance(force=force), as_json)
 
 
 @rotate_group.command("import")
@@ -218,7 +223,10 @@ def rotate_import(obj: dict[str, str], store: str, config_path: str, as_json: bo
     """Bring in a key pair Box generated; it enters as registered."""
     from ..config import BoxAppConfig
 
-    _finish(_engine(obj, store).import_pending(BoxAppConfig.from_file(config_path)), as_json)
+    _finish(
+        _engine(obj, store, as_json=as_json).import_pending(BoxAppConfig.from_file(config_path)),
+        as_json,
+    )
 
 
 @rotate_group.command("abandon")
@@ -227,7 +235,7 @@ def rotate_import(obj: dict[str, str], store: str, config_path: str, as_json: bo
 @click.pass_obj
 def rotate_abandon(obj: dict[str, str], store: str, as_json: bool) -> None:
     """Destroy the pending key (it never becomes active)."""
-    _finish(_engine(obj, store).abandon(), as_json)
+    _finish(_engine(obj, store, as_json=as_json).abandon(), as_json)
 
 
 @cli.command("register")
@@ -248,7 +256,10 @@ def register_cmd(
     as_json: bool,
 ) -> None:
     """Record the key ID Box assigned to the pending key."""
-    _finish(_engine(obj, store, notify).register(public_key_id, verify=verify), as_json)
+    _finish(
+        _engine(obj, store, notify, as_json=as_json).register(public_key_id, verify=verify),
+        as_json,
+    )
 
 
 @cli.command("retire")
@@ -260,4 +271,4 @@ def register_cmd(
 @click.pass_obj
 def retire_cmd(obj: dict[str, str], store: str, force: bool, as_json: bool) -> None:
     """Retire the previous key and destroy its private key in the store."""
-    _finish(_engine(obj, store).retire(force=force), as_json)
+    _finish(_engine(obj, store, as_json=as_json).retire(force=force), as_json)

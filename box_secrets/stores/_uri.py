@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import parse_qsl, quote, unquote
 
 from ..errors import StoreURIError
@@ -10,7 +11,7 @@ from ..errors import StoreURIError
 __all__ = ["StoreURI", "parse_store_uri"]
 
 _PARAMS = {
-    "file": {"keep"},
+    "file": {"keep", "strict"},
     "aws-sm": {"region", "endpoint_url", "profile"},
     "vault": {
         "addr",
@@ -18,11 +19,12 @@ _PARAMS = {
         "auth",
         "role",
         "auth_mount",
-        "jwt_path",
         "aws_header",
         "ca_cert",
     },
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 _EXAMPLES = "file:///abs/path.json, aws-sm://NAME?region=eu-west-1 or vault://MOUNT/PATH?addr=https://vault:8200"
 
 
@@ -66,6 +68,8 @@ def parse_store_uri(uri: str) -> StoreURI:
     if not isinstance(uri, str) or not uri.strip():
         raise StoreURIError(f"the store URI is empty; use one like {_EXAMPLES}")
     text = uri.strip()
+    if _CONTROL.search(text) or _CONTROL.search(unquote(text)):
+        raise StoreURIError("the store URI holds a control character (such as %00); remove it")
     scheme, sep, rest = text.partition(":")
     scheme = scheme.lower()
     if not sep or scheme not in _PARAMS:
@@ -87,6 +91,8 @@ def parse_store_uri(uri: str) -> StoreURI:
             )
         if key in params:
             raise StoreURIError(f"store URI parameter {key!r} is given twice")
+        if _CONTROL.search(value):
+            raise StoreURIError(f"store URI parameter {key!r} holds a control character")
         params[key] = value
     if scheme == "file":
         return StoreURI("file", _file_path(location, text), params)
@@ -96,10 +102,16 @@ def parse_store_uri(uri: str) -> StoreURI:
     if scheme == "aws-sm":
         if not location or location.endswith("/"):
             raise StoreURIError("aws-sm:// needs a secret name or ARN, like aws-sm://prod/box-app")
+        region = params.get("region")
+        if region is not None and not _REGION.match(region):
+            raise StoreURIError(
+                f"aws-sm region {region[:40]!r} is not an AWS region name like eu-west-1"
+            )
         return StoreURI("aws-sm", location, params)
     mount, _, path = location.strip("/").partition("/")
     if not mount or not path:
         raise StoreURIError("vault:// needs a mount and a path, like vault://secret/box/app")
+    _check_vault_segments(f"{mount}/{path}")
     auth = params.get("auth", "token")
     if auth not in ("token", "approle", "aws", "kubernetes"):
         raise StoreURIError(
@@ -108,6 +120,20 @@ def parse_store_uri(uri: str) -> StoreURI:
     if auth in ("aws", "kubernetes") and not params.get("role"):
         raise StoreURIError(f"vault auth={auth} needs role=NAME in the store URI")
     return StoreURI("vault", f"{mount}/{path}", params)
+
+
+def _check_vault_segments(location: str) -> None:
+    """Refuse paths that would climb out of the secret's place once Vault decodes them."""
+    for segment in location.split("/"):
+        decoded = segment
+        for _ in range(3):  # %252e%252e decodes to %2e%2e, then to ..
+            decoded = unquote(decoded)
+        if decoded in ("", ".", "..") or any(c in decoded for c in "\\?#"):
+            raise StoreURIError(
+                "a vault:// path must not contain empty, '.' or '..' segments, '?', '#' or "
+                "backslashes (also percent-encoded); name the secret plainly, like "
+                "vault://secret/box/app"
+            )
 
 
 def _file_path(location: str, text: str) -> str:

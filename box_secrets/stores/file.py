@@ -8,19 +8,40 @@ Writes hold an ``flock`` on ``PATH.lock`` (threads and processes alike), write
 a temporary file, fsync it and rename it over the old one, so readers see the
 old or the new file and never a mix. The previous few versions are kept in
 ``.NAME.history/`` (0700) for recovery; a retired key is purged from there.
+
+A store path that is a symbolic link is resolved once, when the store is
+opened: the file, its lock and its history all live beside the real file, so
+a write never replaces the link with a copy and leaves the old key behind in
+the target. The lock and history are never followed through a link, a history
+directory owned by someone else or writable by everyone is refused, and a
+store readable by group or others is reported (refused with ``?strict=true``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
+import stat
 from typing import TYPE_CHECKING, Any
 
-from .._files import TMP_MARK, atomic_write, file_lock, fsync_dir
+from .._files import (
+    MAX_STORE_BYTES,
+    TMP_MARK,
+    atomic_write,
+    file_lock,
+    fsync_dir,
+    lock_timeout,
+    read_limited,
+)
+from .._time import now
 from ..errors import (
     ConflictError,
+    InputError,
     StoreAccessDeniedError,
     StoreCorruptError,
     StoreError,
@@ -35,6 +56,10 @@ if TYPE_CHECKING:
 
 __all__ = ["FileStore"]
 
+log = logging.getLogger("box_secrets.stores.file")
+_KEPT = re.compile(r"^\d{8}\.json$")
+_warned: set[str] = set()
+
 
 def _revision(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
@@ -45,7 +70,12 @@ class FileStore(Store):
 
     def __init__(self, uri: StoreURI) -> None:
         super().__init__(str(uri))
-        self.path = os.path.abspath(uri.location)
+        # Resolved once: the lock and the history then sit beside the real file.
+        self.path = os.path.realpath(uri.location)
+        strict = uri.params.get("strict", "false").lower()
+        if strict not in ("true", "false", "1", "0"):
+            raise StoreURIError("file store parameter strict must be true or false")
+        self.strict = strict in ("true", "1")
         try:
             self.keep = int(uri.params.get("keep", "5"))
         except ValueError:
@@ -55,13 +85,13 @@ class FileStore(Store):
         directory, name = os.path.split(self.path)
         self.history_dir = os.path.join(directory, f".{name}.history")
         self.lock_path = self.path + ".lock"
+        self.lock_timeout = lock_timeout()  # checked now, so a bad value fails before any work
 
     # -- reading -------------------------------------------------------------------
 
     def _read_raw(self) -> bytes:
         try:
-            with open(self.path, "rb") as fh:
-                return fh.read()
+            raw, st = read_limited(self.path, MAX_STORE_BYTES, what="store file")
         except FileNotFoundError:
             raise StoreNotFoundError(
                 f"{self.path} does not exist; import a config with `box-secrets store import` "
@@ -75,11 +105,29 @@ class FileStore(Store):
             ) from None
         except OSError as exc:
             raise StoreError(f"{self.path} cannot be read ({exc.strerror})") from None
+        self._check_mode(st)
+        return raw
+
+    def _check_mode(self, st: os.stat_result) -> None:
+        if not st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            return
+        if self.strict:
+            raise InputError(
+                f"{self.path} is readable by other users (mode {oct(st.st_mode & 0o777)}); "
+                "run chmod 600 on it, or drop strict=true from the store URI"
+            )
+        if self.path not in _warned:  # once per process: readers poll
+            _warned.add(self.path)
+            log.warning(
+                "%s is readable by other users (mode %s); run chmod 600 on it",
+                self.path,
+                oct(st.st_mode & 0o777),
+            )
 
     def _parse(self, raw: bytes, where: str) -> dict[str, Any]:
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise StoreCorruptError(
                 f"{where} is not valid JSON; restore it from {self.history_dir} or download "
                 "the config again"
@@ -102,7 +150,9 @@ class FileStore(Store):
 
         raw = self._read_raw()
         data = self._parse(raw, self.path)
-        adopted_at = os.stat(self.path).st_mtime
+        # A plain config adopted in place is as old as the file, but never younger
+        # than now: a future mtime must not postpone rotation.
+        adopted_at = min(os.stat(self.path).st_mtime, now())
         return Snapshot.from_document(
             data, revision=_revision(raw), adopted_at=adopted_at, where=self.path
         )
@@ -110,16 +160,22 @@ class FileStore(Store):
     # -- writing -------------------------------------------------------------------
 
     def _commit(self, snapshot: Snapshot, expected: str | None) -> str:
-        new = (json.dumps(snapshot.to_document(embed=True), indent=2) + "\n").encode()
+        new = (
+            json.dumps(snapshot.to_document(embed=True), indent=2, allow_nan=False) + "\n"
+        ).encode()
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
-            raise StoreNotFoundError(f"directory {directory} does not exist; create it first")
+            raise InputError(
+                f"directory {directory} does not exist; create it first or choose another path"
+            )
+        kept: str | None = None
         try:
-            with file_lock(self.lock_path):
-                self._remove_leftovers(directory)
+            with file_lock(self.lock_path, timeout=self.lock_timeout):
+                self._remove_leftovers()
                 try:
-                    with open(self.path, "rb") as fh:
-                        current: bytes | None = fh.read()
+                    current: bytes | None = read_limited(
+                        self.path, MAX_STORE_BYTES, what="store file"
+                    )[0]
                 except FileNotFoundError:
                     current = None
                 current_rev = _revision(current) if current is not None else None
@@ -128,35 +184,86 @@ class FileStore(Store):
                         f"{self.path} changed since it was read; nothing was written, read it again"
                     )
                 if current is not None and self.keep:
-                    self._keep_version(current)
-                atomic_write(self.path, new)
+                    kept = self._keep_version(current)
+                try:
+                    atomic_write(self.path, new)
+                except BaseException:
+                    if kept is not None:  # a failed commit adds no history copy
+                        with contextlib.suppress(OSError):
+                            os.unlink(kept)
+                    raise
                 self._prune_history()
         except PermissionError:
             raise StoreAccessDeniedError(
                 f"{self.path} cannot be written: permission denied"
             ) from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise StoreError(
+                    f"{self.path} cannot be written: {exc.strerror}; nothing was changed, free "
+                    "some space and run again"
+                ) from None
+            raise StoreError(
+                f"{self.path} cannot be written ({exc.strerror}); nothing was changed"
+            ) from None
         return _revision(new)
 
-    def _remove_leftovers(self, directory: str) -> None:
-        # Only writers create temporary files, and we hold the writers' lock.
+    def _leftovers(self) -> list[str]:
+        """Temporary files a crashed writer left, here and in the history directory."""
         base = f".{os.path.basename(self.path)}{TMP_MARK}"
-        for name in os.listdir(directory):
-            if name.startswith(base):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(directory, name))
+        found = [
+            os.path.join(os.path.dirname(self.path), n)
+            for n in os.listdir(os.path.dirname(self.path))
+            if n.startswith(base)
+        ]
+        if self._history_dir_ok(create=False):
+            found += [
+                os.path.join(self.history_dir, n)
+                for n in os.listdir(self.history_dir)
+                if TMP_MARK in n
+            ]
+        return found
+
+    def _remove_leftovers(self) -> None:
+        # Only writers create temporary files, and we hold the writers' lock.
+        for path in self._leftovers():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def _history_dir_ok(self, *, create: bool) -> bool:
+        """True when the history directory exists and is safe to use; refuse it otherwise."""
+        try:
+            st = os.lstat(self.history_dir)
+        except FileNotFoundError:
+            if not create:
+                return False
+            os.mkdir(self.history_dir, 0o700)
+            st = os.lstat(self.history_dir)
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            raise StoreAccessDeniedError(
+                f"{self.history_dir} is not a plain directory (a symbolic link?); remove it, "
+                "box-secrets recreates it"
+            )
+        if st.st_uid != os.getuid() or st.st_mode & stat.S_IWOTH:
+            raise StoreAccessDeniedError(
+                f"{self.history_dir} belongs to another user or is writable by everyone; "
+                "remove it, box-secrets recreates it with mode 0700"
+            )
+        return True
 
     def _history(self) -> list[str]:
-        try:
-            names = sorted(n for n in os.listdir(self.history_dir) if n.endswith(".json"))
-        except FileNotFoundError:
+        if not self._history_dir_ok(create=False):
             return []
+        names = sorted(n for n in os.listdir(self.history_dir) if _KEPT.match(n))
         return [os.path.join(self.history_dir, n) for n in names]
 
-    def _keep_version(self, raw: bytes) -> None:
-        os.makedirs(self.history_dir, mode=0o700, exist_ok=True)
+    def _keep_version(self, raw: bytes) -> str:
+        self._history_dir_ok(create=True)
         existing = self._history()
         number = int(os.path.basename(existing[-1]).split(".")[0]) + 1 if existing else 1
-        atomic_write(os.path.join(self.history_dir, f"{number:08d}.json"), raw)
+        path = os.path.join(self.history_dir, f"{number:08d}.json")
+        atomic_write(path, raw)
+        return path
 
     def _prune_history(self) -> None:
         kept = self._history()
@@ -166,29 +273,33 @@ class FileStore(Store):
             fsync_dir(self.history_dir)
 
     def _purge(self, fingerprint: str) -> None:
-        with file_lock(self.lock_path):
+        with file_lock(self.lock_path, timeout=self.lock_timeout):
+            self._remove_leftovers()
             removed = False
             for path in self._history():
-                try:
-                    with open(path, "rb") as fh:
-                        data = json.loads(fh.read())
-                except (OSError, ValueError):
-                    continue
-                if fingerprint in fingerprints_in(data):
+                if fingerprint in self._fingerprints_of(path):
                     os.unlink(path)
                     removed = True
             if removed:
                 fsync_dir(self.history_dir)
 
+    @staticmethod
+    def _fingerprints_of(path: str) -> set[str]:
+        try:
+            raw = read_limited(path, MAX_STORE_BYTES, what="kept version")[0]
+            return fingerprints_in(json.loads(raw))
+        except (OSError, ValueError, RecursionError, InputError):
+            return set()
+
     # -- diagnostics -----------------------------------------------------------------
 
     def stored_fingerprints(self) -> set[str]:
+        # Every file that can hold key material: the store, kept versions, leftovers.
         found: set[str] = set()
         with contextlib.suppress(StoreNotFoundError):
             found |= fingerprints_in(self.read_current_data())
-        for path in self._history():
-            with contextlib.suppress(OSError, ValueError), open(path, "rb") as fh:
-                found |= fingerprints_in(json.loads(fh.read()))
+        for path in self._history() + self._leftovers():
+            found |= self._fingerprints_of(path)
         return found
 
     def describe(self) -> dict[str, Any]:

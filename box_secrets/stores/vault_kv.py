@@ -8,7 +8,8 @@ KV versions; a retired key's versions are destroyed.
 
 Authentication: ``auth=token`` (``VAULT_TOKEN`` or ``~/.vault-token``),
 ``approle`` (``VAULT_ROLE_ID`` / ``VAULT_SECRET_ID``), ``aws`` (IAM, for
-Lambda; ``role=``), ``kubernetes`` (``role=``, service account JWT).
+Lambda; ``role=``), ``kubernetes`` (``role=``, service account JWT from its
+standard path or ``BOX_SECRETS_VAULT_JWT_PATH``).
 ``VAULT_ADDR`` and ``VAULT_NAMESPACE`` are honoured unless the URI says otherwise.
 """
 
@@ -46,6 +47,8 @@ __all__ = ["VaultStore"]
 
 T = TypeVar("T")
 K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+#: Where auth=kubernetes reads the service account token, if not at K8S_JWT.
+JWT_PATH_ENV = "BOX_SECRETS_VAULT_JWT_PATH"
 
 
 class VaultStore(Store):
@@ -55,10 +58,20 @@ class VaultStore(Store):
         super().__init__(str(uri))
         self.mount, _, self.path = uri.location.partition("/")
         self.params = uri.params
-        self.addr = uri.params.get("addr") or os.environ.get("VAULT_ADDR") or ""
-        if not self.addr:
+        addr = uri.params.get("addr") or os.environ.get("VAULT_ADDR") or ""
+        if not addr:
             raise InputError(
                 "the Vault address is unknown; add ?addr=https://vault:8200 or set VAULT_ADDR"
+            )
+        from .._urls import check_url
+
+        # The token travels in every request: refuse cleartext to a remote host.
+        self.addr = check_url(addr, what="the Vault addr")
+        self.ca_cert = uri.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or None
+        if self.ca_cert is not None and not os.path.isfile(self.ca_cert):
+            raise InputError(
+                f"the Vault CA certificate {self.ca_cert!r} is not a readable file; give the "
+                "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
             )
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
         self.auth = uri.params.get("auth", "token")
@@ -68,7 +81,7 @@ class VaultStore(Store):
     # -- client and errors ------------------------------------------------------------
 
     def _connect(self) -> Any:
-        verify: bool | str = self.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or True
+        verify: bool | str = self.ca_cert or True
         client = hvac.Client(url=self.addr, namespace=self.namespace, timeout=10, verify=verify)
         auth_mount = self.params.get("auth_mount") or self.auth
         try:
@@ -92,7 +105,8 @@ class VaultStore(Store):
                     role_id=role_id, secret_id=secret_id, mount_point=auth_mount
                 )
             elif self.auth == "kubernetes":
-                path = self.params.get("jwt_path") or K8S_JWT
+                # From the environment only: a URI parameter could send any local file to addr.
+                path = os.environ.get(JWT_PATH_ENV) or K8S_JWT
                 try:
                     with open(path) as fh:
                         jwt = fh.read().strip()
