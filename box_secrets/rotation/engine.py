@@ -19,7 +19,10 @@ Invariants (checked after every step of every test, see ``invariants.py``):
 2. at most one key is staged or registered;
 3. a key becomes active only after Box accepted a token signed with it;
 4. a key shown to a person keeps its private key until retired or abandoned;
-5. a retired key's private material is destroyed in the store;
+5. a retired key's private material is destroyed in the store (file, Vault);
+   Secrets Manager cannot delete a version, so there it is only unlabelled:
+   no staging label reaches it, and readers limited to ``AWSCURRENT`` by
+   policy cannot read it (see ``Store.destroys_material``);
 6. every transition is appended to the history.
 """
 
@@ -55,6 +58,8 @@ __all__ = ["Outcome", "RotationEngine"]
 log = logging.getLogger("box_secrets.rotation")
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_BOX_ID = re.compile(r"^[0-9]{1,20}$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9]{1,128}$")
 _MAX_CONFLICTS = 12
 DAY = 86400.0
 
@@ -195,6 +200,7 @@ class RotationEngine:
         policy: Policy | None = None,
     ) -> Outcome:
         """Adopt a downloaded config (verified with Box first), or stage a first key."""
+        _check_ids(client_id, enterprise_id, user_id)
         try:
             existing = self.store.load()
         except StoreNotFoundError:
@@ -231,6 +237,7 @@ class RotationEngine:
             raise InputError(
                 "init needs --config FILE, or --client-id, --client-secret-env and --enterprise-id"
             )
+
         base: dict[str, Any] = {
             "boxAppSettings": {"clientID": client_id, "clientSecret": client_secret}
         }
@@ -498,9 +505,13 @@ class RotationEngine:
         new.record.log("retired", key=previous, at=self.clock(), detail=detail)
         self._commit(snap, new)
         finish_destruction(self.store, new)
-        return Outcome(
-            "retired", f"retired key {previous.key_id}; its private key is destroyed", "active"
-        )
+        return Outcome("retired", f"retired key {previous.key_id}; {self._gone()}", "active")
+
+    def _gone(self) -> str:
+        """What happened to a retired key's private material, as this backend can say."""
+        if self.store.destroys_material:
+            return "its private key is destroyed in the store"
+        return f"its labels are removed, but {self.store.retention_note}"
 
     # -- commands for the person's side ------------------------------------------------------------
 
@@ -664,7 +675,7 @@ class RotationEngine:
             )
             return Outcome(
                 "abandoned",
-                f"abandoned the pending key; its private key is destroyed{note}",
+                f"abandoned the pending key; {self._gone()}{note}",
                 "active" if new.record.active else "empty",
             )
 
@@ -796,6 +807,19 @@ class RotationEngine:
                 f"Delete the public key with ID {key.key_id} (the new key is already in use).",
             ],
             next_command=self._cmd("rotate"),
+        )
+
+
+def _check_ids(client_id: str | None, enterprise_id: str | None, user_id: str | None) -> None:
+    """Refuse IDs Box could never have issued, before anything is read or written."""
+    for label, value in (("enterprise ID", enterprise_id), ("user ID", user_id)):
+        if value is not None and not _BOX_ID.match(value):
+            raise InputError(
+                f"the {label} must be Box's numeric ID (digits only), as the Admin Console shows it"
+            )
+    if client_id is not None and not _CLIENT_ID.match(client_id):
+        raise InputError(
+            "the client ID must be letters and digits, as the Developer Console shows it"
         )
 
 

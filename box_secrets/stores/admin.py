@@ -76,8 +76,10 @@ def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
 def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
     """Purge each key in ``destroying`` from the store, then drop it from the record.
 
-    Two steps, each idempotent: a key is "retired" in the record only once its
-    private material is gone from every place the backend keeps copies.
+    Two steps, each idempotent: a key leaves ``destroying`` only once the
+    backend purged it. The history says "destroyed" where the backend really
+    removes every copy, and "unlabelled" for Secrets Manager (see
+    :attr:`Store.destroys_material`).
     """
     while snap.record.destroying:
         key = snap.record.destroying[0]
@@ -87,7 +89,10 @@ def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
             k for k in nxt.record.destroying if k.fingerprint != key.fingerprint
         ]
         nxt.materials.pop(key.fingerprint, None)
-        nxt.record.log("destroyed", key=key, detail="private key destroyed in the store")
+        if store.destroys_material:
+            nxt.record.log("destroyed", key=key, detail="private key destroyed in the store")
+        else:
+            nxt.record.log("unlabelled", key=key, detail=store.retention_note)
         store.commit(nxt, snap.revision)
         snap = nxt
     return snap

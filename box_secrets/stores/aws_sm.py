@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._faults import crashpoint
 from ..errors import (
     ConflictError,
+    InputError,
     MissingExtraError,
     StoreAccessDeniedError,
     StoreCorruptError,
@@ -66,22 +67,44 @@ def _token(*parts: str) -> str:
 
 def _dumps(data: dict[str, Any]) -> str:
     # Deterministic, so a retried put of the same value is byte-identical.
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 class SecretsManagerStore(Store):
     scheme = "aws-sm"
+    # Secrets Manager cannot delete a single version, and every version must stay
+    # a complete Box config for Box's SDKs; so a retired key loses its labels but
+    # its versions remain readable by VersionId (docs/stores.md, "What retiring a
+    # key leaves behind").
+    destroys_material = False
+    retention_note = (
+        "Secrets Manager keeps its earlier versions without a staging label, readable by "
+        "version ID to anyone whose policy allows GetSecretValue without the "
+        "secretsmanager:VersionStage condition, until Secrets Manager deletes them"
+    )
 
     def __init__(self, uri: StoreURI, *, client: Any = None) -> None:
         super().__init__(str(uri))
         self.secret_id = uri.location
         self.params = uri.params
         self._client = client
+        endpoint = uri.params.get("endpoint_url")
+        if endpoint is not None:
+            from .._urls import check_url
+
+            # SecretString travels to it: refuse cleartext to a remote host.
+            check_url(endpoint, what="the aws-sm endpoint_url")
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            session = boto3.Session(profile_name=self.params.get("profile"))
+            try:
+                session = boto3.Session(profile_name=self.params.get("profile"))
+            except botocore.exceptions.ProfileNotFound:
+                raise InputError(
+                    f"the AWS profile {self.params.get('profile', '')[:60]!r} is not configured; "
+                    "check ~/.aws/config or drop profile= from the store URI"
+                ) from None
             self._client = session.client(
                 "secretsmanager",
                 region_name=self.params.get("region"),
@@ -176,7 +199,7 @@ class SecretsManagerStore(Store):
             raise StoreCorruptError(f"secret {self.secret_id} holds binary data, not a Box config")
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise StoreCorruptError(
                 f"secret {self.secret_id} is not JSON; it must hold a Box config"
             ) from None

@@ -30,6 +30,16 @@ class Store(ABC):
     #: The backend's name as used in URIs: ``file``, ``aws-sm`` or ``vault``.
     scheme: str = ""
 
+    #: True when :meth:`purge` really removes every copy of a key's private
+    #: material (file, Vault). False for Secrets Manager, which cannot delete one
+    #: version of a secret: a retired key's versions lose their labels but stay
+    #: readable by version ID until Secrets Manager deletes them (see
+    #: :attr:`retention_note`). The history then says "unlabelled", never "destroyed".
+    destroys_material: bool = True
+
+    #: One sentence on what remains of a retired key, for backends that keep it.
+    retention_note: str = ""
+
     def __init__(self, uri: str) -> None:
         self.uri = uri
 
@@ -78,11 +88,12 @@ class Store(ABC):
         if it is not a valid Box config (for ``store import --force``)."""
 
     def purge(self, fingerprint: str) -> None:
-        """Destroy every stored copy of a key's private material.
+        """Remove a retired key's private material as far as the backend allows.
 
-        The current state must not reference the key any more; this removes
-        it from kept history (file), old versions (Vault) or labels (AWS).
-        Idempotent.
+        The current state must not reference the key any more; this deletes it
+        from kept history and leftovers (file), destroys old versions (Vault),
+        or strips every staging label from its versions (Secrets Manager, where
+        :attr:`destroys_material` is False). Idempotent.
         """
         _faults.crashpoint("store.purge", "before")
         self._purge(fingerprint)
@@ -96,7 +107,11 @@ class Store(ABC):
 
     @abstractmethod
     def stored_fingerprints(self) -> set[str]:
-        """Fingerprints of every private key still recoverable from the store."""
+        """Fingerprints of the private keys :meth:`purge` is responsible for.
+
+        Every copy the backend keeps where :attr:`destroys_material` is True;
+        only the versions a staging label reaches for Secrets Manager.
+        """
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
