@@ -3,6 +3,15 @@
 Keep-alive is on (clients pool connections as they would against the real
 service); every response carries a ``Date`` from the emulator's own clock, so
 clock-skew handling can be tested by moving that clock.
+
+Users run the emulators in CI next to other software, so the server defends
+itself: a socket read timeout (a silent client cannot pin a thread), a body
+limit answered with 413 before the body is read, 400 for a missing, negative
+or non-numeric ``Content-Length`` on a request with a body, and control routes
+(``/_console/``, ``/_emulator/``) that answer only requests with a loopback
+``Host`` and, for writes, ``Content-Type: application/json``: a web page can
+send neither a JSON content type without a CORS preflight nor a loopback Host
+through DNS rebinding, so a browser cannot drive them.
 """
 
 from __future__ import annotations
@@ -18,9 +27,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-__all__ = ["EmulatorServer", "Request", "Response", "ServedEmulator", "drop_connection"]
+from .._urls import is_loopback
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "EmulatorServer",
+    "Request",
+    "Response",
+    "ServedEmulator",
+    "drop_connection",
+]
 
 log = logging.getLogger("box_secrets.emulator")
+
+#: The largest request body the emulators read (a token request is under 2 KB).
+MAX_BODY_BYTES = 1024 * 1024
+#: Seconds a connection may stay silent before the server closes it.
+READ_TIMEOUT = 30.0
 _E = TypeVar("_E", bound="ServedEmulator")
 
 
@@ -71,6 +94,11 @@ class Response:
 drop_connection = Response(0, drop=True)
 
 App = Callable[[Request], Response]
+ErrorBody = Callable[[int, str], Response]
+
+
+def _plain_error(status: int, message: str) -> Response:
+    return Response.json(status, {"error": message})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -80,6 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "box-secrets-emulator"
     sys_version = ""
+    timeout = READ_TIMEOUT  # socket read timeout, applied by StreamRequestHandler.setup
     server: EmulatorServer
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -88,9 +117,47 @@ class _Handler(BaseHTTPRequestHandler):
     def date_time_string(self, timestamp: float | None = None) -> str:
         return formatdate(self.server.clock(), usegmt=True)
 
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer without reading the body, and close: the stream position is unknown."""
+        self.close_connection = True
+        self._send(self.server.error_body(status, message), close=True)
+
+    def _guard(self, path: str) -> tuple[int, str] | None:
+        """Why a request must be refused before it is read, if it must."""
+        if self.headers.get("Transfer-Encoding"):
+            return 411, "send a Content-Length; chunked bodies are not accepted"
+        raw = self.headers.get("Content-Length")
+        if raw is not None:
+            if not raw.strip().isdigit():
+                return 400, "Content-Length must be a non-negative whole number"
+            if int(raw) > MAX_BODY_BYTES:
+                return 413, f"the body is over {MAX_BODY_BYTES} bytes"
+        if any(path.startswith(p) for p in self.server.control_prefixes):
+            host = (self.headers.get("Host") or "").strip()
+            name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0][1:]
+            if not is_loopback(name):
+                return 403, "control routes answer only requests to a loopback Host"
+            if self.command not in ("GET", "HEAD"):
+                ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                if ctype != "application/json":
+                    return 415, "control routes take Content-Type: application/json"
+        return None
+
     def _handle(self) -> None:
+        path = urlsplit(self.path).path
+        refusal = self._guard(path)
+        if refusal is not None:
+            self._refuse(*refusal)
+            return
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except OSError:  # the read timed out or the client went away
+            self.close_connection = True
+            return
+        if len(body) < length:
+            self.close_connection = True
+            return
         request = Request(self.command, self.path, dict(self.headers.items()), body)
         try:
             response = self.server.app(request)
@@ -104,10 +171,15 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
+        self._send(response)
+
+    def _send(self, response: Response, *, close: bool = False) -> None:
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
         if response.body and self.command != "HEAD":
             self.wfile.write(response.body)
@@ -120,9 +192,23 @@ class EmulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], app: App, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        clock: Callable[[], float],
+        *,
+        control_prefixes: tuple[str, ...] = (),
+        error_body: ErrorBody = _plain_error,
+    ) -> None:
         self.app = app
         self.clock = clock
+        self.control_prefixes = control_prefixes
+        self.error_body = error_body
+        host = address[0].strip("[]")
+        address = (host, address[1])
+        if ":" in host:  # an IPv6 literal such as ::1
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
     @property

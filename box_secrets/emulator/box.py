@@ -1,9 +1,16 @@
 """A local stand-in for Box's token endpoint, ``/2.0/users/me`` and the Developer Console.
 
-It follows ``shared/reference/box-auth.md``: Box's status codes, ``error``
-codes and wording, a ``Date`` header on every response, and every rule of the
-JWT bearer grant. Where Box's behaviour is not documented the emulator picks
-the stricter reading and says so in a comment.
+It follows Box's public documentation: the JWT guide
+(https://developer.box.com/guides/authentication/jwt/jwt-setup/ and
+.../jwt/without-sdk/), the token and revoke endpoints
+(https://developer.box.com/reference/post-oauth2-token/,
+https://developer.box.com/reference/post-oauth2-revoke/), token downscoping
+(https://developer.box.com/guides/authentication/tokens/downscope/), and the
+behaviour of Box's official SDKs (github.com/box/box-python-sdk-gen,
+``box_sdk_gen/box/jwt_auth.py``): status codes, ``error`` codes and wording, a
+``Date`` header on every response, and every rule of the JWT bearer grant.
+Where Box's behaviour is not documented the emulator picks the stricter
+reading and says so in a comment.
 
 The console API (``/_console/...``) is unauthenticated: it stands in for a
 person clicking in Box's Developer Console. Bind to loopback (the default).
@@ -22,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..config import BoxAppConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..signing import ALGORITHMS, BOX_AUDIENCE
 from ._httpd import EmulatorServer, Request, Response, ServedEmulator
 
@@ -61,8 +68,10 @@ APP_SCOPES = (
     "annotation_view_self",
 )
 
-# Box's descriptions, from shared/reference/box-auth.md. Clients should match
-# on the error code and substrings, never on the whole sentence.
+# Box's descriptions, as its JWT guide's troubleshooting section and real responses
+# word them (https://developer.box.com/guides/authentication/jwt/without-sdk/).
+# Box's wording varies between its docs and responses: clients should match on the
+# error code and substrings, never on the whole sentence.
 E_CLIENT = ("invalid_client", "The client credentials are invalid")
 E_UNAUTHORIZED = ("unauthorized_client", "This app is not authorized by the enterprise admin")
 E_GRANT_TYPE = ("invalid_request", "Invalid grant_type parameter or parameter missing")
@@ -201,6 +210,10 @@ def _api_error(
     )
 
 
+#: Ten years either way: enough to test expiry and skew, small enough for every date format.
+MAX_CLOCK_OFFSET = 10 * 365 * 86400
+
+
 def _console_error(status: int, message: str) -> Response:
     return Response.json(status, {"error": message})
 
@@ -272,6 +285,10 @@ class BoxEmulatorState:
     def add_app_from_config(self, config: BoxAppConfig) -> _App:
         """Preload an app from a Developer Console config (``--app-config``)."""
         with self.lock:
+            if config.client_id in self.apps:
+                raise InputError(
+                    f"app {config.client_id} is preloaded twice; give each app's config once"
+                )
             app = self.create_app(
                 client_id=config.client_id,
                 client_secret=config.client_secret,
@@ -724,8 +741,14 @@ class BoxEmulatorState:
             return Response(204)
         if parts == ["clock"] and m == "POST":
             offset = body.get("offset_seconds")
-            if isinstance(offset, bool) or not isinstance(offset, int | float):
-                return _console_error(400, "offset_seconds must be a number")
+            if (
+                isinstance(offset, bool)
+                or not isinstance(offset, int | float)
+                or not abs(offset) <= MAX_CLOCK_OFFSET  # also refuses nan
+            ):
+                return _console_error(
+                    400, f"offset_seconds must be a number of seconds within ±{MAX_CLOCK_OFFSET}"
+                )
             with self.lock:
                 self.offset = float(offset)
             return Response.json(200, {"offset_seconds": self.offset, "now": int(self.clock())})
@@ -848,4 +871,12 @@ class BoxEmulator(ServedEmulator):
         self.state = BoxEmulatorState()
         for config in app_configs:
             self.state.add_app_from_config(config)
-        super().__init__(EmulatorServer((host, port), self.state.handle, self.state.clock))
+        super().__init__(
+            EmulatorServer(
+                (host, port),
+                self.state.handle,
+                self.state.clock,
+                control_prefixes=("/_console/",),
+                error_body=_console_error,
+            )
+        )

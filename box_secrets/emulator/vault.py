@@ -1,7 +1,10 @@
 """A local stand-in for HashiCorp Vault's KV v2 engine and the auth methods box-secrets uses.
 
-It reproduces the HTTP shapes of ``shared/reference/vault.md`` exactly, so
-hvac behaves as it would against a real Vault: the success envelope, 204s,
+It reproduces the HTTP shapes of Vault's API documentation
+(https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2) and source
+(github.com/hashicorp/vault, github.com/hashicorp/vault-plugin-secrets-kv;
+the KV rules, each citing its file, are in ``_vault_kv.py``), so hvac behaves
+as it would against a real Vault: the success envelope, 204s,
 ``Content-Type: application/json`` with no charset, 404 bodies that differ for
 a missing versus a deleted version, CAS messages, ``cas_required``,
 ``max_versions``, metadata, token checks answering 403, ``X-Vault-Namespace``,
@@ -21,9 +24,19 @@ import time
 import uuid
 from collections import Counter
 from typing import Any
-from urllib.parse import parse_qs
 
 from ._httpd import EmulatorServer, Request, Response, ServedEmulator
+from ._vault_kv import KVMount, handle_kv
+
+# The capabilities that can allow each HTTP method (Vault policy syntax).
+_CAPABILITIES = {
+    "GET": ("read",),
+    "LIST": ("list",),
+    "POST": ("create", "update"),
+    "PUT": ("create", "update"),
+    "DELETE": ("delete",),
+    "PATCH": ("patch",),
+}
 
 __all__ = ["VaultEmulator", "VaultEmulatorState"]
 
@@ -61,60 +74,6 @@ def _envelope(data: Any, *, auth: Any = None, mount_type: str | None = "kv") -> 
     if mount_type is not None:
         out["mount_type"] = mount_type
     return out
-
-
-class _Version:
-    __slots__ = ("created", "data", "deleted", "destroyed")
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data: dict[str, Any] | None = data
-        self.created = time.time()
-        self.deleted: float | None = None
-        self.destroyed = False
-
-    def meta(self) -> dict[str, Any]:
-        return {
-            "created_time": _now_text(self.created),
-            "deletion_time": _now_text(self.deleted) if self.deleted else "",
-            "destroyed": self.destroyed,
-        }
-
-
-class _Secret:
-    def __init__(self) -> None:
-        self.versions: dict[int, _Version] = {}
-        self.current = 0
-        self.oldest = 0
-        self.max_versions = 0  # 0: the mount's setting
-        self.cas_required = False
-        self.custom_metadata: dict[str, str] | None = None
-        self.delete_version_after = "0s"
-        self.created = time.time()
-        self.updated = self.created
-
-    def metadata(self, mount_max: int) -> dict[str, Any]:
-        return {
-            "cas_required": self.cas_required,
-            "created_time": _now_text(self.created),
-            "current_version": self.current,
-            "custom_metadata": self.custom_metadata,
-            "delete_version_after": self.delete_version_after,
-            "max_versions": self.max_versions,
-            "oldest_version": self.oldest,
-            "updated_time": _now_text(self.updated),
-            "versions": {str(n): v.meta() for n, v in sorted(self.versions.items())},
-        }
-
-
-class _Mount:
-    def __init__(
-        self, max_versions: int = DEFAULT_MAX_VERSIONS, cas_required: bool = False
-    ) -> None:
-        self.max_versions = max_versions
-        self.cas_required = cas_required
-        self.delete_version_after = "0s"
-        # secrets per namespace: {namespace: {path: secret}}
-        self.secrets: dict[str, dict[str, _Secret]] = {}
 
 
 class _Token:
@@ -168,7 +127,7 @@ class VaultEmulatorState:
         self.lock = threading.RLock()
         self.root_token = root_token or "root-" + secrets.token_hex(8)
         self.tokens: dict[str, _Token] = {self.root_token: _Token(True, [])}
-        self.mounts: dict[str, _Mount] = {"secret": _Mount()}
+        self.mounts: dict[str, KVMount] = {"secret": KVMount()}
         self.auth_roles: dict[tuple[str, str], dict[str, Any]] = {}  # (mount, role) -> spec
         self.sealed = False
         self.faults: list[_Fault] = []
@@ -258,218 +217,55 @@ class VaultEmulatorState:
                     mount_type="token",
                 ),
             )
+        # vault/request_handling.go: the ACL is checked before the request is routed,
+        # so a token without access gets 403 even for a path nothing is mounted at.
+        if not token.root and not any(
+            token.allows(path, cap) for cap in _CAPABILITIES.get(method, ())
+        ):
+            return _errors(403, "1 error occurred:\n\t* permission denied\n\n")
+        if path.startswith("sys/internal/ui/mounts/"):
+            return self._ui_mount(path[len("sys/internal/ui/mounts/") :])
         mount_name, _, rest = path.partition("/")
         mount = self.mounts.get(mount_name)
         if mount is None:
             return _errors(404, f'no handler for route "{path}". route entry not found.')
         namespace = req.headers.get("x-vault-namespace", "").strip("/")
-        store = mount.secrets.setdefault(namespace, {})
-        op, _, key = rest.partition("/")
-        try:
-            body = req.json() if req.body else {}
-        except ValueError:
-            return _errors(400, "failed to parse JSON input")
-        if not isinstance(body, dict):
-            return _errors(400, "failed to parse JSON input")
         with self.lock:
-            return self._kv(
-                token,
+            return handle_kv(
+                token.allows,
+                req,
                 mount_name=mount_name,
                 mount=mount,
-                store=store,
-                op=op,
-                key=key,
-                method=method,
-                req=req,
-                body=body,
+                namespace=namespace,
+                rest=rest,
             )
 
-    def _kv(
-        self,
-        token: _Token,
-        *,
-        mount_name: str,
-        mount: _Mount,
-        store: dict[str, _Secret],
-        op: str,
-        key: str,
-        method: str,
-        req: Request,
-        body: dict[str, Any],
-    ) -> Response:
-        full = f"{mount_name}/{op}/{key}" if key else f"{mount_name}/{op}"
+    def _ui_mount(self, target: str) -> Response:
+        """What the Vault CLI asks to learn a path's KV version (``vault kv get`` preflight).
 
-        def deny() -> Response:
-            return _errors(403, "1 error occurred:\n\t* permission denied\n\n")
-
-        if op == "config":
-            if method == "GET":
-                if not token.allows(full, "read"):
-                    return deny()
-                return _json(
-                    200,
-                    _envelope(
-                        {
-                            "max_versions": mount.max_versions,
-                            "cas_required": mount.cas_required,
-                            "delete_version_after": mount.delete_version_after,
-                        }
-                    ),
-                )
-            if method in ("POST", "PUT"):
-                if not token.allows(full, "update"):
-                    return deny()
-                if "max_versions" in body:
-                    mount.max_versions = int(body["max_versions"])
-                if "cas_required" in body:
-                    mount.cas_required = bool(body["cas_required"])
-                return Response(204)
-        if not key:
-            return _errors(404, f'no handler for route "{full}". route entry not found.')
-        secret = store.get(key)
-        if op == "data":
-            if method == "GET":
-                if not token.allows(full, "read"):
-                    return deny()
-                return self._read(mount, secret, req)
-            if method in ("POST", "PUT"):
-                if not token.allows(full, "update" if secret and secret.current else "create"):
-                    return deny()
-                return self._write(mount, store, key, secret, body)
-            if method == "DELETE":
-                if not token.allows(full, "delete"):
-                    return deny()
-                if secret is not None and secret.current in secret.versions:
-                    v = secret.versions[secret.current]
-                    if not v.destroyed and v.deleted is None:
-                        v.deleted = time.time()
-                return Response(204)
-        if op in ("delete", "undelete", "destroy") and method in ("POST", "PUT"):
-            if not token.allows(full, "update"):
-                return deny()
-            versions = body.get("versions")
-            if not isinstance(versions, list) or not versions:
-                return _errors(400, "no version number provided")
-            if secret is not None:
-                for n in versions:
-                    found = secret.versions.get(int(n))
-                    if found is None:
-                        continue
-                    if op == "delete" and not found.destroyed and found.deleted is None:
-                        found.deleted = time.time()
-                    elif op == "undelete" and not found.destroyed:
-                        found.deleted = None
-                    elif op == "destroy":
-                        found.destroyed = True
-                        found.data = None
-                secret.updated = time.time()
-            return Response(204)
-        if op == "metadata":
-            if method == "GET":
-                if not token.allows(full, "read"):
-                    return deny()
-                if secret is None:
-                    return _errors(404)
-                return _json(200, _envelope(secret.metadata(mount.max_versions)))
-            if method == "LIST":
-                if not token.allows(full, "list"):
-                    return deny()
-                prefix = key.rstrip("/") + "/"
-                names = sorted(
-                    {
-                        k[len(prefix) :].split("/")[0] + ("/" if "/" in k[len(prefix) :] else "")
-                        for k in store
-                        if k.startswith(prefix)
-                    }
-                )
-                if not names:
-                    return _errors(404)
-                return _json(200, _envelope({"keys": names}))
-            if method in ("POST", "PUT"):
-                if not token.allows(full, "update" if secret else "create"):
-                    return deny()
-                if secret is None:
-                    secret = store[key] = _Secret()
-                if "max_versions" in body:
-                    secret.max_versions = int(body["max_versions"])
-                    self._prune(mount, secret)
-                if "cas_required" in body:
-                    secret.cas_required = bool(body["cas_required"])
-                if "custom_metadata" in body:
-                    secret.custom_metadata = body["custom_metadata"]
-                if "delete_version_after" in body:
-                    secret.delete_version_after = str(body["delete_version_after"])
-                secret.updated = time.time()
-                return Response(204)
-            if method == "DELETE":
-                if not token.allows(full, "delete"):
-                    return deny()
-                store.pop(key, None)
-                return Response(204)
-        return _errors(405, "unsupported operation")
-
-    def _read(self, mount: _Mount, secret: _Secret | None, req: Request) -> Response:
-        if secret is None or not secret.versions:
-            return _errors(404)
-        query = parse_qs(req.query)
-        try:
-            wanted = int(query.get("version", ["0"])[0])
-        except ValueError:
-            return _errors(400, "invalid version")
-        number = wanted or secret.current
-        version = secret.versions.get(number)
-        if version is None:
-            return _errors(404)
-        meta = {**version.meta(), "custom_metadata": secret.custom_metadata, "version": number}
-        if version.destroyed or version.deleted is not None:
-            # A deleted or destroyed version: 404 whose body is the whole envelope.
-            return _json(404, _envelope({"data": None, "metadata": meta}))
-        return _json(200, _envelope({"data": version.data, "metadata": meta}))
-
-    def _write(
-        self,
-        mount: _Mount,
-        store: dict[str, _Secret],
-        key: str,
-        secret: _Secret | None,
-        body: dict[str, Any],
-    ) -> Response:
-        data = body.get("data")
-        if not isinstance(data, dict):
-            return _errors(400, "no data provided")
-        options = body.get("options") or {}
-        cas = options.get("cas") if isinstance(options, dict) else None
-        required = mount.cas_required or (secret is not None and secret.cas_required)
-        if cas is None and required:
-            return _errors(400, CAS_REQUIRED)
-        if cas is not None:
-            current = secret.current if secret is not None else 0
-            if int(cas) != current:
-                return _errors(400, CAS_MISMATCH)
-        if secret is None:
-            secret = store[key] = _Secret()
-        secret.current += 1
-        secret.versions[secret.current] = _Version(data)
-        if secret.oldest == 0:
-            secret.oldest = secret.current
-        secret.updated = time.time()
-        self._prune(mount, secret)
-        v = secret.versions[secret.current]
+        The shape follows vault/logical_system.go pathInternalUIMountRead; the
+        answer for an unknown mount is not documented, so it is a 400 here.
+        """
+        mount_name = target.strip("/").split("/")[0]
+        if mount_name not in self.mounts:
+            return _errors(400, f"no mount found for path {target!r}")
         return _json(
             200,
             _envelope(
-                {**v.meta(), "custom_metadata": secret.custom_metadata, "version": secret.current}
+                {
+                    "type": "kv",
+                    "path": f"{mount_name}/",
+                    "description": "key/value secret storage",
+                    "accessor": f"kv_{abs(hash(mount_name)) % 16**8:08x}",
+                    "options": {"version": "2"},
+                    "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": False},
+                    "local": False,
+                    "seal_wrap": False,
+                    "external_entropy_access": False,
+                },
+                mount_type="system",
             ),
         )
-
-    @staticmethod
-    def _prune(mount: _Mount, secret: _Secret) -> None:
-        limit = secret.max_versions or mount.max_versions or DEFAULT_MAX_VERSIONS
-        while len(secret.versions) > limit:
-            oldest = min(secret.versions)
-            del secret.versions[oldest]
-        if secret.versions:
-            secret.oldest = min(secret.versions)
 
     def _login(self, mount: str, req: Request) -> Response:
         try:
@@ -569,9 +365,8 @@ class VaultEmulatorState:
                 name = str(body.get("path", "")).strip("/")
                 if not name or "/" in name:
                     return _errors(400, "path must be one segment")
-                self.mounts[name] = _Mount(
-                    int(body.get("max_versions", DEFAULT_MAX_VERSIONS)),
-                    bool(body.get("cas_required", False)),
+                self.mounts[name] = KVMount(
+                    int(body.get("max_versions", 0)), bool(body.get("cas_required", False))
                 )
                 return Response(204)
             if route in ("approle", "kubernetes", "aws") and req.method == "POST":
@@ -615,7 +410,15 @@ class VaultEmulator(ServedEmulator):
         self, host: str = "127.0.0.1", port: int = 0, *, root_token: str | None = None
     ) -> None:
         self.state = VaultEmulatorState(root_token)
-        super().__init__(EmulatorServer((host, port), self.state.handle, time.time))
+        super().__init__(
+            EmulatorServer(
+                (host, port),
+                self.state.handle,
+                time.time,
+                control_prefixes=("/_emulator/",),
+                error_body=_errors,
+            )
+        )
 
     @property
     def addr(self) -> str:

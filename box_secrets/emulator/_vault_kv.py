@@ -1,0 +1,575 @@
+"""Vault's KV version 2 secrets engine, as the Vault emulator serves it.
+
+Each rule cites the file of Vault's source it follows:
+github.com/hashicorp/vault-plugin-secrets-kv (``path_data.go``,
+``path_metadata.go``, ``path_config.go``, ``path_delete.go``,
+``path_destroy.go``, ``backend.go``) and github.com/hashicorp/vault
+(``vault/request_handling.go``, ``http/logical.go``). Where the source leaves a
+detail open, the comment says so and the stricter behaviour is chosen.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._httpd import Request, Response
+
+__all__ = ["KVMount", "handle_kv", "vault_time"]
+
+CAS_MISMATCH = "check-and-set parameter did not match the current version"
+CAS_REQUIRED = "check-and-set parameter required for this call"
+CAS_UNPARSABLE = "error parsing check-and-set parameter"
+DEFAULT_MAX_VERSIONS = 10  # path_data.go: defaultMaxVersions
+MAX_CUSTOM_KEYS, MAX_CUSTOM_KEY_LEN, MAX_CUSTOM_VALUE_LEN = 64, 128, 512  # path_metadata.go
+MERGE_PATCH = "application/merge-patch+json"
+
+Allows = Callable[[str, str], bool]  # (path, capability) -> allowed
+
+
+def vault_time(ts: float | None) -> str:
+    """Go's RFC3339Nano as ``ptypes.TimestampString`` writes it (zeros trimmed); "" for none."""
+    if ts is None:
+        return ""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
+    nanos = f"{round((ts % 1) * 1e9):09d}"[:9].rstrip("0")
+    return f"{whole}.{nanos}Z" if nanos else f"{whole}Z"
+
+
+def _json(status: int, data: Any) -> Response:
+    # hvac parses error bodies only when the header is exactly this string.
+    return Response.json(status, data)
+
+
+def _errors(status: int, *messages: str) -> Response:
+    return _json(status, {"errors": list(messages)})
+
+
+def envelope(data: Any, *, warnings: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "request_id": _request_id(),
+        "lease_id": "",
+        "renewable": False,
+        "lease_duration": 0,
+        "data": data,
+        "wrap_info": None,
+        "warnings": warnings,
+        "auth": None,
+        "mount_type": "kv",
+    }
+
+
+def _request_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def _deny() -> Response:
+    return _errors(403, "1 error occurred:\n\t* permission denied\n\n")
+
+
+# -- durations (TypeDurationSecond in, Go's time.Duration.String() out) --------------------
+
+_UNIT = {"s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(value: Any) -> int | None:
+    """Seconds from 30, "30", "30s", "1h30m"; None when it is not a duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    match = _DURATION.match(text)
+    if not text or match is None:
+        return None
+    h, m, s = (int(g or 0) for g in match.groups())
+    return h * 3600 + m * 60 + s
+
+
+def go_duration(seconds: int) -> str:
+    if seconds == 0:
+        return "0s"
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h{m}m{s}s"
+    return f"{m}m{s}s" if m else f"{s}s"
+
+
+# -- state --------------------------------------------------------------------------------
+
+
+class Version:
+    __slots__ = ("created", "data", "deletion", "destroyed")
+
+    def __init__(self, data: dict[str, Any], created: float, deletion: float | None) -> None:
+        self.data: dict[str, Any] | None = data
+        self.created = created
+        self.deletion = deletion  # a future deletion_time comes from delete_version_after
+        self.destroyed = False
+
+    def deleted(self, now: float) -> bool:
+        # path_data.go pathDataRead: deleted once deletion_time is in the past.
+        return self.deletion is not None and self.deletion <= now
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "created_time": vault_time(self.created),
+            "deletion_time": vault_time(self.deletion),
+            "destroyed": self.destroyed,
+        }
+
+
+class Secret:
+    def __init__(self, now: float) -> None:
+        self.versions: dict[int, Version] = {}
+        self.current = 0
+        self.oldest = 0  # path_data.go KeyMetadata.AddVersion: 0 until the window moves
+        self.max_versions = 0  # 0: the mount's setting, else the default
+        self.cas_required = False
+        self.custom_metadata: dict[str, str] | None = None
+        self.delete_version_after = 0
+        self.created = now
+        self.updated = now
+
+    def add_version(self, data: dict[str, Any], mount: KVMount, now: float) -> Version:
+        """path_data.go ``KeyMetadata.AddVersion``: append, then slide the max_versions window."""
+        after = self.delete_version_after or mount.delete_version_after
+        version = Version(data, now, now + after if after > 0 else None)
+        self.current += 1
+        self.versions[self.current] = version
+        self.updated = now
+        limit = max(self.max_versions, mount.max_versions) or DEFAULT_MAX_VERSIONS
+        if self.current - self.oldest >= limit:
+            doomed = self.current - limit
+            for n in range(self.oldest, doomed + 1):
+                self.versions.pop(n, None)
+            self.oldest = doomed + 1
+        return version
+
+    def metadata(self) -> dict[str, Any]:
+        # path_metadata.go pathMetadataRead
+        return {
+            "cas_required": self.cas_required,
+            "created_time": vault_time(self.created),
+            "current_version": self.current,
+            "custom_metadata": self.custom_metadata,
+            "delete_version_after": go_duration(self.delete_version_after),
+            "max_versions": self.max_versions,
+            "oldest_version": self.oldest,
+            "updated_time": vault_time(self.updated),
+            "versions": {str(n): v.meta() for n, v in sorted(self.versions.items())},
+        }
+
+
+class KVMount:
+    """One KV v2 mount; its config starts at zeros, as ``vault read secret/config`` shows."""
+
+    def __init__(self, max_versions: int = 0, cas_required: bool = False) -> None:
+        self.max_versions = max_versions
+        self.cas_required = cas_required
+        self.delete_version_after = 0
+        self.secrets: dict[str, dict[str, Secret]] = {}  # namespace -> path -> secret
+
+
+# -- routing ------------------------------------------------------------------------------
+
+
+class _Call:
+    """One request to a KV mount, with what every route needs."""
+
+    __slots__ = ("allows", "body", "full", "key", "method", "mount", "now", "req", "store")
+
+    def __init__(
+        self, allows: Allows, req: Request, *, mount: KVMount, namespace: str, full: str,
+        key: str, method: str,
+    ) -> None:  # fmt: skip
+        self.allows = allows
+        self.mount = mount
+        self.store = mount.secrets.setdefault(namespace, {})
+        self.full = full
+        self.key = key
+        self.method = method
+        self.req = req
+        self.body: dict[str, Any] = {}
+        self.now = time.time()
+
+    @property
+    def secret(self) -> Secret | None:
+        return self.store.get(self.key)
+
+
+def handle_kv(
+    allows: Allows, req: Request, *, mount_name: str, mount: KVMount, namespace: str, rest: str
+) -> Response:
+    """Serve one request below ``/v1/<mount_name>/`` (``rest`` is what follows)."""
+    method = req.method
+    if method == "GET" and "list=true" in req.query.split("&"):
+        method = "LIST"
+    op, _, key = rest.partition("/")
+    call = _Call(
+        allows,
+        req,
+        mount=mount,
+        namespace=namespace,
+        full=f"{mount_name}/{rest}",
+        key=key,
+        method=method,
+    )
+    if method == "PATCH":
+        # http/logical.go: PATCH needs the JSON merge patch media type.
+        ctype = req.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != MERGE_PATCH:
+            return _errors(415, f"PATCH requires Content-Type {MERGE_PATCH}")
+    try:
+        body = req.json() if req.body else {}
+    except (ValueError, RecursionError):
+        return _errors(400, "failed to parse JSON input")
+    if not isinstance(body, dict):
+        return _errors(400, "failed to parse JSON input")
+    call.body = body
+    if rest == "config":
+        return _config(call)
+    if op == "metadata" and (key or method == "LIST"):
+        return _metadata(call)
+    if op == "data" and key and not key.endswith("/"):
+        return _data(call)
+    if op in ("delete", "undelete", "destroy") and key and method in ("POST", "PUT"):
+        return _versions(call, op)
+    return _invalid_path(method)
+
+
+def _invalid_path(method: str) -> Response:
+    # backend.go pathInvalid: any other path, v1 style included, is a 404 with a warning.
+    sub = {"POST": "put", "PUT": "put", "GET": "get", "LIST": "list", "DELETE": "delete"}.get(
+        method
+    )
+    if sub is None:
+        return _errors(405, "unsupported operation")
+    warning = (
+        "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate "
+        f"API endpoints to use. If using the Vault CLI, use 'vault kv {sub}' for this operation."
+    )
+    data = envelope(None, warnings=[warning])
+    data.pop("mount_type")
+    return _json(404, data)
+
+
+def _config(call: _Call) -> Response:
+    # path_config.go
+    allows, full, mount, method, body = call.allows, call.full, call.mount, call.method, call.body
+    if method == "GET":
+        if not allows(full, "read"):
+            return _deny()
+        return _json(
+            200,
+            envelope(
+                {
+                    "max_versions": mount.max_versions,
+                    "cas_required": mount.cas_required,
+                    "delete_version_after": go_duration(mount.delete_version_after),
+                }
+            ),
+        )
+    if method in ("POST", "PUT"):
+        if not allows(full, "update"):
+            return _deny()
+        if "max_versions" in body:
+            value = _uint(body["max_versions"])
+            if value is None:
+                return _errors(400, "max_versions must be a non-negative number")
+            mount.max_versions = value
+        if "cas_required" in body:
+            mount.cas_required = bool(body["cas_required"])
+        if "delete_version_after" in body:
+            seconds = parse_duration(body["delete_version_after"])
+            if seconds is None or seconds < 0:
+                return _errors(400, "delete_version_after must be a non-negative duration")
+            mount.delete_version_after = seconds
+        return Response(204)
+    return _errors(405, "unsupported operation")
+
+
+def _uint(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 0 <= number < 2**32 else None
+
+
+def _cas(options: Any) -> tuple[bool, int | None, str | None]:
+    """(given, value, error) for ``options.cas``, decoded weakly as mapstructure does."""
+    if not isinstance(options, dict) or "cas" not in options:
+        return False, None, None
+    raw = options["cas"]
+    if isinstance(raw, bool):
+        return True, int(raw), None
+    if isinstance(raw, int):
+        return True, raw, None
+    if isinstance(raw, float) and raw.is_integer():
+        return True, int(raw), None
+    if isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip() or "x"):
+        return True, int(raw), None
+    return True, None, CAS_UNPARSABLE  # path_data.go validateCheckAndSetOption
+
+
+def _check_cas(mount: KVMount, secret: Secret | None, body: dict[str, Any]) -> Response | None:
+    given, value, error = _cas(body.get("options"))
+    if error is not None:
+        return _errors(400, error)
+    current = secret.current if secret is not None else 0
+    if given:
+        if value != current:
+            return _errors(400, CAS_MISMATCH)
+    elif mount.cas_required or (secret is not None and secret.cas_required):
+        return _errors(400, CAS_REQUIRED)
+    return None
+
+
+def _version_response(secret: Secret, version: Version) -> Response:
+    return _json(
+        200,
+        envelope(
+            {
+                **version.meta(),
+                "custom_metadata": secret.custom_metadata,
+                "version": secret.current,
+            }
+        ),
+    )
+
+
+def _data(call: _Call) -> Response:
+    allows, full, mount, method, body, now = (
+        call.allows, call.full, call.mount, call.method, call.body, call.now
+    )  # fmt: skip
+    secret = call.secret
+    if method == "GET":
+        if not allows(full, "read"):
+            return _deny()
+        return _read(secret, call.req, now)
+    if method in ("POST", "PUT"):
+        # The existence check makes a write to an existing key an update, else a create.
+        if not allows(full, "update" if secret is not None else "create"):
+            return _deny()
+        data = body.get("data")
+        if not isinstance(data, dict):
+            return _errors(400, "no data provided")
+        refusal = _check_cas(mount, secret, body)
+        if refusal is not None:
+            return refusal
+        if secret is None:
+            secret = call.store[call.key] = Secret(now)
+        return _version_response(secret, secret.add_version(data, mount, now))
+    if method == "PATCH":
+        if not allows(full, "patch"):
+            return _deny()
+        patch = body.get("data")
+        if not isinstance(patch, dict):
+            return _errors(400, "no data provided")
+        if secret is None or secret.current not in secret.versions:
+            return _errors(404)
+        refusal = _check_cas(mount, secret, body)
+        if refusal is not None:
+            return refusal
+        latest = secret.versions[secret.current]
+        if latest.destroyed or latest.deleted(now) or latest.data is None:
+            # path_data.go pathDataPatch: 404 carrying the version's metadata.
+            meta = {**latest.meta(), "custom_metadata": secret.custom_metadata}
+            return _json(404, envelope({**meta, "version": secret.current}))
+        merged = _merge_patch(latest.data, patch)
+        return _version_response(secret, secret.add_version(merged, mount, now))
+    if method == "DELETE":
+        if not allows(full, "delete"):
+            return _deny()
+        # path_data.go pathDataDelete: soft-delete the latest version, if live.
+        if secret is not None and secret.current in secret.versions:
+            latest = secret.versions[secret.current]
+            if not latest.destroyed and not latest.deleted(now):
+                latest.deletion = now
+        return Response(204)
+    return _errors(405, "unsupported operation")
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = _merge_patch(out.get(name), value)
+    return out
+
+
+def _read(secret: Secret | None, req: Request, now: float) -> Response:
+    # path_data.go pathDataRead
+    if secret is None:
+        return _errors(404)
+    query = dict(p.partition("=")[::2] for p in req.query.split("&") if p)
+    try:
+        wanted = int(query.get("version", "0") or "0")
+    except ValueError:
+        return _errors(400, 'error converting input for field "version"')
+    number = wanted if wanted > 0 else secret.current
+    version = secret.versions.get(number)
+    if version is None:
+        return _errors(404)
+    meta = {**version.meta(), "custom_metadata": secret.custom_metadata, "version": number}
+    if version.destroyed or version.deleted(now):
+        # A deleted or destroyed version: 404 whose body is the whole envelope.
+        return _json(404, envelope({"data": None, "metadata": meta}))
+    return _json(200, envelope({"data": version.data, "metadata": meta}))
+
+
+def _version_numbers(body: dict[str, Any]) -> list[int] | None:
+    # TypeCommaIntSlice: a list of numbers, or "1,2" as one string.
+    raw = body.get("versions")
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        return None
+    numbers: list[int] = []
+    for item in items:
+        if isinstance(item, bool):
+            return None
+        try:
+            numbers.append(int(str(item).strip()))
+        except ValueError:
+            return None
+    return numbers
+
+
+def _versions(call: _Call, op: str) -> Response:
+    # path_delete.go (delete, undelete) and path_destroy.go
+    if not call.allows(call.full, "update"):
+        return _deny()
+    secret, now = call.secret, call.now
+    numbers = _version_numbers(call.body)
+    if numbers is None:
+        return _errors(400, "no version number provided")
+    if secret is not None:
+        for n in numbers:
+            found = secret.versions.get(n)
+            if found is None:
+                continue
+            if op == "delete" and not found.destroyed and not found.deleted(now):
+                found.deletion = now
+            elif op == "undelete" and not found.destroyed:
+                found.deletion = None
+            elif op == "destroy":
+                found.destroyed = True
+                found.data = None
+    return Response(204)
+
+
+def _metadata(call: _Call) -> Response:
+    allows, full, store, key, method, body, now = (
+        call.allows, call.full, call.store, call.key, call.method, call.body, call.now
+    )  # fmt: skip
+    secret = call.secret
+    if method == "LIST":
+        if not allows(full, "list"):
+            return _deny()
+        # path_metadata.go pathMetadataList: one level below the prefix; the mount root too.
+        prefix = key.rstrip("/") + "/" if key.strip("/") else ""
+        names = sorted(
+            {
+                k[len(prefix) :].split("/")[0] + ("/" if "/" in k[len(prefix) :] else "")
+                for k in store
+                if k.startswith(prefix)
+            }
+        )
+        if not names:
+            return _errors(404)  # http/logical.go: an empty list is a 404
+        return _json(200, envelope({"keys": names}))
+    if method == "GET":
+        if not allows(full, "read"):
+            return _deny()
+        if secret is None:
+            return _errors(404)
+        return _json(200, envelope(secret.metadata()))
+    if method in ("POST", "PUT", "PATCH"):
+        if not allows(full, "patch" if method == "PATCH" else "update" if secret else "create"):
+            return _deny()
+        if method == "PATCH" and secret is None:
+            return _errors(404)  # path_metadata.go pathMetadataPatch
+        problem = _check_metadata(body)
+        if problem is not None:
+            return _errors(400, problem)
+        if secret is None:
+            secret = store[key] = Secret(now)
+        # Lowering max_versions prunes nothing now: Vault prunes on the next write
+        # (path_metadata.go pathMetadataWrite only stores the setting).
+        if "max_versions" in body:
+            secret.max_versions = _uint(body["max_versions"]) or 0
+        if "cas_required" in body:
+            secret.cas_required = bool(body["cas_required"])
+        if "delete_version_after" in body:
+            secret.delete_version_after = parse_duration(body["delete_version_after"]) or 0
+        if "custom_metadata" in body:
+            custom = body["custom_metadata"] or {}
+            if method == "PATCH":  # merge patch: null removes a key
+                merged = _merge_patch(secret.custom_metadata or {}, custom)
+                secret.custom_metadata = {k: str(v) for k, v in merged.items()}
+            else:  # a write replaces the whole map
+                secret.custom_metadata = {k: str(v) for k, v in custom.items()}
+        secret.updated = now
+        return Response(204)
+    if method == "DELETE":
+        if not allows(full, "delete"):
+            return _deny()
+        store.pop(key, None)
+        return Response(204)
+    return _errors(405, "unsupported operation")
+
+
+def _check_metadata(body: dict[str, Any]) -> str | None:
+    """One error sentence for a metadata write Vault would refuse (path_metadata.go)."""
+    if "max_versions" in body and _uint(body["max_versions"]) is None:
+        return "max_versions must be a non-negative number"
+    if "delete_version_after" in body:
+        seconds = parse_duration(body["delete_version_after"])
+        if seconds is None or seconds < 0:
+            return "delete_version_after must be a non-negative duration"
+    custom = body.get("custom_metadata")
+    if custom is None:
+        return None
+    if not isinstance(custom, dict):
+        return "custom_metadata validation failed: must be a map of strings"
+    if len(custom) > MAX_CUSTOM_KEYS:
+        return (
+            f"custom_metadata validation failed: payload must contain at most {MAX_CUSTOM_KEYS} "
+            f"keys, provided {len(custom)}"
+        )
+    for name, value in custom.items():
+        if value is None:
+            continue  # a PATCH removes it
+        text = json.dumps(value) if isinstance(value, dict | list) else str(value)
+        if not 0 < len(name) <= MAX_CUSTOM_KEY_LEN:
+            return (
+                f"custom_metadata validation failed: length of key {name!r} is {len(name)} "
+                f"but must be 0 < len(key) <= {MAX_CUSTOM_KEY_LEN}"
+            )
+        if not 0 < len(text) <= MAX_CUSTOM_VALUE_LEN:
+            return (
+                f"custom_metadata validation failed: length of value for key {name!r} is "
+                f"{len(text)} but must be 0 < len(value) <= {MAX_CUSTOM_VALUE_LEN}"
+            )
+        if not (name.isprintable() and text.isprintable()):
+            return (
+                f"custom_metadata validation failed: key {name!r} contains unprintable characters"
+            )
+    return None
