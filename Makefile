@@ -5,17 +5,18 @@ PY     := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean constraints
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP_RUN): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+# Every install is pinned by constraints.txt, so a run is reproducible.
+$(STAMP_RUN): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -c constraints.txt -e .
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(STAMP_DEV): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@ $(STAMP_RUN)
 
 ## demo: install, then walk a key through its whole life against the local Box emulator
@@ -39,6 +40,14 @@ unit: $(STAMP_DEV)
 bench: $(STAMP_DEV)
 	$(PY) bench/token_bench.py
 	$(PY) bench/store_bench.py
+
+## constraints: re-pin constraints.txt to the newest releases pyproject.toml allows
+constraints:
+	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin
+	.venv-pin/bin/python -m pip install --quiet -e '.[dev]'
+	{ sed -n '1,3p' constraints.txt; .venv-pin/bin/python -m pip freeze --exclude-editable \
+	  | grep -v '^box-secrets'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+	rm -rf .venv-pin
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
