@@ -16,6 +16,8 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+    from .signing import KeyMaterial
+
 __all__ = ["BoxAppConfig"]
 
 _SETTINGS = "boxAppSettings"
@@ -50,6 +52,7 @@ class BoxAppConfig:
 
     __slots__ = (
         "_client_secret",
+        "_jwt",
         "_key",
         "_passphrase",
         "_private_key_pem",
@@ -196,6 +199,7 @@ class BoxAppConfig:
             )
         auth = settings.get(_AUTH)
         key: RSAPrivateKey | None = None
+        jwt = False
         fingerprint = None
         pem = None
         passphrase = ""
@@ -209,12 +213,11 @@ class BoxAppConfig:
                 raise ConfigError(
                     f"{base}.privateKey must be a PEM string", field=f"{base}.privateKey"
                 )
-            if pem is None and any(auth.get(k) for k in ("publicKeyID", "passphrase")):
-                raise ConfigError(
-                    f"{base}.privateKey is missing; a JWT app needs the private key "
-                    "from the downloaded config",
-                    field=f"{base}.privateKey",
-                )
+            # No privateKey is valid: the key may sign elsewhere (a Signer given to
+            # TokenProvider); minting then fails clearly if nothing can sign.
+            jwt = pem is not None or bool(auth.get("publicKeyID"))
+            if pem is None and auth.get("publicKeyID"):
+                kid = _text(auth.get("publicKeyID"), f"{base}.publicKeyID", required=False)
             if pem is not None:
                 raw_pass = auth.get("passphrase")
                 if raw_pass is None:
@@ -240,6 +243,7 @@ class BoxAppConfig:
         self._private_key_pem = pem
         self._passphrase = passphrase
         self._key = key
+        self._jwt = jwt
         self.fingerprint = fingerprint
         self.trusted = False
 
@@ -261,6 +265,12 @@ class BoxAppConfig:
     def private_key(self) -> RSAPrivateKey:
         """The loaded key object (parsed once, when the config was loaded)."""
         if self._key is None:
+            if self._jwt:
+                raise ConfigError(
+                    f"{_SETTINGS}.{_AUTH}.privateKey is absent; this config's key signs "
+                    "elsewhere (give TokenProvider a signer)",
+                    field=f"{_SETTINGS}.{_AUTH}.privateKey",
+                )
             raise ConfigError(
                 f"{_SETTINGS}.{_AUTH} is missing; this app has no key pair (it uses "
                 "Client Credentials Grant)",
@@ -268,10 +278,17 @@ class BoxAppConfig:
             )
         return self._key
 
+    def key_material(self) -> KeyMaterial:
+        """The private key as stored material (already parsed); see :func:`signer_for`."""
+        from .signing import KeyMaterial
+
+        return KeyMaterial(self.private_key_pem or "", self._passphrase, key=self.private_key)
+
     @property
     def uses_jwt(self) -> bool:
-        """True for a JWT app (has a key pair), False for Client Credentials Grant."""
-        return self._key is not None
+        """True for a JWT app (a key pair, here or signing elsewhere), False for Client
+        Credentials Grant."""
+        return self._jwt
 
     @property
     def extra(self) -> dict[str, Any]:

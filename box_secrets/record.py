@@ -13,14 +13,12 @@ import math
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._time import now, parse_rfc3339, rfc3339
 from .config import BoxAppConfig
 from .errors import InputError, StoreCorruptError
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from .signing import KeyMaterial
 
 __all__ = [
     "RECORD_KEY",
@@ -61,46 +59,6 @@ def _parse_ts(value: Any, where: str) -> float | None:
         return parse_rfc3339(str(value))
     except ValueError:
         raise StoreCorruptError(f"the record's {where} is not a valid time") from None
-
-
-class KeyMaterial:
-    """A private key as stored: PEM (encrypted PKCS#8 for generated keys) and passphrase."""
-
-    __slots__ = ("_key", "passphrase", "pem")
-
-    def __init__(self, pem: str, passphrase: str) -> None:
-        self.pem = pem
-        self.passphrase = passphrase
-        self._key: RSAPrivateKey | None = None
-
-    @classmethod
-    def of(cls, config: BoxAppConfig) -> KeyMaterial:
-        assert config.private_key_pem is not None
-        return cls(config.private_key_pem, config.passphrase)
-
-    def key(self, *, validate: bool = False) -> RSAPrivateKey:
-        if self._key is None:
-            from .keys import load_private_key
-
-            self._key = load_private_key(self.pem, self.passphrase, validate=validate)
-        return self._key
-
-    def fingerprint(self) -> str:
-        from .keys import fingerprint_of
-
-        return fingerprint_of(self.key().public_key())
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, KeyMaterial)
-            and self.pem == other.pem
-            and self.passphrase == other.passphrase
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return "KeyMaterial(<hidden>)"
 
 
 #: Inclusive bounds of each policy value; a value outside (or nan, inf) is refused.
@@ -467,7 +425,7 @@ class Snapshot:
         if config.uses_jwt:
             record.active = KeyInfo.from_config(config, origin=origin, at=at)
             record.active.activated_at = at
-            materials[record.active.fingerprint] = KeyMaterial.of(config)
+            materials[record.active.fingerprint] = config.key_material()
         return cls(base, record, materials)
 
     def active_config(self) -> BoxAppConfig | None:
@@ -504,7 +462,7 @@ class Snapshot:
                     when = adopted_at if adopted_at is not None else now()
                     record.active = KeyInfo.from_config(config, origin="adopted", at=when)
                     record.active.activated_at = when
-                    materials[record.active.fingerprint] = KeyMaterial.of(config)
+                    materials[record.active.fingerprint] = config.key_material()
                     record.history.append(
                         Event(
                             at=when,

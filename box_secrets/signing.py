@@ -5,6 +5,10 @@ one is :class:`RSASigner` (a private key in this process); a signer whose key
 never leaves AWS KMS or Vault Transit implements the same three members. The
 JWS itself is built here, by hand, because PyJWT insists on holding a real key
 object and a remote signer has none.
+
+Stored key material is a tagged kind (:class:`KeyMaterial`, ``kind="pem"``
+today) and :func:`signer_for` is the one place that turns material into a
+signer: one narrow abstraction plus a registry, as PyJWT does for algorithms.
 """
 
 from __future__ import annotations
@@ -12,12 +16,22 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-__all__ = ["ALGORITHMS", "BOX_AUDIENCE", "RSASigner", "Signer", "build_assertion", "new_jti"]
+__all__ = [
+    "ALGORITHMS",
+    "BOX_AUDIENCE",
+    "KeyMaterial",
+    "RSASigner",
+    "Signer",
+    "build_assertion",
+    "new_jti",
+    "signer_for",
+]
 
 #: The audience Box requires, whatever host the request goes to.
 BOX_AUDIENCE = "https://api.box.com/oauth2/token"
@@ -71,6 +85,64 @@ class RSASigner:
 
     def __repr__(self) -> str:
         return f"RSASigner(key_id={self._kid!r})"
+
+
+class KeyMaterial:
+    """A key as a store keeps it, tagged by ``kind``.
+
+    ``"pem"``: an RSA private key in PEM (encrypted PKCS#8 for generated keys)
+    and its passphrase. Other kinds (a KMS key or a Transit key reference) add
+    a class with their own fields and a :func:`signer_for` entry.
+    """
+
+    __slots__ = ("_key", "passphrase", "pem")
+
+    kind = "pem"
+
+    def __init__(self, pem: str, passphrase: str, *, key: RSAPrivateKey | None = None) -> None:
+        self.pem = pem
+        self.passphrase = passphrase
+        self._key = key
+
+    def key(self, *, validate: bool = False) -> RSAPrivateKey:
+        """The parsed private key (parsed once)."""
+        if self._key is None:
+            from .keys import load_private_key
+
+            self._key = load_private_key(self.pem, self.passphrase, validate=validate)
+        return self._key
+
+    def fingerprint(self) -> str:
+        from .keys import fingerprint_of
+
+        return fingerprint_of(self.key().public_key())
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, KeyMaterial)
+            and self.kind == other.kind
+            and self.pem == other.pem
+            and self.passphrase == other.passphrase
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"KeyMaterial(kind={self.kind!r}, <hidden>)"
+
+
+_SIGNERS: dict[str, Callable[[KeyMaterial, str], Signer]] = {
+    "pem": lambda material, key_id: RSASigner(material.key(), key_id),
+}
+
+
+def signer_for(material: KeyMaterial, key_id: str) -> Signer:
+    """The signer for stored key material (the one place a kind becomes a signer)."""
+    try:
+        make = _SIGNERS[material.kind]
+    except KeyError:
+        raise ValueError(f"no signer for key material of kind {material.kind!r}") from None
+    return make(material, key_id)
 
 
 def _b64(data: bytes) -> bytes:

@@ -134,30 +134,45 @@ def config_from_store_data(data: dict[str, Any], where: str) -> BoxAppConfig:
 
 
 def fingerprints_in(data: Any) -> set[str]:
-    """Fingerprints of the private keys inside one stored JSON document."""
-    from ..record import RECORD_KEY, KeyMaterial
+    """Fingerprints of the private keys inside one stored JSON document.
+
+    Read from the record box-secrets wrote beside each private key (the
+    fingerprint of its public key), never by decrypting private keys; only a
+    plain Developer Console config, which has no record, is fingerprinted from
+    its key. A private key without a readable fingerprint counts as
+    ``"unreadable-key"``, so a checker still sees that material is there.
+    """
+    from ..record import RECORD_KEY
 
     out: set[str] = set()
     if not isinstance(data, dict):
         return out
-    pems: list[KeyMaterial] = []
-    auth = (
-        (data.get("boxAppSettings") or {}).get("appAuth")
-        if isinstance(data.get("boxAppSettings"), dict)
-        else None
-    )
-    if isinstance(auth, dict) and isinstance(auth.get("privateKey"), str):
-        pems.append(KeyMaterial(auth["privateKey"], str(auth.get("passphrase") or "")))
+    settings = data.get("boxAppSettings")
+    auth = settings.get("appAuth") if isinstance(settings, dict) else None
+    has_active = isinstance(auth, dict) and isinstance(auth.get("privateKey"), str)
     record = data.get(RECORD_KEY)
-    if isinstance(record, dict):
-        for slot in ("pending", "previous"):
-            entry = record.get(slot)
-            if isinstance(entry, dict) and isinstance(entry.get("privateKey"), str):
-                pems.append(KeyMaterial(entry["privateKey"], str(entry.get("passphrase") or "")))
-    for material in pems:
-        # Derive from the private key itself, not from what the record claims.
-        try:
-            out.add(material.fingerprint())
-        except Exception:
-            out.add("unreadable-key")
+    if not isinstance(record, dict):
+        if has_active:
+            out.add(_fingerprint_of_plain(auth))  # type: ignore[arg-type]
+        return out
+    if has_active:
+        claimed = record.get("fingerprint") if record.get("kind") == "key" else None
+        active = record.get("active")
+        if claimed is None and isinstance(active, dict):
+            claimed = active.get("fingerprint")
+        out.add(claimed if isinstance(claimed, str) and claimed else "unreadable-key")
+    for slot in ("pending", "previous"):
+        entry = record.get(slot)
+        if isinstance(entry, dict) and isinstance(entry.get("privateKey"), str):
+            fp = entry.get("fingerprint")
+            out.add(fp if isinstance(fp, str) and fp else "unreadable-key")
     return out
+
+
+def _fingerprint_of_plain(auth: dict[str, Any]) -> str:
+    from ..record import KeyMaterial
+
+    try:
+        return KeyMaterial(auth["privateKey"], str(auth.get("passphrase") or "")).fingerprint()
+    except Exception:
+        return "unreadable-key"

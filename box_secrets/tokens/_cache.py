@@ -15,17 +15,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import math
 import os
 import secrets
 import stat
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from .errors import InputError
-
-if TYPE_CHECKING:
-    from .tokens import AccessToken
+from ..errors import InputError
+from ._token import AccessToken
 
 __all__ = ["TokenCacheDir"]
 
@@ -122,10 +118,13 @@ class TokenCacheDir:
             return None
         finally:
             os.close(fd)
-        return _decode(raw)
+        try:
+            return AccessToken.from_cache(json.loads(raw))
+        except (ValueError, RecursionError):
+            return None  # damaged: mint a new one
 
     def write(self, key: str, tok: AccessToken) -> None:
-        data = json.dumps(_encode(tok), allow_nan=False).encode()
+        data = json.dumps(tok.to_cache(), allow_nan=False).encode()
         tmp = f".{key}.tmp-{secrets.token_hex(6)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=self._fd)
         try:
@@ -159,34 +158,3 @@ class TokenCacheDir:
 
     def __repr__(self) -> str:
         return f"TokenCacheDir({self.path!r})"
-
-
-def _encode(tok: AccessToken) -> dict[str, object]:
-    return {
-        "access_token": tok.access_token,
-        "expires_at": tok.expires_at,
-        "expires_in": tok.expires_in,
-        "token_type": tok.token_type,
-        "restricted_to": tok.restricted_to,
-        "issued_token_type": tok.issued_token_type,
-    }
-
-
-def _decode(raw: bytes) -> AccessToken | None:
-    from .tokens import AccessToken
-
-    try:
-        data = json.loads(raw)
-        expires_at = float(data["expires_at"])
-        if not math.isfinite(expires_at):
-            return None
-        return AccessToken(
-            str(data["access_token"]),
-            expires_at=expires_at,
-            expires_in=int(data["expires_in"]),
-            token_type=str(data.get("token_type", "bearer")),
-            restricted_to=data.get("restricted_to") or [],
-            issued_token_type=data.get("issued_token_type"),
-        )
-    except (ValueError, KeyError, TypeError, RecursionError):
-        return None  # damaged: mint a new one

@@ -18,107 +18,33 @@ import hashlib
 import json
 import logging
 import os
-import random
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .config import BoxAppConfig
-from .errors import (
-    BoxAuthError,
-    BoxResponseError,
-    BoxUnavailableError,
-    ConfigError,
-    InputError,
-    KeyRejectedError,
-)
-from .signing import ALGORITHMS, RSASigner, build_assertion, new_jti
-from .sources import ConfigFileSource, KeySource, StaticSource
+from ..config import BoxAppConfig
+from ..errors import BoxAuthError, BoxUnavailableError, ConfigError, InputError
+from ..signing import ALGORITHMS, Signer, build_assertion, new_jti, signer_for
+from ..sources import ConfigFileSource, KeySource, StaticSource
+from . import _oauth, _retry
+from ._oauth import ACCESS_TOKEN_TYPE, ASSERTION_TTL, DEFAULT_BASE_URL, EXCHANGE_GRANT, JWT_GRANT
+from ._token import AccessToken
 
 if TYPE_CHECKING:
-    from ._filecache import TokenCacheDir
-    from ._http import HttpClient, HttpResponse
+    from .._http import HttpClient, HttpResponse
+    from ._cache import TokenCacheDir
 
-__all__ = ["DEFAULT_BASE_URL", "AccessToken", "TokenProvider", "access_token", "get_provider"]
+__all__ = ["TokenProvider"]
 
 log = logging.getLogger("box_secrets.tokens")
 # A library stays quiet unless the application configures logging.
 logging.getLogger("box_secrets").addHandler(logging.NullHandler())
 
-DEFAULT_BASE_URL = "https://api.box.com"
-JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
-#: Seconds a JWT assertion lives; Box allows at most 60.
-ASSERTION_TTL = 30
 
-_monotonic = time.monotonic
-_EXP = re.compile(r"\bexp\b", re.IGNORECASE)
-_JTI = re.compile(r"\bjti\b", re.IGNORECASE)
-_KID = re.compile(r"\bkid\b", re.IGNORECASE)
-
-
-class AccessToken:
-    """A Box access token. ``repr()`` and ``str()`` never show the token itself."""
-
-    __slots__ = (
-        "_value",
-        "expires_at",
-        "expires_in",
-        "issued_token_type",
-        "restricted_to",
-        "token_type",
-    )
-
-    def __init__(
-        self,
-        access_token: str,
-        *,
-        expires_at: float,
-        expires_in: int,
-        token_type: str = "bearer",  # noqa: S107
-        restricted_to: list[Any] | None = None,
-        issued_token_type: str | None = None,
-    ) -> None:
-        self._value = access_token
-        self.expires_at = expires_at
-        self.expires_in = expires_in
-        self.token_type = token_type
-        self.restricted_to = restricted_to or []
-        self.issued_token_type = issued_token_type
-
-    @property
-    def access_token(self) -> str:
-        return self._value
-
-    @property
-    def expires_at_rfc3339(self) -> str:
-        from ._time import rfc3339
-
-        return rfc3339(self.expires_at)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The token as JSON-ready data (holds the secret: print only on purpose)."""
-        out: dict[str, Any] = {
-            "access_token": self._value,
-            "expires_at": self.expires_at_rfc3339,
-            "expires_in": max(0, int(self.expires_at - time.time())),
-            "token_type": self.token_type,
-            "restricted_to": self.restricted_to,
-        }
-        if self.issued_token_type:
-            out["issued_token_type"] = self.issued_token_type
-        return out
-
-    def __repr__(self) -> str:
-        return (
-            f"AccessToken(token_type={self.token_type!r}, expires_at={self.expires_at_rfc3339!r}, "
-            f"restricted_to={self.restricted_to!r})"
-        )
-
-    __str__ = __repr__
+def _now() -> float:
+    # Looked up on each call, so a test that moves _retry._monotonic moves every clock here.
+    return _retry._monotonic()
 
 
 class _Slot:
@@ -142,7 +68,7 @@ def _as_source(source: KeySource | BoxAppConfig | str | os.PathLike[str]) -> Key
     if isinstance(source, str | os.PathLike):
         text = os.fspath(source)
         if "://" in text or text.startswith("file:"):
-            from .stores.reader import StoreSource
+            from ..stores.reader import StoreSource
 
             return StoreSource(text)
         return ConfigFileSource(text)
@@ -165,41 +91,52 @@ class TokenProvider:
         base_url: str | None = None,
         algorithm: str = "RS256",
         refresh_margin: float = 300.0,
-        max_attempts: int = 5,
-        deadline: float = 60.0,
+        max_attempts: int | None = None,
+        deadline: float | None = None,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         cache_dir: str | os.PathLike[str] | None = None,
         http: HttpClient | None = None,
+        signer: Signer | None = None,
     ) -> None:
+        """Raises :class:`InputError` for a bad argument, URL or environment value."""
         if algorithm not in ALGORITHMS:
             raise InputError(
                 f"algorithm {algorithm!r} is not supported; use one of {', '.join(ALGORITHMS)}"
             )
-        if max_attempts < 1:
-            raise InputError("max_attempts must be at least 1")
+        self.retry = _retry.RetryPolicy(
+            max_attempts=max_attempts,
+            deadline=deadline,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+        )
         self._source = _as_source(source)
-        from ._urls import check_url
+        from .._urls import check_url
 
         base = base_url or os.environ.get("BOX_API_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = check_url(base, what="the Box API base URL").rstrip("/")
         self.algorithm = algorithm
         self.refresh_margin = float(refresh_margin)
-        self.max_attempts = max_attempts
-        self.deadline = float(deadline)
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
         self._cache: TokenCacheDir | None = None
         if cache_dir is not None:
-            from ._filecache import TokenCacheDir
+            from ._cache import TokenCacheDir
 
             self._cache = TokenCacheDir(os.fspath(cache_dir))
         self._http = http
         self._slots: dict[_CacheKey, _Slot] = {}
         self._slots_lock = threading.Lock()
         self._default: _Slot | None = None
-        self._signers: dict[tuple[str, str], RSASigner] = {}
+        self._given_signer = signer
+        self._signers: dict[tuple[str, str], Signer] = {}
         self._skew = 0.0  # Box's clock minus ours, learned from the Date header
+
+    @property
+    def max_attempts(self) -> int:
+        return self.retry.max_attempts
+
+    @property
+    def deadline(self) -> float:
+        return self.retry.deadline
 
     @property
     def source(self) -> KeySource:
@@ -224,7 +161,7 @@ class TokenProvider:
             slot = self._default
             if slot is not None:
                 tok = slot.token
-                if tok is not None and slot.refresh_at > _monotonic():
+                if tok is not None and slot.refresh_at > _now():
                     return tok
             return self._get_default()
         scope_key = tuple(sorted(set(scopes))) if scopes is not None else None
@@ -298,7 +235,7 @@ class TokenProvider:
             f"{self.base_url}/oauth2/revoke", lambda: fields, self._deadline_at(), "revoke"
         )
         if resp.status != 200:
-            raise self._auth_error(resp, "revoking the token")
+            raise _oauth.auth_error(resp, "revoking the token")
 
     def _forget(self, value: str) -> None:
         with self._slots_lock:
@@ -332,16 +269,16 @@ class TokenProvider:
         return self._get((stype, sid, None, None, None), slot)
 
     def _deadline_at(self) -> float:
-        return _monotonic() + self.deadline
+        return self.retry.deadline_at()
 
     def _get(self, key: _CacheKey, slot: _Slot | None = None) -> AccessToken:
         slot = slot or self._slot(key)
         tok = slot.token
-        if tok is not None and slot.refresh_at > _monotonic():
+        if tok is not None and slot.refresh_at > _now():
             return tok
         with slot.lock:
             tok = slot.token
-            now = _monotonic()
+            now = _now()
             if tok is not None and slot.refresh_at > now:
                 return tok  # another thread refreshed it while we waited
             try:
@@ -360,7 +297,7 @@ class TokenProvider:
 
     def _store(self, slot: _Slot, tok: AccessToken) -> None:
         now_wall = time.time()
-        now = _monotonic()
+        now = _now()
         remaining = tok.expires_at - now_wall
         slot.token = tok
         slot.expires_mono = now + remaining
@@ -398,7 +335,10 @@ class TokenProvider:
 
     # -- talking to Box ----------------------------------------------------------
 
-    def _signer(self, config: BoxAppConfig) -> RSASigner:
+    def _signer(self, config: BoxAppConfig) -> Signer:
+        """The given signer, or one for the config's private key (parsed once, kept)."""
+        if self._given_signer is not None:
+            return self._given_signer
         kid = config.public_key_id
         if not kid:
             raise ConfigError(
@@ -406,17 +346,23 @@ class TokenProvider:
                 "the Developer Console and put the key ID Box shows here",
                 field="boxAppSettings.appAuth.publicKeyID",
             )
+        if config.private_key_pem is None:
+            raise ConfigError(
+                "the config holds no private key and no signer was given; give TokenProvider "
+                "a signer, or put the key in boxAppSettings.appAuth.privateKey",
+                field="boxAppSettings.appAuth.privateKey",
+            )
         cache_key = (kid, config.fingerprint or "")
         signer = self._signers.get(cache_key)
         if signer is None:
-            signer = RSASigner(config.private_key, kid)
+            signer = signer_for(config.key_material(), kid)
             if len(self._signers) > 8:
                 self._signers.clear()
             self._signers[cache_key] = signer
         return signer
 
     def _grant_fields(self, config: BoxAppConfig, stype: str, sid: str) -> dict[str, str]:
-        if not config.uses_jwt:
+        if not config.uses_jwt and self._given_signer is None:
             return {
                 "grant_type": "client_credentials",
                 "client_id": config.client_id,
@@ -440,6 +386,9 @@ class TokenProvider:
             "client_secret": config.client_secret,
         }
 
+    def _key_id(self, config: BoxAppConfig) -> str | None:
+        return self._given_signer.key_id if self._given_signer else config.public_key_id
+
     def _mint(self, stype: str, sid: str, deadline_at: float) -> AccessToken:
         """One token from Box, with Box's recoverable refusals retried once each."""
         config = self._source.load()
@@ -449,22 +398,23 @@ class TokenProvider:
             build = functools.partial(self._grant_fields, config, stype, sid)
             resp = self._send(url, build, deadline_at, "token")
             if resp.status == 200:
-                tok = self._parse_token(resp)
+                tok = _oauth.parse_token(resp)
                 log.debug("minted a token for %s %s (expires in %d s)", stype, sid, tok.expires_in)
                 return tok
-            body = _error_body(resp)
-            error, desc = body.get("error", ""), body.get("error_description", "")
-            if error == "invalid_grant" and _EXP.search(desc) and "exp" not in retried:
-                retried.add("exp")
+            body = _oauth.error_body(resp)
+            kind = _oauth.refusal(body.get("error", ""), body.get("error_description", ""))
+            if kind == "exp" and kind not in retried:
+                retried.add(kind)
                 self._learn_skew(resp)
                 log.info("Box refused the assertion's exp; retrying with Box's clock")
                 continue
-            if error == "invalid_grant" and _JTI.search(desc) and "jti" not in retried:
-                retried.add("jti")
+            if kind == "jti" and kind not in retried:
+                retried.add(kind)
                 log.info("Box refused the assertion's jti; retrying with a new one")
                 continue
-            if _is_key_rejection(error, desc) and config.uses_jwt and "key" not in retried:
-                retried.add("key")
+            if kind == "key" and kind not in retried and self._given_signer is None:
+                # Re-read the key once: a rotation may have replaced it meanwhile.
+                retried.add(kind)
                 fresh = self._source.load(force_refresh=True)
                 if (fresh.public_key_id, fresh.fingerprint) != (
                     config.public_key_id,
@@ -478,7 +428,7 @@ class TokenProvider:
                     )
                     config = fresh
                     continue
-            raise self._auth_error(resp, "minting a token", config)
+            raise _oauth.auth_error(resp, "minting a token", self._key_id(config))
 
     def _exchange(
         self,
@@ -500,211 +450,23 @@ class TokenProvider:
             fields["box_shared_link"] = shared_link
         resp = self._send(f"{self.base_url}/oauth2/token", lambda: fields, deadline_at, "downscope")
         if resp.status != 200:
-            raise self._auth_error(resp, "downscoping the token")
-        return self._parse_token(resp)
+            raise _oauth.auth_error(resp, "downscoping the token")
+        return _oauth.parse_token(resp)
 
-    def _send(
-        self,
-        url: str,
-        build: Callable[[], Mapping[str, str]],
-        deadline_at: float,
-        what: str,
-    ) -> HttpResponse:
-        """POST, retrying 429 (after Retry-After), 5xx and network errors with backoff.
-
-        ``build`` is called per attempt, so every attempt carries a new assertion.
-        """
-        from . import _faults
-
+    def _send(self, url: str, build: Any, deadline_at: float, what: str) -> HttpResponse:
         http = self._http
         if http is None:
-            from ._http import default_client
+            from .._http import default_client
 
             http = self._http = default_client()
-        last = "no attempt"
-        for attempt in range(1, self.max_attempts + 1):
-            fields = dict(build())
-            _faults.crashpoint("box.call", "before")
-            try:
-                resp = http.request("POST", url, fields=fields)
-            except BoxUnavailableError as exc:
-                last = str(exc)
-                wait = self._backoff(attempt)
-            else:
-                _faults.crashpoint("box.call", "after")
-                if resp.status == 429:
-                    last = "HTTP 429 (rate limited)"
-                    wait = _retry_after(resp) or self._backoff(attempt)
-                elif resp.status >= 500:
-                    last = f"HTTP {resp.status}"
-                    wait = self._backoff(attempt)
-                else:
-                    return resp
-            if attempt == self.max_attempts:
-                break
-            if _monotonic() + wait > deadline_at:
-                raise BoxUnavailableError(
-                    f"gave up {what} after {attempt} attempt(s): {last}, and waiting "
-                    f"{wait:.1f} s more would pass the {self.deadline:.0f} s deadline; "
-                    "try again later"
-                )
-            # INFO, not WARNING: a retry that then succeeds is not the caller's problem.
-            log.info(
-                "%s: %s; retrying in %.2f s (attempt %d of %d)",
-                what,
-                last,
-                wait,
-                attempt + 1,
-                self.max_attempts,
-            )
-            time.sleep(wait)
-        raise BoxUnavailableError(
-            f"gave up {what} after {self.max_attempts} attempts: {last}; try again later"
-        )
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(float(self.backoff_cap), self.backoff_base * 2.0 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
+        return self.retry.send(http, url, build, deadline_at, what)
 
     def _learn_skew(self, resp: HttpResponse) -> None:
-        date = resp.headers.get("date")
-        if not date:
-            return
-        from email.utils import parsedate_to_datetime
-
-        try:
-            server = parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError):
+        server = _oauth.server_time(resp)
+        if server is None:
             return
         self._skew = server - time.time()
         log.info("Box's clock differs from ours by %.0f s; assertions now use Box's", self._skew)
 
-    def _parse_token(self, resp: HttpResponse) -> AccessToken:
-        data = resp.json()
-        if not isinstance(data, dict):
-            raise BoxResponseError("Box's token response is not a JSON object")
-        value = data.get("access_token")
-        expires_in = data.get("expires_in")
-        if not isinstance(value, str) or not value or not isinstance(expires_in, int | float):
-            raise BoxResponseError("Box's token response lacks access_token or expires_in")
-        restricted = data.get("restricted_to")
-        return AccessToken(
-            value,
-            expires_at=time.time() + float(expires_in),
-            expires_in=int(expires_in),
-            token_type=str(data.get("token_type", "bearer")),
-            restricted_to=restricted if isinstance(restricted, list) else [],
-            issued_token_type=data.get("issued_token_type"),
-        )
-
-    def _auth_error(
-        self, resp: HttpResponse, doing: str, config: BoxAppConfig | None = None
-    ) -> BoxAuthError:
-        body = _error_body(resp)
-        error = str(body.get("error") or f"http_{resp.status}")
-        desc = str(body.get("error_description") or "")
-        cls = KeyRejectedError if _is_key_rejection(error, desc) else BoxAuthError
-        hint = _HINTS.get(error, "")
-        if cls is KeyRejectedError:
-            kid = config.public_key_id if config is not None else None
-            hint = (
-                f"Box does not accept key {kid!r}: register its public key in the Developer "
-                "Console or fix publicKeyID"
-            )
-        message = f"Box refused {doing}: {error}"
-        if desc:
-            message += f" ({desc.rstrip('.')})"
-        if hint:
-            message += f"; {hint}"
-        return cls(message, status=resp.status, error=error, error_description=desc)
-
     def __repr__(self) -> str:
         return f"TokenProvider(source={self._source.name!r}, base_url={self.base_url!r})"
-
-
-_HINTS = {
-    "invalid_client": "check clientID and clientSecret against the Developer Console",
-    "unauthorized_client": "an enterprise admin must authorize the app in the Admin Console",
-    "invalid_request": "check the app's authentication method in the Developer Console",
-}
-
-
-def _is_key_rejection(error: str, desc: str) -> bool:
-    return error == "invalid_grant" and bool(_KID.search(desc) or "signature" in desc.lower())
-
-
-def _error_body(resp: HttpResponse) -> dict[str, str]:
-    try:
-        data = json.loads(resp.body)
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    from ._urls import clean_text
-
-    # Box's token errors are short; clip and flatten anyway, so a hostile or broken
-    # server cannot flood a log or forge lines on a terminal.
-    return {k: clean_text(str(v)) for k, v in data.items() if k in ("error", "error_description")}
-
-
-def _retry_after(resp: HttpResponse) -> float | None:
-    value = resp.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when: float = parsedate_to_datetime(value).timestamp()
-        return max(0.0, when - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-# -- one provider per process, for cloud functions -----------------------------------
-
-_providers: dict[tuple[str, str | None], TokenProvider] = {}
-_providers_lock = threading.Lock()
-
-
-def get_provider(
-    source: str | os.PathLike[str] | None = None, *, base_url: str | None = None
-) -> TokenProvider:
-    """The process-wide provider for ``source`` (a store URI or config path).
-
-    Without ``source``, ``BOX_SECRETS_STORE`` or ``BOX_SECRETS_CONFIG`` names it.
-    """
-    if source is None:
-        source = os.environ.get("BOX_SECRETS_STORE") or os.environ.get("BOX_SECRETS_CONFIG")
-        if not source:
-            raise InputError(
-                "no Box credentials given; pass a store URI or config path, or set "
-                "BOX_SECRETS_STORE"
-            )
-    key = (os.fspath(source), base_url)
-    provider = _providers.get(key)
-    if provider is None:
-        with _providers_lock:
-            provider = _providers.get(key)
-            if provider is None:
-                provider = _providers[key] = TokenProvider(key[0], base_url=base_url)
-    return provider
-
-
-def access_token(
-    source: str | os.PathLike[str] | None = None,
-    *,
-    as_user: str | None = None,
-    scopes: Iterable[str] | None = None,
-    resource: str | None = None,
-    base_url: str | None = None,
-) -> str:
-    """A valid Box access token, from a provider kept for the life of the process."""
-    return (
-        get_provider(source, base_url=base_url)
-        .get_token(as_user=as_user, scopes=scopes, resource=resource)
-        .access_token
-    )

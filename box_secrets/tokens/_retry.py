@@ -1,0 +1,136 @@
+"""One retry policy for every call to Box: attempts, back-off, a deadline, Retry-After.
+
+Settable from the environment, so the CLI, Terraform runs and a Lambda can
+bound how long a call may take without code: ``BOX_SECRETS_MAX_ATTEMPTS``
+(default 5) and ``BOX_SECRETS_DEADLINE`` (seconds, default 60). Arguments
+given in code win over the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from ..errors import BoxUnavailableError, InputError
+
+if TYPE_CHECKING:
+    from .._http import HttpClient, HttpResponse
+
+__all__ = ["ATTEMPTS_ENV", "DEADLINE_ENV", "RetryPolicy"]
+
+ATTEMPTS_ENV = "BOX_SECRETS_MAX_ATTEMPTS"
+DEADLINE_ENV = "BOX_SECRETS_DEADLINE"
+
+log = logging.getLogger("box_secrets.tokens")
+
+#: Tests replace these to move time instead of waiting for it.
+_monotonic = time.monotonic
+_sleep = time.sleep
+
+
+def _from_env(name: str, default: float, low: float, high: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InputError(f"{name} must be a number from {low:g} to {high:g}")
+    return value
+
+
+class RetryPolicy:
+    """How one request to Box is retried: 429 (after Retry-After), 5xx and network errors."""
+
+    __slots__ = ("backoff_base", "backoff_cap", "deadline", "max_attempts")
+
+    def __init__(
+        self,
+        *,
+        max_attempts: int | None = None,
+        deadline: float | None = None,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+    ) -> None:
+        if max_attempts is None:
+            max_attempts = int(_from_env(ATTEMPTS_ENV, 5, 1, 20))
+        if deadline is None:
+            deadline = _from_env(DEADLINE_ENV, 60.0, 1, 3600)
+        if max_attempts < 1:
+            raise InputError("max_attempts must be at least 1")
+        if not (math.isfinite(deadline) and deadline > 0):
+            raise InputError("deadline must be a positive number of seconds")
+        self.max_attempts = int(max_attempts)
+        self.deadline = float(deadline)
+        self.backoff_base = float(backoff_base)
+        self.backoff_cap = float(backoff_cap)
+
+    def deadline_at(self) -> float:
+        return _monotonic() + self.deadline
+
+    def backoff(self, attempt: int) -> float:
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
+
+    def send(
+        self,
+        http: HttpClient,
+        url: str,
+        build: Callable[[], Mapping[str, str]],
+        deadline_at: float,
+        what: str,
+    ) -> HttpResponse:
+        """POST ``build()``'s fields, retrying; ``build`` runs per attempt (a new assertion)."""
+        from .. import _faults
+        from ._oauth import retry_after
+
+        last = "no attempt"
+        for attempt in range(1, self.max_attempts + 1):
+            fields = dict(build())
+            _faults.crashpoint("box.call", "before")
+            try:
+                resp = http.request("POST", url, fields=fields)
+            except BoxUnavailableError as exc:
+                last = str(exc)
+                wait = self.backoff(attempt)
+            else:
+                _faults.crashpoint("box.call", "after")
+                if resp.status == 429:
+                    last = "HTTP 429 (rate limited)"
+                    wait = retry_after(resp) or self.backoff(attempt)
+                elif resp.status >= 500:
+                    last = f"HTTP {resp.status}"
+                    wait = self.backoff(attempt)
+                else:
+                    return resp
+            if attempt == self.max_attempts:
+                break
+            if _monotonic() + wait > deadline_at:
+                raise BoxUnavailableError(
+                    f"gave up {what} after {attempt} attempt(s): {last}, and waiting "
+                    f"{wait:.1f} s more would pass the {self.deadline:.0f} s deadline; "
+                    "try again later"
+                )
+            # INFO, not WARNING: a retry that then succeeds is not the caller's problem.
+            log.info(
+                "%s: %s; retrying in %.2f s (attempt %d of %d)",
+                what,
+                last,
+                wait,
+                attempt + 1,
+                self.max_attempts,
+            )
+            _sleep(wait)
+        raise BoxUnavailableError(
+            f"gave up {what} after {self.max_attempts} attempts: {last}; try again later"
+        )
+
+    def __repr__(self) -> str:
+        return f"RetryPolicy(max_attempts={self.max_attempts}, deadline={self.deadline:g})"
