@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class KeyPool:
-    """RSA key generation is slow; tests draw from a few keys made once per worker."""
+    """RSA key generation is slow; tests draw from a few keys made once per worker.
+
+    Keys 0 to 2 are apps' first keys, 4 and 5 are "another key" in tests;
+    ``staging`` hands the rotation engine keys from 10 on, so no example pays
+    for RSA key generation.
+    """
+
+    STAGING = range(10, 16)
 
     def __init__(self) -> None:
         self._keys: list[GeneratedKey] = []
@@ -36,6 +43,20 @@ class KeyPool:
             while len(self._keys) <= index:
                 self._keys.append(generate_key(2048))
             return self._keys[index]
+
+    def staging(self, held: Callable[[], set[str]]) -> Callable[[int], GeneratedKey]:
+        """A key factory for RotationEngine: the next staging key the store does not hold."""
+        turn = iter(range(10**9))
+
+        def factory(bits: int) -> GeneratedKey:
+            busy = held()
+            for _ in range(len(self.STAGING)):
+                key = self.get(self.STAGING[next(turn) % len(self.STAGING)])
+                if key.fingerprint not in busy:
+                    return key
+            raise AssertionError("every staging key is held by the store")
+
+        return factory
 
 
 _POOL = KeyPool()

@@ -49,17 +49,28 @@ class Rig:
 
     def __post_init__(self) -> None:
         self.store: Store = open_store(self.uri)
+        from .conftest import _POOL
+
         self.engine = RotationEngine(
             self.store,
             base_url=self.base_url,
             notifier=self.notes,
             clock=self.clock,
             token_options={"backoff_base": 0.01},
+            key_factory=_POOL.staging(self.held),
         )
         self.checker = InvariantChecker(open_store(self.uri))
 
     def snap(self) -> Snapshot:
         return self.store.load()
+
+    def held(self) -> set[str]:
+        """Fingerprints the store holds in any role (a staged key must be new)."""
+        try:
+            r = self.store.load().record
+        except Exception:
+            return set()
+        return {k.fingerprint for _, k in r.roles()} | {k.fingerprint for k in r.destroying}
 
     def check(self) -> None:
         self.checker.assert_ok()

@@ -155,14 +155,36 @@ SCENARIOS = [
 
 
 class CrashAt:
-    def __init__(self, k: int) -> None:
+    """Crash at the k-th point the command passes (of those ``only`` admits)."""
+
+    def __init__(self, k: int, only: Callable[[str], bool] = lambda point: True) -> None:
         self.k = k
+        self.only = only
         self.hits: list[str] = []
 
     def __call__(self, point: str) -> None:
+        if not self.only(point):
+            return
         self.hits.append(point)
         if len(self.hits) == self.k:
             raise _faults.SimulatedCrash(point)
+
+
+def _points_for(backend: str) -> Callable[[str], bool]:
+    """The engine's points (store commits, Box calls, notifications) behave the same on
+    every store, so every one of them is crashed on the cheap backends (file, Vault).
+    Secrets Manager, whose set-up costs ten times more, is crashed at its own internal
+    points (before each put and label move) in the scenarios that take every path:
+    staging (new key versions), promotion (AWSCURRENT and AWSPREVIOUS move), retirement
+    and abandonment (labels stripped)."""
+    if backend == "aws":
+        # Before each put and each label move: a crash after one is a crash before the
+        # next, so the ':after' points would repeat the same states at twice the cost.
+        return lambda point: point.startswith("aws.") and point.endswith(":before")
+    return lambda point: True
+
+
+_AWS_SCENARIOS = {"stage", "register-verify", "retire", "abandon"}
 
 
 def _run_matrix(
@@ -176,7 +198,7 @@ def _run_matrix(
         rig = new_rig(make_store_uri(backend, tmp_path, moto, vault), make_app)
         context = scenario.setup(rig, keys)
         rig.check()
-        hook = CrashAt(k)
+        hook = CrashAt(k, _points_for(backend))
         _faults.install(hook)
         try:
             scenario.action(rig, context)
@@ -205,8 +227,13 @@ def _run_matrix(
 def test_crash_anywhere_then_converge(
     scenario: Scenario, backend: str, tmp_path, request, keys, make_app, vault_token
 ) -> None:
+    if backend == "aws" and scenario.name not in _AWS_SCENARIOS:
+        return  # its engine points run on file and Vault; its store points are aws's own
     points = _run_matrix(scenario, backend, tmp_path, request, keys, make_app)
     # every transition writes the store and most talk to Box or a person
+    if backend == "aws":
+        assert any(p.startswith("aws.label") for p in points), points
+        return
     assert any(p.startswith("store.commit") for p in points), points
     if scenario.name in ("verify-and-promote", "register-verify", "refused", "retire"):
         assert any(p.startswith("box.call") for p in points), points
@@ -222,7 +249,7 @@ def test_import_crash_anywhere_then_converge(
     while True:
         rig = new_rig(make_store_uri(backend, tmp_path, moto, vault), make_app)
         config = _import_config(rig, keys)
-        hook = CrashAt(k)
+        hook = CrashAt(k, _points_for(backend))
         _faults.install(hook)
         try:
             rig.engine.import_pending(config)
@@ -237,8 +264,11 @@ def test_import_crash_anywhere_then_converge(
         assert rig.engine.advance().action == "promoted"
         rig.check()
         if completed:
+            assert k > 1, "import passed no crash point: the test would prove nothing"
             return
         k += 1
+        if k > 40:
+            raise AssertionError("import passes too many crash points; is it looping?")
 
 
 # -- real processes killed at a crash point ---------------------------------------------------
@@ -270,17 +300,21 @@ def test_killed_process_then_rerun(
     rig = new_rig(
         make_store_uri(backend, tmp_path, moto, request.getfixturevalue("vault")), make_app
     )
-    assert _cli(rig, "rotate", "--force", crash=point).returncode in (3, 75)
+    codes = [_cli(rig, "rotate", "--force", crash=point).returncode]
+    assert codes[-1] in (3, 75)
     rig.check()
     again = _cli(rig, "rotate", "--force")
     assert again.returncode == 3, again.stderr
     rig.check()
     assert rig.snap().record.pending is not None
     kid = rig.person_registers_pending()
-    assert _cli(rig, "register", "--public-key-id", kid, crash=point).returncode in (0, 75)
+    codes.append(_cli(rig, "register", "--public-key-id", kid, crash=point).returncode)
+    assert codes[-1] in (0, 75)
     rig.check()
-    assert _cli(rig, "rotate", crash=point).returncode in (0, 75)
+    codes.append(_cli(rig, "rotate", crash=point).returncode)
+    assert codes[-1] in (0, 75)
     rig.check()
+    assert 75 in codes, f"{point} never fired: the test would prove nothing"
     final = _cli(rig, "rotate")
     assert final.returncode in (0, 3), final.stderr
     rig.check()

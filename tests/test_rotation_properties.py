@@ -15,7 +15,6 @@ from box_secrets import _faults, errors
 from box_secrets.config import BoxAppConfig
 from box_secrets.emulator import BoxEmulator
 from box_secrets.emulator.console import Console, ConsoleError
-from box_secrets.keys import generate_key
 
 from .conftest import _POOL
 from .rotation_support import Rig
@@ -137,7 +136,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule(k=crash)
     def import_box_generated_pair(self, k: int | None) -> None:
-        key = generate_key(2048)
+        key = _POOL.staging(self.rig.held)(2048)  # a pre-made key the store does not hold
         try:
             kid = self.console.add_key(self.app["client_id"], key.public_key_pem)
         except ConsoleError:

@@ -342,7 +342,8 @@ def test_downloaded_config_works_as_a_file_store(app, tmp_path: Path) -> None:
     assert snap.record.active.origin == "adopted"
     from box_secrets.tokens import TokenProvider
 
-    assert TokenProvider(f"file:{path}", base_url=app.base_url).get_token()
+    tok = TokenProvider(f"file:{path}", base_url=app.base_url).get_token()
+    assert tok.access_token and tok.token_type == "bearer"
 
 
 # -- the least privilege docs/stores.md documents is enough ------------------------------------

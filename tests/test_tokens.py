@@ -118,7 +118,20 @@ def test_user_subject_and_separate_cache(app, console) -> None:
 
 @pytest.mark.parametrize("alg", ["RS384", "RS512"])
 def test_other_algorithms(app, alg: str) -> None:
-    assert provider(app, algorithm=alg).get_token().token_type == "bearer"
+    from box_secrets._http import HttpClient
+
+    class Recording(HttpClient):
+        """The real client, keeping what was sent: the round trip to the emulator is real."""
+
+        sent: list[dict[str, str]] = []
+
+        def request(self, method, url, *, fields=None, body=None, headers=None):  # type: ignore[no-untyped-def]
+            self.sent.append(dict(fields or {}))
+            return super().request(method, url, fields=fields, body=body, headers=headers)
+
+    http = Recording()
+    assert provider(app, algorithm=alg, http=http).get_token().token_type == "bearer"
+    assert decode_part(http.sent[-1]["assertion"], 0)["alg"] == alg
 
 
 def test_unknown_algorithm_is_input_error(app) -> None:
@@ -144,7 +157,9 @@ def test_5xx_backoff_then_success(app, console) -> None:
 
 def test_dropped_connections_are_retried(app, console) -> None:
     console.fault(drop=True, count=2)
-    provider(app).get_token()
+    before = token_requests(console)
+    assert provider(app).get_token().access_token
+    assert token_requests(console) == before + 3  # two dropped, the third answered
 
 
 def test_retries_are_bounded(app, console) -> None:
@@ -173,7 +188,10 @@ def test_every_retry_signs_a_new_assertion(app, console) -> None:
 
 def test_box_processed_but_reply_lost(app, console) -> None:
     console.fault(drop=True, count=1, when="after")
-    assert provider(app).get_token()
+    before = token_requests(console)
+    tok = provider(app).get_token()
+    assert tok.access_token and tok.token_type == "bearer"
+    assert token_requests(console) == before + 2  # the lost reply, then a new assertion
 
 
 @pytest.mark.parametrize("offset", [-120, 120, -3600, 900])

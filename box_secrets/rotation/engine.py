@@ -47,7 +47,7 @@ from ..errors import (
     KeyRejectedError,
     StoreNotFoundError,
 )
-from ..keys import generate_key
+from ..keys import GeneratedKey, generate_key
 from ..record import KeyInfo, KeyMaterial, Policy, RotationRecord, Snapshot
 from ..stores import Store, open_store
 from ..stores.admin import finish_destruction
@@ -86,7 +86,10 @@ class RotationEngine:
     """Drives one store's keys through their lifecycle.
 
     ``base_url`` is Box's API (or the emulator); ``notifier`` tells a person
-    what to do; ``clock`` returns the current time in seconds (tests move it).
+    what to do; ``clock`` returns the current time in seconds (tests move it);
+    ``key_factory(bits)`` makes the key pair a rotation stages (a new RSA key by
+    default; tests hand out pre-made keys, later signers make keys elsewhere);
+    ``sleep`` is how the engine pauses between conflicting writes.
     """
 
     def __init__(
@@ -97,11 +100,15 @@ class RotationEngine:
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
         token_options: dict[str, Any] | None = None,
+        key_factory: Callable[[int], GeneratedKey] = generate_key,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = open_store(store) if isinstance(store, str) else store
         self.base_url = base_url
         self.notifier: Notifier = notifier or LogNotifier()
         self.clock = clock
+        self.key_factory = key_factory
+        self.sleep = sleep
         # How Box calls retry (TokenProvider options: max_attempts, deadline, backoff_base).
         self.token_options = {"max_attempts": 4, "deadline": 30.0, **(token_options or {})}
 
@@ -122,7 +129,7 @@ class RotationEngine:
                 return step(snap)
             except ConflictError:
                 # Another writer got there first: look again after a short, random pause.
-                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # noqa: S311
+                self.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # noqa: S311
         raise ConflictError(f"{self.store.uri} kept changing under this command; run it again")
 
     def _commit(self, snap: Snapshot, new: Snapshot) -> Snapshot:
@@ -327,7 +334,7 @@ class RotationEngine:
         return self.clock() - started >= r.policy.max_age_days * DAY
 
     def _stage(self, snap: Snapshot, *, forced: bool) -> Outcome:
-        key = generate_key(snap.record.policy.key_size)
+        key = self.key_factory(snap.record.policy.key_size)
         now = self.clock()
         new = snap.copy()
         info = KeyInfo(
@@ -636,7 +643,7 @@ class RotationEngine:
             now = self.clock()
             info = KeyInfo.from_config(config, origin="imported", at=now)
             new.record.pending = info
-            new.materials[info.fingerprint] = KeyMaterial.of(config)
+            new.materials[info.fingerprint] = config.key_material()
             new.record.log(
                 "imported",
                 key=info,
