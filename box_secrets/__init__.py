@@ -50,6 +50,7 @@ __all__ = [
     "TokenProvider",
     "__version__",
     "access_token",
+    "clear_caches",
     "get_provider",
     "open_store",
 ]
@@ -75,6 +76,28 @@ _WHERE = {
     "ConflictError": "errors",
     "KeyRejectedError": "errors",
 }
+
+
+def clear_caches() -> None:
+    """Reset every module-level cache: providers and their tokens, store reads, the HTTP pool.
+
+    For tests, and after changing a store by hand in a long-lived process. Only
+    modules already imported are touched, so calling it imports nothing heavy.
+    """
+    import sys
+
+    reader = sys.modules.get(f"{__name__}.stores.reader")
+    if reader is not None:
+        reader.clear_cache()
+    tokens = sys.modules.get(f"{__name__}.tokens")
+    if tokens is not None:
+        tokens.clear_providers()
+    http = sys.modules.get(f"{__name__}._http")
+    if http is not None:
+        http.reset_default_client()
+    file_store = sys.modules.get(f"{__name__}.stores.file")
+    if file_store is not None:
+        file_store.forget_warnings()
 
 
 def __getattr__(name: str) -> Any:

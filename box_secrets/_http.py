@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import BoxResponseError, BoxUnavailableError
 
-__all__ = ["HttpClient", "HttpResponse", "default_client"]
+__all__ = ["HttpClient", "HttpResponse", "default_client", "reset_default_client"]
 
 
 class HttpResponse:
@@ -149,3 +149,10 @@ def default_client() -> HttpClient:
             if _default is None:
                 _default = HttpClient()
     return _default
+
+
+def reset_default_client() -> None:
+    """Drop the process-wide client (its pools close when garbage-collected)."""
+    global _default
+    with _default_lock:
+        _default = None

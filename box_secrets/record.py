@@ -179,14 +179,6 @@ class KeyInfo:
             registered_at=at,
         )
 
-    def summary(self) -> dict[str, Any]:
-        """What ``status --json`` shows for a key."""
-        return {
-            "key_id": self.key_id,
-            "fingerprint_sha256": self.fingerprint,
-            "created_at": _ts(self.created_at),
-        }
-
 
 @dataclass
 class Event:

@@ -91,8 +91,9 @@ def test_box_refusal_exits_1_with_boxs_error(app, tmp_path: Path) -> None:
 def test_unreachable_box_exits_1(app, tmp_path: Path) -> None:
     path = app.write_config(tmp_path / "box.json")
     proc = run_cli(
-        "--box-base-url", "http://127.0.0.1:9", "token", "--config", str(path), timeout=120
-    )
+        "--box-base-url", "http://127.0.0.1:9", "token", "--config", str(path),
+        env={"BOX_SECRETS_MAX_ATTEMPTS": "2"}, timeout=120,
+    )  # fmt: skip
     err = assert_clean_error(proc, 1, app.secrets())
     assert "127.0.0.1:9" in err
 

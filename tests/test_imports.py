@@ -45,6 +45,7 @@ def test_public_api_is_pinned() -> None:
             "TokenProvider",
             "__version__",
             "access_token",
+            "clear_caches",
             "get_provider",
             "open_store",
         ]

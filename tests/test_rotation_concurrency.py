@@ -106,7 +106,7 @@ def test_concurrent_advance_during_promotion(store_uri, make_app) -> None:
 READER = """
 import sys, time, json
 from box_secrets.tokens import TokenProvider
-uri, base, stop_file = sys.argv[1], sys.argv[2], sys.argv[3]
+uri, base, stop_file, progress = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 provider = TokenProvider(uri, base_url=base, deadline=20)
 ok = failed = 0
 errors = []
@@ -118,6 +118,8 @@ while not os.path.exists(stop_file):
     except Exception as exc:
         failed += 1
         errors.append(f"{type(exc).__name__}: {exc}")
+    with open(progress, "w") as fh:
+        fh.write(str(ok + failed))
     time.sleep(0.02)
 print(json.dumps({"ok": ok, "failed": failed, "errors": errors[:5]}))
 """
@@ -127,31 +129,49 @@ print(json.dumps({"ok": ok, "failed": failed, "errors": errors[:5]}))
 def test_reader_never_fails_across_a_whole_rotation(store_uri, make_app, tmp_path: Path) -> None:
     rig = new_rig(store_uri, make_app)
     stop = tmp_path / "stop"
+    progress = tmp_path / "progress"
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, store_uri, rig.base_url, str(stop)],
+        [sys.executable, "-c", READER, store_uri, rig.base_url, str(stop), str(progress)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def reader_mints(count: int = 3) -> None:
+        """Wait until the reader has minted ``count`` more tokens in the current state."""
+
+        def done() -> int:
+            try:
+                return int(progress.read_text() or 0)
+            except (OSError, ValueError):
+                return 0
+
+        target = done() + count
+        deadline = time.monotonic() + 30
+        while done() < target:
+            assert reader.poll() is None, "the reader died"
+            assert time.monotonic() < deadline, "the reader stopped minting"
+            time.sleep(0.01)
+
     try:
-        time.sleep(1.0)
+        reader_mints()
         for _ in range(2):  # two full rotations, each ending with the old key removed at Box
             old = rig.snap().record.active
             rig.engine.advance(force=True)
-            time.sleep(0.3)
+            reader_mints()
             kid = rig.person_registers_pending()
             rig.engine.register(kid)
-            time.sleep(0.3)
+            reader_mints()
             assert rig.engine.advance().action == "promoted"
-            time.sleep(0.5)
+            reader_mints()
             rig.person_removes(old.key_id)  # readers still holding the old key get refused now
-            time.sleep(0.5)
+            reader_mints()
             assert rig.engine.advance().action == "retired"
             rig.check()
-            time.sleep(0.5)
+            reader_mints()
     finally:
         stop.write_text("stop")
         out, _err = reader.communicate(timeout=60)
     result = json.loads(out)
     assert result["failed"] == 0, result["errors"]
-    assert result["ok"] > 20
+    assert result["ok"] >= 3 * 13

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from box_secrets import errors
@@ -51,25 +53,44 @@ def test_full_lifecycle(rig) -> None:
     rig.active_works_with_box_sdk_gen()
 
 
+KEY_VIEW = {
+    "key_id",
+    "fingerprint_sha256",
+    "public_key_pem",
+    "origin",
+    "created_at",
+    "activated_at",
+    "signer",
+}
+
+
 def test_status_json_shape(rig) -> None:
+    # One key view for every role (a superset of 0.1's per-role fields, which all remain).
     status = rig.engine.status()
-    assert set(status) == {"state", "active", "pending", "previous", "next_action"}
-    assert set(status["active"]) == {"key_id", "fingerprint_sha256", "created_at"}
+    assert set(status) == {
+        "state",
+        "active",
+        "pending",
+        "previous",
+        "next_action",
+        "person_needed",
+        "key_age_days",
+    }
+    assert set(status["active"]) == KEY_VIEW
     assert status["pending"] is None and status["previous"] is None
+    assert status["person_needed"] is False and status["key_age_days"] == 0
     rig.engine.advance(force=True)
     status = rig.engine.status()
-    assert set(status["pending"]) == {
-        "key_id",
-        "public_key_pem",
-        "fingerprint_sha256",
-        "created_at",
-    }
+    assert set(status["pending"]) == KEY_VIEW
     assert status["pending"]["key_id"] is None and status["state"] == "staged"
+    assert status["person_needed"] is True
     assert "register" in status["next_action"]
     rig.engine.register(rig.person_registers_pending(), verify=True)
     status = rig.engine.status()
-    assert set(status["previous"]) == {"key_id", "fingerprint_sha256"}
+    assert set(status["previous"]) == KEY_VIEW
     assert status["state"] == "overlap"
+    for role in ("active", "previous"):
+        assert "PRIVATE" not in json.dumps(status[role])
 
 
 def test_force_never_replaces_a_staged_key(rig) -> None:
@@ -247,3 +268,32 @@ def test_notifications_hold_no_private_material(rig) -> None:
         text = note.text + repr(note.to_json())
         for secret in secrets:
             assert secret not in text
+
+
+# -- single steps for a rotation Lambda, and the typed status view -----------------------------
+
+
+def test_single_steps_stage_verify_promote(store_uri, make_app) -> None:
+    from .rotation_support import new_rig
+
+    rig = new_rig(store_uri, make_app)
+    staged = rig.engine.stage(ref="c0ffee00-0000-4000-8000-000000000001")
+    assert staged.action == "staged" and staged.waiting
+    assert rig.engine.stage().action == "nothing"  # idempotent: never a second pending key
+    pending = rig.snap().record.pending
+    assert pending is not None
+    waiting = rig.engine.verify_pending()
+    assert waiting.waiting and pending.fingerprint in waiting.message
+    kid = rig.person_registers_pending()
+    rig.engine.register(kid)
+    assert rig.engine.verify_pending().action == "verified"
+    assert rig.snap().record.state == "registered"  # verifying changed nothing
+    assert rig.engine.promote().action == "promoted"
+    assert rig.engine.promote().action == "nothing"
+    with pytest.raises(errors.InvalidTransitionError):
+        rig.engine.stage()  # the previous key is still held
+    view = rig.engine.status()
+    assert view["state"] == "overlap" and view["person_needed"] is True
+    assert view["active"] is not None and view["active"]["key_id"] == kid
+    assert view["previous"] is not None and view["key_age_days"] is not None
+    rig.check()

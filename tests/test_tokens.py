@@ -67,21 +67,40 @@ def test_token_is_cached_and_reused(app, console) -> None:
     assert token_requests(console) == before + 1
 
 
-def test_refresh_before_expiry_margin(make_app, console) -> None:
+@pytest.fixture
+def clock(monkeypatch):  # type: ignore[no-untyped-def]
+    """The provider's monotonic clock, moved by the test instead of waited for."""
+    from box_secrets.tokens import _retry
+
+    class Clock:
+        now = time.monotonic()
+
+        def advance(self, seconds: float) -> None:
+            self.now += seconds
+
+    moved = Clock()
+    monkeypatch.setattr(_retry, "_monotonic", lambda: moved.now)
+    return moved
+
+
+def test_refresh_before_expiry_margin(make_app, console, clock) -> None:
     app = make_app(token_ttl=4)
     p = provider(app, refresh_margin=300)  # short tokens refresh at half-life
     first = p.get_token()
+    clock.advance(1.9)
     assert p.get_token() is first
-    time.sleep(2.2)
+    clock.advance(0.3)
     second = p.get_token()
     assert second.access_token != first.access_token
 
 
-def test_refresh_margin_is_configurable(make_app) -> None:
+def test_refresh_margin_is_configurable(make_app, clock) -> None:
     app = make_app(token_ttl=100)
     p = provider(app, refresh_margin=99.5)
     first = p.get_token()
-    time.sleep(0.7)
+    clock.advance(0.4)
+    assert p.get_token() is first
+    clock.advance(0.3)
     assert p.get_token().access_token != first.access_token
 
 
@@ -139,12 +158,19 @@ def test_unknown_algorithm_is_input_error(app) -> None:
         provider(app, algorithm="HS256")
 
 
-def test_retry_after_429_is_honoured(app, console) -> None:
-    console.fault(429, 1, retry_after=1)
-    p = provider(app)
-    start = time.monotonic()
-    p.get_token()
-    assert time.monotonic() - start >= 0.95
+def test_retry_after_429_is_honoured(app, console, clock, monkeypatch) -> None:
+    from box_secrets.tokens import _retry
+
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the clock moves instead of the test waiting
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    monkeypatch.setattr(_retry, "_sleep", sleep)
+    console.fault(429, 1, retry_after=7)
+    assert provider(app).get_token().access_token
+    assert len(waits) == 1 and 6.9 <= waits[0] <= 7.0
 
 
 def test_5xx_backoff_then_success(app, console) -> None:
@@ -351,11 +377,11 @@ def test_client_credentials_grant(make_app, console) -> None:
     assert p.get_token(as_user=uid).token_type == "bearer"
 
 
-def test_stale_token_served_while_box_is_down(make_app, console) -> None:
+def test_stale_token_served_while_box_is_down(make_app, console, clock) -> None:
     app = make_app(token_ttl=40)
     p = provider(app, refresh_margin=39.5, max_attempts=1)  # refresh due after 0.5 s
     first = p.get_token()
-    time.sleep(0.6)
+    clock.advance(0.6)
     console.fault(503, 5)
     assert p.get_token() is first  # Box is down but the token works for 39 s more
     console.clear_faults()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -57,7 +57,7 @@ def store_option(required: bool = True) -> Callable[[F], F]:
     )
 
 
-def echo_keys(view: dict[str, Any]) -> None:
+def echo_keys(view: Mapping[str, Any]) -> None:
     """The active, pending and previous key lines shared by ``status`` and ``store show``."""
     for role in ("active", "pending", "previous"):
         key = view[role]

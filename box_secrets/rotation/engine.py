@@ -52,6 +52,7 @@ from ..record import KeyInfo, KeyMaterial, Policy, RotationRecord, Snapshot
 from ..stores import Store, open_store
 from ..stores.admin import finish_destruction
 from .notify import LogNotifier, Notification, Notifier
+from .views import StatusView, status_view
 
 __all__ = ["Outcome", "RotationEngine"]
 
@@ -138,27 +139,15 @@ class RotationEngine:
 
     # -- status ---------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """The shape other tools rely on (see ``box-secrets status --json``)."""
+    def status(self) -> StatusView:
+        """The shape other tools rely on (``box-secrets status --json``, Terraform, Lambda).
+
+        Raises:
+            StoreNotFoundError: the store holds nothing yet.
+            StoreError: the store could not be read.
+        """
         snap = self.store.load()
-        r = snap.record
-        pending = None
-        if r.pending is not None:
-            pending = {
-                "key_id": r.pending.key_id,
-                "public_key_pem": r.pending.public_key_pem,
-                "fingerprint_sha256": r.pending.fingerprint,
-                "created_at": rfc3339(r.pending.created_at),
-            }
-        return {
-            "state": r.state,
-            "active": r.active.summary() if r.active else None,
-            "pending": pending,
-            "previous": {"key_id": r.previous.key_id, "fingerprint_sha256": r.previous.fingerprint}
-            if r.previous
-            else None,
-            "next_action": self._next_action(snap),
-        }
+        return status_view(snap.record, self._next_action(snap), self.clock())
 
     def _cmd(self, *args: str) -> str:
         return " ".join(["box-secrets", *args, "--store", _shell_quote(self.store.uri)])
@@ -333,7 +322,7 @@ class RotationEngine:
         started = r.active.activated_at or r.active.created_at
         return self.clock() - started >= r.policy.max_age_days * DAY
 
-    def _stage(self, snap: Snapshot, *, forced: bool) -> Outcome:
+    def _stage(self, snap: Snapshot, *, forced: bool, ref: str | None = None) -> Outcome:
         key = self.key_factory(snap.record.policy.key_size)
         now = self.clock()
         new = snap.copy()
@@ -343,6 +332,7 @@ class RotationEngine:
             bits=snap.record.policy.key_size,
             origin="generated",
             created_at=now,
+            ref=ref,
         )
         new.record.pending = info
         new.materials[info.fingerprint] = KeyMaterial(key.private_key_pem, key.passphrase)
@@ -519,6 +509,86 @@ class RotationEngine:
         if self.store.destroys_material:
             return "its private key is destroyed in the store"
         return f"its labels are removed, but {self.store.retention_note}"
+
+    # -- single steps (what a Secrets Manager rotation Lambda runs one at a time) -------------
+
+    def stage(self, *, ref: str | None = None) -> Outcome:
+        """Stage a new key unless one is already pending (idempotent).
+
+        ``ref`` is a backend reference for the new key's material, such as the
+        ``ClientRequestToken`` of a Secrets Manager rotation. Waits for a person.
+
+        Raises:
+            InvalidTransitionError: the store is not initialised, or the previous
+                key is still held (remove it at Box and retire it first).
+        """
+
+        def step(snap: Snapshot) -> Outcome:
+            r = snap.record
+            if r.auth != "jwt":
+                return Outcome("nothing", "a Client Credentials app has no key pair", r.state)
+            if r.pending is not None:
+                return Outcome(
+                    "nothing",
+                    f"key {r.pending.fingerprint[:16]}... is already pending",
+                    r.state,
+                    waiting=r.pending.key_id is None,
+                )
+            if r.previous is not None:
+                raise InvalidTransitionError(
+                    f"the previous key {r.previous.key_id} is still held; remove it at Box and "
+                    f"run `{self._cmd('rotate')}` before staging another"
+                )
+            return self._stage(snap, forced=True, ref=ref)
+
+        return self._run(step)
+
+    def verify_pending(self) -> Outcome:
+        """Ask Box whether the pending key works, changing nothing (a rotation's test step).
+
+        ``waiting`` is True while the key has no key ID or Box refuses it.
+        """
+        snap = self.store.load()
+        pending = snap.record.pending
+        if pending is None:
+            return Outcome("nothing", "no key is pending", snap.record.state)
+        if pending.key_id is None:
+            return Outcome(
+                "waiting",
+                f"awaiting registration of key {pending.fingerprint} in the Box Developer Console",
+                snap.record.state,
+                waiting=True,
+            )
+        try:
+            self._verify(snap, pending)
+        except KeyRejectedError:
+            return Outcome(
+                "refused",
+                f"Box refuses key ID {pending.key_id} for key {pending.fingerprint}; register "
+                "the key's public key and record the ID Box shows",
+                snap.record.state,
+                waiting=True,
+            )
+        return Outcome("verified", f"Box accepts key {pending.key_id}", snap.record.state)
+
+    def promote(self) -> Outcome:
+        """Verify the pending key with Box and make it the active key (idempotent).
+
+        Raises:
+            InvalidTransitionError: the pending key has no key ID yet.
+        """
+
+        def step(snap: Snapshot) -> Outcome:
+            r = snap.record
+            if r.pending is None:
+                return Outcome("nothing", "no key is pending", r.state)
+            if r.pending.key_id is None:
+                raise InvalidTransitionError(
+                    "the pending key has no key ID yet; a person must register it at Box first"
+                )
+            return self._verify_and_promote(snap)
+
+        return self._run(step)
 
     # -- commands for the person's side ------------------------------------------------------------
 

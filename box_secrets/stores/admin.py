@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._time import now, rfc3339
+from .._time import now
 from ..config import BoxAppConfig
 from ..errors import ConflictError, InputError, StoreCorruptError, StoreNotFoundError
-from ..record import KeyInfo, Snapshot
+from ..record import Snapshot
 from .base import Store
 
 __all__ = ["finish_destruction", "import_config", "show"]
@@ -100,30 +100,20 @@ def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
 
 def show(store: Store) -> dict[str, Any]:
     """The non-secret view of a store: never a private key, passphrase or client secret."""
+    from ..rotation.views import key_view
+
     snap = store.load()
     record = snap.record
-    out: dict[str, Any] = {
+    return {
         "store": store.uri,
         "client_id": snap.client_id,
         "enterprise_id": snap.base.get("enterpriseID"),
         "user_id": snap.base.get("userID"),
         "state": record.state,
-        "active": _key_view(record.active),
-        "pending": _key_view(record.pending),
-        "previous": _key_view(record.previous),
+        "active": key_view(record.active),
+        "pending": key_view(record.pending),
+        "previous": key_view(record.previous),
         "policy": record.policy.to_json(),
         "history_entries": len(record.history),
         "backend": store.describe(),
-    }
-    return out
-
-
-def _key_view(key: KeyInfo | None) -> dict[str, Any] | None:
-    if key is None:
-        return None
-    return {
-        "key_id": key.key_id,
-        "fingerprint_sha256": key.fingerprint,
-        "origin": key.origin,
-        "created_at": rfc3339(key.created_at) if key.created_at else None,
     }

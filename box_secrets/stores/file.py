@@ -61,6 +61,11 @@ _KEPT = re.compile(r"^\d{8}\.json$")
 _warned: set[str] = set()
 
 
+def forget_warnings() -> None:
+    """Warn again about readable stores (``box_secrets.clear_caches``)."""
+    _warned.clear()
+
+
 def _revision(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 

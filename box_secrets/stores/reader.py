@@ -15,9 +15,11 @@ from typing import Any
 from ..config import BoxAppConfig
 from .base import Store, config_from_store_data
 
-__all__ = ["DEFAULT_TTL", "StoreSource", "clear_cache"]
+__all__ = ["DEFAULT_TTL", "TTL_ENV", "StoreSource", "clear_cache"]
 
 DEFAULT_TTL = 300.0
+#: Seconds a process keeps a store's current key (default 300).
+TTL_ENV = "BOX_SECRETS_STORE_TTL"
 
 
 class _Entry:
@@ -35,9 +37,28 @@ _lock = threading.Lock()
 
 
 def clear_cache() -> None:
-    """Forget every cached config (tests, or after changing a store by hand)."""
+    """Forget every cached config and opened store (tests, or after changing a store by hand)."""
     with _lock:
         _cache.clear()
+        _stores.clear()
+
+
+def _ttl_from_env() -> float:
+    import math
+    import os
+
+    from ..errors import InputError
+
+    raw = os.environ.get(TTL_ENV)
+    if not raw:
+        return DEFAULT_TTL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= 86400):
+        raise InputError(f"{TTL_ENV} must be a number of seconds from 0 to 86400")
+    return value
 
 
 def _store(uri: str) -> Store:
@@ -54,10 +75,10 @@ def _store(uri: str) -> Store:
 class StoreSource:
     """A :class:`~box_secrets.sources.KeySource` reading the active key from a store."""
 
-    def __init__(self, uri: str, *, ttl: float = DEFAULT_TTL) -> None:
+    def __init__(self, uri: str, *, ttl: float | None = None) -> None:
         self._store = _store(uri)
         self.uri = self._store.uri
-        self.ttl = ttl
+        self.ttl = _ttl_from_env() if ttl is None else ttl
         self._fetch_lock = threading.Lock()
 
     @property

@@ -1,0 +1,68 @@
+"""Every environment variable box-secrets reads, with its default and meaning.
+
+The one list: ``docs/environment.md`` is generated from it (``python -m
+box_secrets._env``) and a test checks both that the page is current and that
+the code reads no variable missing here.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["VARIABLES", "Variable", "markdown"]
+
+
+class Variable(NamedTuple):
+    name: str
+    default: str
+    meaning: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("BOX_API_BASE_URL", "https://api.box.com", "Box's API base URL (point it at the emulator to test)"),
+    Variable("BOX_SECRETS_STORE", "", "the store URI the CLI and `access_token()` use when none is given"),
+    Variable("BOX_SECRETS_CONFIG", "", "a config file path `access_token()` uses when no store is named"),
+    Variable("BOX_SECRETS_NOTIFY", "log:", "where rotation tells a person what to do (`log:`, `https://...`, `sns://ARN`)"),
+    Variable("BOX_SECRETS_CACHE_DIR", "", "share tokens between processes through this 0700 directory (CLI)"),
+    Variable("BOX_SECRETS_STORE_TTL", "300", "seconds a process keeps a store's current key before reading it again"),
+    Variable("BOX_SECRETS_MAX_ATTEMPTS", "5", "attempts per request to Box (1 to 20)"),
+    Variable("BOX_SECRETS_DEADLINE", "60", "seconds a request to Box may take, retries included (1 to 3600)"),
+    Variable("BOX_SECRETS_LOCK_TIMEOUT", "30", "seconds a file-store writer waits for the lock"),
+    Variable("BOX_SECRETS_VAULT_JWT_PATH", "/var/run/secrets/kubernetes.io/serviceaccount/token", "the service-account token file for Vault `auth=kubernetes`"),
+    Variable("BOX_SECRETS_ALLOW_INSECURE_HTTP", "", "`1` allows `http://` to remote hosts (warned every time; avoid)"),
+    Variable("BOX_SECRETS_UNSAFE_THIRD_PARTY_DEBUG", "", "`1` with `-vv` also logs botocore, urllib3 and hvac debug output (redacted; do not share)"),
+    Variable("BOX_SECRETS_DEBUG", "", "`1` shows the traceback of an unexpected error in the CLI"),
+    Variable("BOX_SECRETS_TEST_HOOKS", "", "`1` lets the CLI honour `BOX_SECRETS_CRASH_AT` (tests only)"),
+    Variable("BOX_SECRETS_CRASH_AT", "", "tests only: crash points to kill the CLI at, like `store.commit:after#2`"),
+    Variable("VAULT_ADDR", "", "the Vault address when the store URI has no `addr=`"),
+    Variable("VAULT_TOKEN", "", "the Vault token for `auth=token` (else `~/.vault-token`)"),
+    Variable("VAULT_NAMESPACE", "", "the Vault namespace when the URI has no `namespace=`"),
+    Variable("VAULT_CACERT", "", "a PEM bundle to verify Vault's TLS certificate"),
+    Variable("VAULT_ROLE_ID", "", "the AppRole role ID for `auth=approle`"),
+    Variable("VAULT_SECRET_ID", "", "the AppRole secret ID for `auth=approle`"),
+    Variable("VAULT_EMULATOR_ROOT_TOKEN", "", "the root token `box-secrets vault-emulator` accepts (default: random)"),
+    Variable("AWS_MAX_ATTEMPTS", "5", "botocore's attempts per Secrets Manager call"),
+    Variable("AWS_LAMBDA_FUNCTION_NAME", "", "set by Lambda; names the actor in the rotation history"),
+)  # fmt: skip
+
+
+def markdown() -> str:
+    """The table ``docs/environment.md`` holds."""
+    lines = [
+        "# Environment variables",
+        "",
+        "Generated from `box_secrets/_env.py` (`python -m box_secrets._env > docs/environment.md`);",
+        "a test fails when the two differ. AWS credentials and region come from boto3's usual",
+        "chain and are not listed.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for var in VARIABLES:
+        default = f"`{var.default}`" if var.default else ""
+        lines.append(f"| `{var.name}` | {default} | {var.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")  # noqa: T201
