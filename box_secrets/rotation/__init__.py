@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .engine import Outcome, RotationEngine
+from ._outcome import Outcome
+from .engine import RotationEngine
 from .notify import LogNotifier, Notification, Notifier, SNSNotifier, WebhookNotifier, open_notifier
 
 __all__ = [

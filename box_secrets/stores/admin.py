@@ -10,7 +10,7 @@ from ..errors import ConflictError, InputError, StoreCorruptError, StoreNotFound
 from ..record import Snapshot
 from .base import Store
 
-__all__ = ["finish_destruction", "import_config", "show"]
+__all__ = ["import_config", "show"]
 
 
 def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) -> str:
@@ -51,6 +51,8 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
         except ConflictError:
             continue  # someone wrote meanwhile: look again
         if snap.record.destroying:
+            from ..rotation.destroy import finish_destruction
+
             finish_destruction(store, snap)
         return "replaced" if old is not None and old.record.roles() else "imported"
     raise ConflictError(f"{store.uri} kept changing while importing; try again")
@@ -70,31 +72,6 @@ def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
         record.log("imported", key=record.active, old=old.record.active if old else None)
     else:
         record.log("imported", detail="client credentials app (no key pair)")
-    return snap
-
-
-def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
-    """Purge each key in ``destroying`` from the store, then drop it from the record.
-
-    Two steps, each idempotent: a key leaves ``destroying`` only once the
-    backend purged it. The history says "destroyed" where the backend really
-    removes every copy, and "unlabelled" for Secrets Manager (see
-    :attr:`Store.destroys_material`).
-    """
-    while snap.record.destroying:
-        key = snap.record.destroying[0]
-        store.purge(key.fingerprint)
-        nxt = snap.copy()
-        nxt.record.destroying = [
-            k for k in nxt.record.destroying if k.fingerprint != key.fingerprint
-        ]
-        nxt.materials.pop(key.fingerprint, None)
-        if store.destroys_material:
-            nxt.record.log("destroyed", key=key, detail="private key destroyed in the store")
-        else:
-            nxt.record.log("unlabelled", key=key, detail=store.retention_note)
-        store.commit(nxt, snap.revision)
-        snap = nxt
     return snap
 
 

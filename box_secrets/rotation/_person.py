@@ -1,0 +1,229 @@
+"""The person's side of rotation: register a key ID, import a Box-made key, abandon, retire.
+
+Functions over a :class:`~box_secrets.rotation.RotationEngine`, whose methods
+of the same names call them; they use the engine's conflict loop, Box check
+and notifier.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from .._time import rfc3339
+from ..errors import InputError, InvalidTransitionError, KeyRejectedError
+from ..record import KeyInfo, Snapshot
+from ._outcome import Outcome
+from .destroy import finish_destruction
+from .views import DAY
+
+if TYPE_CHECKING:
+    from ..config import BoxAppConfig
+    from .engine import RotationEngine
+
+__all__ = ["abandon", "import_pending", "register", "retire"]
+
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def register(engine: RotationEngine, key_id: str, *, verify: bool = False) -> Outcome:
+    """Record the key ID Box showed for the pending key (``verify``: check, promote now)."""
+    key_id = key_id.strip()
+    if not _KEY_ID.match(key_id):
+        raise InputError(
+            f"{key_id!r} does not look like a Box public key ID (letters and digits, "
+            "as shown in the Developer Console)"
+        )
+
+    def step(snap: Snapshot) -> Outcome:
+        r = snap.record
+        if r.pending is None and r.active is not None and r.active.key_id == key_id:
+            # Run again after it already went through (a retry after a crash, say):
+            # finish what that run may not have, telling the person about the old key.
+            if r.previous is not None and r.previous.notified_at is None:
+                engine._notify(
+                    snap,
+                    engine.words.remove_notice(snap, r.previous),
+                    "previous",
+                    "asked a person to remove the old key at Box",
+                )
+            return Outcome("nothing", f"key {key_id} is already the active key", r.state)
+        if r.pending is None:
+            raise InvalidTransitionError(
+                f"no key is waiting for registration in {engine.store.uri}; run "
+                f"`{engine.words.cmd('rotate', '--force')}` to start a rotation"
+            )
+        for role, other in (("active", r.active), ("previous", r.previous)):
+            if other is not None and other.key_id == key_id:
+                raise InputError(
+                    f"key ID {key_id} belongs to the {role} key; the new key got another "
+                    "ID in the Developer Console"
+                )
+        if verify:
+            candidate = snap.copy()
+            assert candidate.record.pending is not None
+            candidate.record.pending.key_id = key_id
+            try:
+                engine._verify(candidate, candidate.record.pending)
+            except KeyRejectedError as exc:
+                # The person is at the terminal: no notification, just the answer.
+                staged = engine._back_to_staged(snap, key_id, exc)
+                engine._commit(snap, staged)
+                return Outcome(
+                    "refused",
+                    f"Box refused key ID {key_id} for the pending key (fingerprint "
+                    f"{r.pending.fingerprint[:16]}...); the key is still staged: find the ID "
+                    "Box shows for this key and run register again",
+                    staged.record.state,
+                    waiting=True,
+                )
+            new = _with_registration(engine, candidate, snap, key_id)
+            engine._commit(snap, new)
+            return engine._promote(new)
+        if r.pending.key_id == key_id:
+            return Outcome(
+                "nothing",
+                f"key ID {key_id} is already recorded; run "
+                f"`{engine.words.cmd('rotate')}` to verify and promote it",
+                r.state,
+            )
+        new = _with_registration(engine, snap.copy(), snap, key_id)
+        engine._commit(snap, new)
+        return Outcome(
+            "registered",
+            f"recorded key ID {key_id}; run `{engine.words.cmd('rotate')}` to verify "
+            "it with Box and promote it",
+            new.record.state,
+        )
+
+    return engine._run(step)
+
+
+def _with_registration(
+    engine: RotationEngine, new: Snapshot, old: Snapshot, key_id: str
+) -> Snapshot:
+    pending = new.record.pending
+    assert pending is not None
+    changed = old.record.pending is None or old.record.pending.key_id != key_id
+    pending.key_id = key_id
+    if changed:
+        pending.registered_at = engine.clock()
+        new.record.log(
+            "registered", key=pending, at=engine.clock(), detail="a person supplied Box's key ID"
+        )
+    return new
+
+
+def import_pending(engine: RotationEngine, config: BoxAppConfig) -> Outcome:
+    """Bring in a key pair Box generated (a new config download) as the registered key."""
+    if not config.uses_jwt or not config.public_key_id:
+        raise InputError(
+            "the config has no key pair with a publicKeyID; download it again from the console"
+        )
+
+    def step(snap: Snapshot) -> Outcome:
+        r = snap.record
+        if config.client_id != snap.client_id:
+            raise InputError(
+                f"the config is for app {config.client_id}, but the store holds app "
+                f"{snap.client_id}"
+            )
+        if r.active is not None and r.active.fingerprint == config.fingerprint:
+            return Outcome("nothing", "this key is already the active key", r.state)
+        if r.pending is not None:
+            if r.pending.fingerprint == config.fingerprint:
+                return Outcome(
+                    "nothing",
+                    f"this key is already pending; run `{engine.words.cmd('rotate')}`",
+                    r.state,
+                )
+            raise InvalidTransitionError(
+                "another key is waiting for registration (its public key was shown to "
+                "a person); "
+                f"abandon it first with `{engine.words.cmd('rotate', 'abandon')}`"
+            )
+        if r.previous is not None:
+            raise InvalidTransitionError(
+                f"the previous key {r.previous.key_id} is still held; retire it first "
+                f"(`{engine.words.cmd('retire')}`)"
+            )
+        new = snap.copy()
+        now = engine.clock()
+        info = KeyInfo.from_config(config, origin="imported", at=now)
+        new.record.pending = info
+        new.materials[info.fingerprint] = config.key_material()
+        new.record.log(
+            "imported",
+            key=info,
+            at=now,
+            detail="a key pair Box generated, entering as registered",
+        )
+        engine._commit(snap, new)
+        return Outcome(
+            "imported",
+            f"key {info.key_id} is registered; run `{engine.words.cmd('rotate')}` to "
+            "verify and promote it",
+            new.record.state,
+        )
+
+    return engine._run(step)
+
+
+def abandon(engine: RotationEngine) -> Outcome:
+    """Destroy the pending key without it ever becoming active."""
+
+    def step(snap: Snapshot) -> Outcome:
+        pending = snap.record.pending
+        if pending is None:  # idempotent: a re-run after the key is gone is not an error
+            return Outcome(
+                "nothing", f"no pending key to abandon in {engine.store.uri}", snap.record.state
+            )
+        new = snap.copy()
+        new.record.pending = None
+        new.record.destroying.append(pending)
+        new.record.log("abandoned", key=pending, at=engine.clock())
+        engine._commit(snap, new)
+        finish_destruction(engine.store, new)
+        note = (
+            f"; also delete key {pending.key_id} in the Box Developer Console"
+            if pending.key_id
+            else ""
+        )
+        return Outcome(
+            "abandoned",
+            f"abandoned the pending key; {engine.words.gone()}{note}",
+            "active" if new.record.active else "empty",
+        )
+
+    return engine._run(step)
+
+
+def retire(engine: RotationEngine, *, force: bool = False) -> Outcome:
+    """Retire the previous key once Box refuses it, or (``force``) after the grace period."""
+
+    def step(snap: Snapshot) -> Outcome:
+        previous = snap.record.previous
+        if previous is None:  # idempotent: a re-run after retiring is not an error
+            return Outcome(
+                "nothing", f"no previous key to retire in {engine.store.uri}", snap.record.state
+            )
+        if force:
+            ends = (previous.superseded_at or 0) + snap.record.policy.grace_days * DAY
+            if engine.clock() < ends:
+                raise InvalidTransitionError(
+                    f"the grace period for key {previous.key_id} ends at {rfc3339(ends)}; "
+                    "readers may still use it until then, so retire it after that "
+                    "(or remove it at Box first)"
+                )
+            return engine._retire(snap, detail="forced by an operator after the grace period")
+        if engine._box_refuses(snap, previous):
+            return engine._retire(snap, detail="Box refuses the old key: it was removed at Box")
+        return Outcome(
+            "waiting",
+            f"Box still accepts key {previous.key_id}: remove it in the Developer "
+            "Console first, or use --force after the grace period",
+            snap.record.state,
+            waiting=True,
+        )
+
+    return engine._run(step)

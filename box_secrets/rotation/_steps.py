@@ -1,0 +1,95 @@
+"""Single steps, each idempotent: what a Secrets Manager rotation Lambda runs one at a time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidTransitionError, KeyRejectedError
+from ..record import Snapshot
+from ._outcome import Outcome
+
+if TYPE_CHECKING:
+    from .engine import RotationEngine
+
+__all__ = ["promote", "stage", "verify_pending"]
+
+
+def stage(engine: RotationEngine, *, ref: str | None = None) -> Outcome:
+    """Stage a new key unless one is already pending (idempotent).
+
+    ``ref`` is a backend reference for the new key's material, such as the
+    ``ClientRequestToken`` of a Secrets Manager rotation. Waits for a person.
+
+    Raises:
+        InvalidTransitionError: the store is not initialised, or the previous
+            key is still held (remove it at Box and retire it first).
+    """
+
+    def step(snap: Snapshot) -> Outcome:
+        r = snap.record
+        if r.auth != "jwt":
+            return Outcome("nothing", "a Client Credentials app has no key pair", r.state)
+        if r.pending is not None:
+            return Outcome(
+                "nothing",
+                f"key {r.pending.fingerprint[:16]}... is already pending",
+                r.state,
+                waiting=r.pending.key_id is None,
+            )
+        if r.previous is not None:
+            raise InvalidTransitionError(
+                f"the previous key {r.previous.key_id} is still held; remove it at Box and "
+                f"run `{engine.words.cmd('rotate')}` before staging another"
+            )
+        return engine._stage(snap, forced=True, ref=ref)
+
+    return engine._run(step)
+
+
+def verify_pending(engine: RotationEngine) -> Outcome:
+    """Ask Box whether the pending key works, changing nothing (a rotation's test step).
+
+    ``waiting`` is True while the key has no key ID or Box refuses it.
+    """
+    snap = engine.store.load()
+    pending = snap.record.pending
+    if pending is None:
+        return Outcome("nothing", "no key is pending", snap.record.state)
+    if pending.key_id is None:
+        return Outcome(
+            "waiting",
+            f"awaiting registration of key {pending.fingerprint} in the Box Developer Console",
+            snap.record.state,
+            waiting=True,
+        )
+    try:
+        engine._verify(snap, pending)
+    except KeyRejectedError:
+        return Outcome(
+            "refused",
+            f"Box refuses key ID {pending.key_id} for key {pending.fingerprint}; register "
+            "the key's public key and record the ID Box shows",
+            snap.record.state,
+            waiting=True,
+        )
+    return Outcome("verified", f"Box accepts key {pending.key_id}", snap.record.state)
+
+
+def promote(engine: RotationEngine) -> Outcome:
+    """Verify the pending key with Box and make it the active key (idempotent).
+
+    Raises:
+        InvalidTransitionError: the pending key has no key ID yet.
+    """
+
+    def step(snap: Snapshot) -> Outcome:
+        r = snap.record
+        if r.pending is None:
+            return Outcome("nothing", "no key is pending", r.state)
+        if r.pending.key_id is None:
+            raise InvalidTransitionError(
+                "the pending key has no key ID yet; a person must register it at Box first"
+            )
+        return engine._verify_and_promote(snap)
+
+    return engine._run(step)
