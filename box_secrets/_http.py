@@ -1,7 +1,9 @@
 """One pooled HTTP client for the process, over urllib3 (imported on first use).
 
 Retries are not done here: the token module decides, per Box's rules, what to
-retry and with which new assertion.
+retry and with which new assertion. Failures are neutral (:class:`TransportError`,
+``ValueError`` for a body that is not JSON); each caller says what they mean
+for it (Box unavailable, a webhook unreachable).
 """
 
 from __future__ import annotations
@@ -13,9 +15,22 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import BoxResponseError, BoxUnavailableError
+__all__ = [
+    "HttpClient",
+    "HttpResponse",
+    "TransportError",
+    "default_client",
+    "reset_default_client",
+]
 
-__all__ = ["HttpClient", "HttpResponse", "default_client", "reset_default_client"]
+
+class TransportError(Exception):
+    """The request did not get an answer (connection, TLS, timeout). Holds no secret."""
+
+    def __init__(self, origin: str, reason: str) -> None:
+        super().__init__(f"could not reach {origin} ({reason})")
+        self.origin = origin
+        self.reason = reason
 
 
 class HttpResponse:
@@ -27,13 +42,11 @@ class HttpResponse:
         self.body = body
 
     def json(self) -> Any:
+        """The body as JSON; ``ValueError`` when it is not JSON."""
         try:
             return json.loads(self.body)
-        except ValueError:
-            raise BoxResponseError(
-                f"Box answered HTTP {self.status} with a body that is not JSON; "
-                "check --box-base-url points at Box's API"
-            ) from None
+        except RecursionError:
+            raise ValueError("the body is nested too deeply") from None
 
     def __repr__(self) -> str:  # never the body: it may hold a token
         return f"HttpResponse(status={self.status})"
@@ -91,7 +104,7 @@ class HttpClient:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        """Send one request; network failures become :class:`BoxUnavailableError`."""
+        """Send one request; network failures raise :class:`TransportError`."""
         manager = self._manager(url)
         hdrs = {"User-Agent": "box-secrets", "Accept": "application/json"}
         if headers:
@@ -106,10 +119,7 @@ class HttpClient:
         except urllib3.exceptions.HTTPError as exc:
             from ._urls import redact_url
 
-            raise BoxUnavailableError(
-                f"could not reach {redact_url(url, keep_path=False)} ({type(exc).__name__}); "
-                "check the network and the URL"
-            ) from exc
+            raise TransportError(redact_url(url, keep_path=False), type(exc).__name__) from exc
         return HttpResponse(resp.status, resp.headers, resp.data)
 
 

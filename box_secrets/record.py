@@ -1,5 +1,8 @@
 """The rotation record: which key is active, pending and previous, and what happened.
 
+(The store document that carries it, :class:`~box_secrets.document.Snapshot`,
+is in ``document.py``.)
+
 Stores serialize it beside the Box config (never instead of it); the rotation
 engine edits it. Everything here is non-secret except :class:`KeyMaterial`.
 """
@@ -27,7 +30,6 @@ __all__ = [
     "KeyMaterial",
     "Policy",
     "RotationRecord",
-    "Snapshot",
     "actor",
 ]
 
@@ -335,164 +337,3 @@ class RotationRecord:
             auth=str(data.get("auth") or "jwt"),
         )
         return record, materials
-
-
-class Snapshot:
-    """Everything a store holds for one app at one revision.
-
-    ``base`` is the Box config without any key (client ID and secret,
-    enterprise, extra keys); ``materials`` maps fingerprints to private keys.
-    """
-
-    def __init__(
-        self,
-        base: dict[str, Any],
-        record: RotationRecord,
-        materials: dict[str, KeyMaterial],
-        revision: str | None = None,
-    ) -> None:
-        self.base = base
-        self.record = record
-        self.materials = materials
-        self.revision = revision
-
-    @property
-    def client_id(self) -> str:
-        return str(self.base["boxAppSettings"]["clientID"])
-
-    @property
-    def client_secret(self) -> str:
-        return str(self.base["boxAppSettings"]["clientSecret"])
-
-    def copy(self) -> Snapshot:
-        """A deep copy to edit; materials are shared (they are immutable)."""
-        return Snapshot(
-            copy.deepcopy(self.base),
-            copy.deepcopy(self.record),
-            dict(self.materials),
-            self.revision,
-        )
-
-    def config_for(self, key: KeyInfo, *, with_record: bool = False) -> BoxAppConfig:
-        """The Box config that signs with ``key`` (kid may be empty while staged)."""
-        data = self.box_dict(key)
-        if with_record:
-            data[RECORD_KEY] = self.record.to_json()
-        return BoxAppConfig.from_dict(data, trusted=True, require_key_id=False)
-
-    def box_dict(self, key: KeyInfo | None) -> dict[str, Any]:
-        """The Box config dict for ``key`` (no ``appAuth`` when ``key`` is None)."""
-        data = copy.deepcopy(self.base)
-        settings = data["boxAppSettings"]
-        if key is not None:
-            material = self.materials[key.fingerprint]
-            settings["appAuth"] = {
-                **(settings.get("appAuth") or {}),
-                "publicKeyID": key.key_id or "",
-                "privateKey": material.pem,
-                "passphrase": material.passphrase,
-            }
-        else:
-            settings.pop("appAuth", None)
-        return data
-
-    def to_document(self, *, embed: bool = True) -> dict[str, Any]:
-        """The stored document: the active key's Box config plus the record.
-
-        With ``embed`` the pending and previous private keys ride inside the
-        record (file and Vault); without, the backend keeps them elsewhere.
-        """
-        data = self.box_dict(self.record.active)
-        data[RECORD_KEY] = self.record.to_json(self.materials if embed else None)
-        return data
-
-    @classmethod
-    def from_config(cls, config: BoxAppConfig, *, origin: str, at: float) -> Snapshot:
-        """A store's content holding ``config``'s key as the active key (no history yet)."""
-        base = config.to_dict()
-        base.pop(RECORD_KEY, None)
-        base["boxAppSettings"].pop("appAuth", None)
-        record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
-        materials: dict[str, KeyMaterial] = {}
-        if config.uses_jwt:
-            record.active = KeyInfo.from_config(config, origin=origin, at=at)
-            record.active.activated_at = at
-            materials[record.active.fingerprint] = config.key_material()
-        return cls(base, record, materials)
-
-    def active_config(self) -> BoxAppConfig | None:
-        return self.config_for(self.record.active) if self.record.active else None
-
-    @classmethod
-    def from_document(
-        cls,
-        data: Any,
-        *,
-        revision: str | None,
-        adopted_at: float | None = None,
-        where: str = "the store",
-    ) -> Snapshot:
-        """Parse a stored document, or adopt a plain Developer Console config."""
-        if not isinstance(data, dict) or not isinstance(data.get("boxAppSettings"), dict):
-            raise StoreCorruptError(
-                f"{where} does not hold a Box config (no boxAppSettings); import one with "
-                "`box-secrets store import`"
-            )
-        raw_record = data.get(RECORD_KEY)
-        trusted = isinstance(raw_record, dict)
-        if isinstance(raw_record, dict) and raw_record.get("kind") == "key":
-            raw_record = None  # a bare key version (Secrets Manager): adopt it
-        base = {k: copy.deepcopy(v) for k, v in data.items() if k != RECORD_KEY}
-        settings = base["boxAppSettings"]
-        auth = settings.get("appAuth")
-        try:
-            if raw_record is None:
-                config = BoxAppConfig.from_dict(data, trusted=trusted)
-                record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
-                materials: dict[str, KeyMaterial] = {}
-                if config.uses_jwt:
-                    when = adopted_at if adopted_at is not None else now()
-                    record.active = KeyInfo.from_config(config, origin="adopted", at=when)
-                    record.active.activated_at = when
-                    materials[record.active.fingerprint] = config.key_material()
-                    record.history.append(
-                        Event(
-                            at=when,
-                            action="adopted",
-                            actor="box-secrets",
-                            key_id=config.public_key_id,
-                            new_fingerprint=config.fingerprint,
-                            detail="a Box config found in the store, taken as the active key",
-                        )
-                    )
-            else:
-                record, materials = RotationRecord.from_json(raw_record)
-                if record.active is not None:
-                    if not isinstance(auth, dict) or not isinstance(auth.get("privateKey"), str):
-                        raise StoreCorruptError(f"{where}: the active key's private key is missing")
-                    materials[record.active.fingerprint] = KeyMaterial(
-                        auth["privateKey"], str(auth.get("passphrase") or "")
-                    )
-                # validate the client fields the same way a config load would
-                BoxAppConfig.from_dict(
-                    {
-                        **base,
-                        "boxAppSettings": {k: v for k, v in settings.items() if k != "appAuth"},
-                    }
-                )
-        except StoreCorruptError:
-            raise
-        except Exception as exc:
-            from .errors import ConfigError
-
-            if isinstance(exc, ConfigError):
-                raise StoreCorruptError(f"{where}: {exc}") from None
-            raise
-        settings.pop("appAuth", None)
-        return cls(base, record, materials, revision)
-
-    def __repr__(self) -> str:
-        return (
-            f"Snapshot(client_id={self.client_id!r}, state={self.record.state!r}, "
-            f"revision={self.revision!r})"
-        )

@@ -13,9 +13,9 @@ import threading
 from typing import Protocol, runtime_checkable
 
 from .config import BoxAppConfig
-from .errors import ConfigError, NoActiveKeyError
+from .errors import ConfigError
 
-__all__ = ["ConfigFileSource", "KeySource", "StaticSource", "config_from_document"]
+__all__ = ["ConfigFileSource", "KeySource", "StaticSource"]
 
 
 @runtime_checkable
@@ -50,31 +50,6 @@ class StaticSource:
 
     def __repr__(self) -> str:
         return f"StaticSource({self._config!r})"
-
-
-def config_from_document(data: object, *, trusted: bool, where: str) -> BoxAppConfig:
-    """The active config in a JSON document that may be a box-secrets store document.
-
-    A store document whose first key is not registered yet has no usable key;
-    saying so beats treating it as a Client Credentials app.
-    """
-    if isinstance(data, dict):
-        record = data.get("boxSecrets")
-        settings = data.get("boxAppSettings")
-        if (
-            isinstance(record, dict)
-            and isinstance(settings, dict)
-            and not isinstance(settings.get("appAuth"), dict)
-            and record.get("auth", "jwt") == "jwt"
-        ):
-            raise NoActiveKeyError(
-                f"{where} has no active key yet: its first key is waiting to be registered "
-                "at Box; run `box-secrets status` to see what to do"
-            )
-    try:
-        return BoxAppConfig.from_dict(data, trusted=trusted)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}", field=exc.field) from None
 
 
 class ConfigFileSource:
@@ -124,6 +99,8 @@ class ConfigFileSource:
                 f"{self._path}: the Box config is not valid JSON; download it again from "
                 "the Developer Console or fix the syntax"
             ) from None
+        from .document import config_from_document
+
         config = config_from_document(data, trusted=False, where=self._path)
         return config, (st.st_ino, st.st_size, st.st_mtime_ns)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from box_secrets.emulator.console import Console, ConsoleError
-from box_secrets.record import Snapshot
+from box_secrets.document import Snapshot
 from box_secrets.rotation import Notification, RotationEngine
 from box_secrets.rotation.invariants import InvariantChecker
 from box_secrets.stores import Store, open_store

@@ -2,85 +2,20 @@
 
 Exit codes: 0 success (or nothing due), 1 failure (Box refused, store or
 network trouble), 2 bad input, 3 waiting for a person (rotation commands).
-Errors are one sentence on stderr; no traceback, no secret.
+Errors are one sentence on stderr; no traceback, no secret. The group lives
+in ``_group``; each command module registers its commands on it.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import Any
-
-import click
-
 from ..errors import BoxSecretsError
+from . import emulator as _emulator  # noqa: F401 - registers commands
+from . import rotation as _rotation  # noqa: F401
+from . import store as _store  # noqa: F401
+from . import token as _token  # noqa: F401
+from ._group import EXIT_FAILURE, EXIT_INPUT, EXIT_WAITING, cli, fail
 
-__all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "main"]
-
-EXIT_FAILURE = 1
-EXIT_INPUT = 2
-EXIT_WAITING = 3
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> None:
-    from .._urls import clean_text
-
-    # Messages may quote a server's words: one line, no control characters.
-    text = clean_text(message, limit=2000)
-    if text and text[-1] not in ".!?":
-        text += "."
-    click.echo(f"error: {text}", err=True)
-    sys.exit(code)
-
-
-class _Group(click.Group):
-    """Turns box-secrets errors into one line and an exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BoxSecretsError as exc:
-            fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
-            raise
-        except Exception as exc:
-            if os.environ.get("BOX_SECRETS_DEBUG"):
-                raise
-            # The message of an unexpected exception might echo input; print its type only.
-            fail(
-                f"internal error ({type(exc).__name__}); please report it, and rerun with "
-                "BOX_SECRETS_DEBUG=1 to see the traceback"
-            )
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--box-base-url",
-    envvar="BOX_API_BASE_URL",
-    default="https://api.box.com",
-    show_default=True,
-    metavar="URL",
-    help="Box API base URL (point it at `box-secrets emulator` to test). Env: BOX_API_BASE_URL.",
-)
-@click.option(
-    "-v",
-    "--verbose",
-    count=True,
-    help="Log box-secrets' own steps to stderr (-v info, -vv debug); secrets are never logged. "
-    "Third-party libraries stay quiet unless BOX_SECRETS_UNSAFE_THIRD_PARTY_DEBUG=1.",
-)
-@click.version_option(package_name="box-secrets")
-@click.pass_context
-def cli(ctx: click.Context, box_base_url: str, verbose: int) -> None:
-    """Keep Box server-side JWT credentials safe and fresh."""
-    from .._redact import configure_cli_logging
-    from .._urls import check_url
-
-    configure_cli_logging(verbose)
-    ctx.obj = {"base_url": check_url(box_base_url, what="--box-base-url").rstrip("/")}
+__all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli", "main"]
 
 
 def main() -> None:
@@ -91,9 +26,3 @@ def main() -> None:
     except BoxSecretsError as exc:
         fail(str(exc), exc.exit_code)
     cli.main(prog_name="box-secrets")
-
-
-from . import emulator as _emulator  # noqa: E402,F401 - registers commands
-from . import rotation as _rotation  # noqa: E402,F401
-from . import store as _store  # noqa: E402,F401
-from . import token as _token  # noqa: E402,F401

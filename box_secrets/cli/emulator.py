@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import cli
+from ._group import cli
 
 if TYPE_CHECKING:
     from ..emulator._httpd import ServedEmulator

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import EXIT_WAITING, cli
 from ._common import echo_keys, store_option
+from ._group import EXIT_WAITING, cli
 
 if TYPE_CHECKING:
     from ..rotation import Outcome, RotationEngine

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from . import cli
 from ._common import echo_keys, store_option
+from ._group import cli
 
 
 @cli.group("store")

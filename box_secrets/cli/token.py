@@ -6,8 +6,8 @@ import json
 
 import click
 
-from . import cli
 from ._common import resolve_source, source_options
+from ._group import cli
 
 cache_dir_option = click.option(
     "--cache-dir",

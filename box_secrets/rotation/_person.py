@@ -11,8 +11,9 @@ import re
 from typing import TYPE_CHECKING
 
 from .._time import rfc3339
+from ..document import Snapshot
 from ..errors import InputError, InvalidTransitionError, KeyRejectedError
-from ..record import KeyInfo, Snapshot
+from ..record import KeyInfo
 from ._outcome import Outcome
 from .destroy import finish_destruction
 from .views import DAY

@@ -7,8 +7,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..config import BoxAppConfig
+from ..document import Snapshot
 from ..errors import ConflictError, InputError, StoreNotFoundError
-from ..record import Policy, RotationRecord, Snapshot
+from ..record import Policy, RotationRecord
 from ._outcome import Outcome
 from ._words import policy_text
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..document import Snapshot
 from ..errors import InvalidTransitionError, KeyRejectedError
-from ..record import Snapshot
 from ._outcome import Outcome
 
 if TYPE_CHECKING:

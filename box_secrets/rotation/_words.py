@@ -15,7 +15,8 @@ from .notify import Notification
 from .views import DAY
 
 if TYPE_CHECKING:
-    from ..record import KeyInfo, Policy, RotationRecord, Snapshot
+    from ..document import Snapshot
+    from ..record import KeyInfo, Policy, RotationRecord
     from ..stores import Store
 
 __all__ = ["Words", "policy_text"]

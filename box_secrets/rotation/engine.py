@@ -36,6 +36,7 @@ from typing import Any
 
 from .. import _faults
 from ..config import BoxAppConfig
+from ..document import Snapshot
 from ..errors import (
     ConflictError,
     InvalidTransitionError,
@@ -43,7 +44,7 @@ from ..errors import (
     StoreNotFoundError,
 )
 from ..keys import GeneratedKey, generate_key
-from ..record import KeyInfo, KeyMaterial, Policy, RotationRecord, Snapshot
+from ..record import KeyInfo, KeyMaterial, Policy, RotationRecord
 from ..stores import Store, open_store
 from ._outcome import Outcome
 from ._words import Words

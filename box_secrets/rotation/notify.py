@@ -96,15 +96,14 @@ class WebhookNotifier:
         self.url = url
 
     def send(self, notification: Notification) -> None:
-        from .._http import default_client
-        from ..errors import BoxUnavailableError
+        from .._http import TransportError, default_client
 
         body = json.dumps({"text": notification.text, "box_secrets": notification.to_json()})
         try:
             resp = default_client().request(
                 "POST", self.url, body=body.encode(), headers={"Content-Type": "application/json"}
             )
-        except BoxUnavailableError as exc:
+        except TransportError as exc:
             raise NotifyError(
                 f"the notification webhook could not be reached ({self._host()})"
             ) from exc

@@ -6,8 +6,8 @@ from typing import Any
 
 from .._time import now
 from ..config import BoxAppConfig
+from ..document import Snapshot
 from ..errors import ConflictError, InputError, StoreCorruptError, StoreNotFoundError
-from ..record import Snapshot
 from .base import Store
 
 __all__ = ["import_config", "show"]

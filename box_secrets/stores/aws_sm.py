@@ -43,7 +43,8 @@ from ._uri import StoreURI
 from .base import Store, fingerprints_in
 
 if TYPE_CHECKING:
-    from ..record import KeyInfo, Snapshot
+    from ..document import Snapshot
+    from ..record import KeyInfo
 
 try:
     import boto3
@@ -227,7 +228,8 @@ class SecretsManagerStore(Store):
         return [v for v, stages in labels.items() if label in stages]
 
     def load(self) -> Snapshot:
-        from ..record import KeyMaterial, Snapshot
+        from ..document import Snapshot
+        from ..record import KeyMaterial
 
         labels = self._labels()
         holders = self._holder(labels, RECORD)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _faults
 from ..config import BoxAppConfig
+from ..document import config_from_document
 from ..errors import ConfigError, StoreCorruptError
-from ..sources import config_from_document
 
 if TYPE_CHECKING:
     # The writers' model; readers never need it, so it is not imported at run time here.
-    from ..record import Snapshot
+    from ..document import Snapshot
 
 __all__ = ["Store"]
 

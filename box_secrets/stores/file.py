@@ -52,7 +52,7 @@ from ._uri import StoreURI
 from .base import Store, fingerprints_in
 
 if TYPE_CHECKING:
-    from ..record import Snapshot
+    from ..document import Snapshot
 
 __all__ = ["FileStore"]
 
@@ -151,7 +151,7 @@ class FileStore(Store):
         return self._parse(self._read_raw(), self.path)
 
     def load(self) -> Snapshot:
-        from ..record import Snapshot
+        from ..document import Snapshot
 
         raw = self._read_raw()
         data = self._parse(raw, self.path)

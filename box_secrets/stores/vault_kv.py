@@ -34,7 +34,7 @@ from ._uri import StoreURI
 from .base import Store, fingerprints_in
 
 if TYPE_CHECKING:
-    from ..record import Snapshot
+    from ..document import Snapshot
 
 try:
     import hvac
@@ -275,7 +275,7 @@ class VaultStore(Store):
         return self._current()[0]
 
     def load(self) -> Snapshot:
-        from ..record import Snapshot
+        from ..document import Snapshot
 
         data, version, created = self._current()
         return Snapshot.from_document(

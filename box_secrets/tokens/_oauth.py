@@ -114,7 +114,13 @@ def auth_error(resp: HttpResponse, doing: str, key_id: str | None = None) -> Box
 
 def parse_token(resp: HttpResponse) -> AccessToken:
     """The token in a 200 answer from ``/oauth2/token``."""
-    data: Any = resp.json()
+    try:
+        data: Any = resp.json()
+    except ValueError:
+        raise BoxResponseError(
+            f"Box answered HTTP {resp.status} with a body that is not JSON; check that the "
+            "base URL points at Box's API"
+        ) from None
     if not isinstance(data, dict):
         raise BoxResponseError("Box's token response is not a JSON object")
     value = data.get("access_token")

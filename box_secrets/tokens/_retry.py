@@ -89,6 +89,7 @@ class RetryPolicy:
     ) -> HttpResponse:
         """POST ``build()``'s fields, retrying; ``build`` runs per attempt (a new assertion)."""
         from .. import _faults
+        from .._http import TransportError
         from ._oauth import retry_after
 
         last = "no attempt"
@@ -97,8 +98,8 @@ class RetryPolicy:
             _faults.crashpoint("box.call", "before")
             try:
                 resp = http.request("POST", url, fields=fields)
-            except BoxUnavailableError as exc:
-                last = str(exc)
+            except TransportError as exc:
+                last = f"{exc}; check the network and the URL"
                 wait = self.backoff(attempt)
             else:
                 _faults.crashpoint("box.call", "after")
