@@ -1,5 +1,8 @@
 """box-secrets: keep Box server-side JWT credentials safe and fresh.
 
+The whole exception tree (see :mod:`box_secrets.errors`) is importable from
+here: ``except box_secrets.KeyRejectedError``.
+
 The public API, re-exported here and loaded on first use so that
 ``import box_secrets`` costs almost nothing (no cryptography, no HTTP client,
 never boto3 or hvac)::
@@ -17,17 +20,31 @@ if TYPE_CHECKING:
     from .config import BoxAppConfig
     from .errors import (
         BoxAuthError,
+        BoxError,
+        BoxResponseError,
         BoxSecretsError,
         BoxUnavailableError,
+        ConfigError,
         ConflictError,
+        InputError,
+        InvalidTransitionError,
         KeyRejectedError,
+        MissingExtraError,
+        NoActiveKeyError,
+        NotifyError,
+        StoreAccessDeniedError,
+        StoreCorruptError,
+        StoreError,
+        StoreNotFoundError,
+        StoreUnavailableError,
+        StoreURIError,
     )
     from .rotation import RotationEngine
-    from .signing import RSASigner, Signer
+    from .signing import KeyMaterial, RSASigner, Signer, signer_for
     from .sources import ConfigFileSource, KeySource, StaticSource
     from .stores import Store, open_store
     from .stores.reader import StoreSource
-    from .tokens import AccessToken, TokenProvider, access_token, get_provider
+    from .tokens import AccessToken, RetryPolicy, TokenProvider, access_token, get_provider
 
 __version__ = "0.1.0"
 
@@ -35,24 +52,41 @@ __all__ = [
     "AccessToken",
     "BoxAppConfig",
     "BoxAuthError",
+    "BoxError",
+    "BoxResponseError",
     "BoxSecretsError",
     "BoxUnavailableError",
+    "ConfigError",
     "ConfigFileSource",
     "ConflictError",
+    "InputError",
+    "InvalidTransitionError",
+    "KeyMaterial",
     "KeyRejectedError",
     "KeySource",
+    "MissingExtraError",
+    "NoActiveKeyError",
+    "NotifyError",
     "RSASigner",
+    "RetryPolicy",
     "RotationEngine",
     "Signer",
     "StaticSource",
     "Store",
+    "StoreAccessDeniedError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreNotFoundError",
     "StoreSource",
+    "StoreURIError",
+    "StoreUnavailableError",
     "TokenProvider",
     "__version__",
     "access_token",
     "clear_caches",
     "get_provider",
     "open_store",
+    "signer_for",
 ]
 
 _WHERE = {
@@ -70,11 +104,28 @@ _WHERE = {
     "open_store": "stores",
     "StoreSource": "stores.reader",
     "RotationEngine": "rotation",
-    "BoxSecretsError": "errors",
     "BoxAuthError": "errors",
+    "BoxError": "errors",
+    "BoxResponseError": "errors",
+    "BoxSecretsError": "errors",
     "BoxUnavailableError": "errors",
+    "ConfigError": "errors",
     "ConflictError": "errors",
+    "InputError": "errors",
+    "InvalidTransitionError": "errors",
     "KeyRejectedError": "errors",
+    "MissingExtraError": "errors",
+    "NoActiveKeyError": "errors",
+    "NotifyError": "errors",
+    "StoreAccessDeniedError": "errors",
+    "StoreCorruptError": "errors",
+    "StoreError": "errors",
+    "StoreNotFoundError": "errors",
+    "StoreURIError": "errors",
+    "StoreUnavailableError": "errors",
+    "KeyMaterial": "signing",
+    "signer_for": "signing",
+    "RetryPolicy": "tokens",
 }
 
 

@@ -30,24 +30,41 @@ def test_public_api_is_pinned() -> None:
             "AccessToken",
             "BoxAppConfig",
             "BoxAuthError",
+            "BoxError",
+            "BoxResponseError",
             "BoxSecretsError",
             "BoxUnavailableError",
+            "ConfigError",
             "ConfigFileSource",
             "ConflictError",
+            "InputError",
+            "InvalidTransitionError",
+            "KeyMaterial",
             "KeyRejectedError",
             "KeySource",
+            "MissingExtraError",
+            "NoActiveKeyError",
+            "NotifyError",
             "RSASigner",
+            "RetryPolicy",
             "RotationEngine",
             "Signer",
             "StaticSource",
             "Store",
+            "StoreAccessDeniedError",
+            "StoreCorruptError",
+            "StoreError",
+            "StoreNotFoundError",
             "StoreSource",
+            "StoreURIError",
+            "StoreUnavailableError",
             "TokenProvider",
             "__version__",
             "access_token",
             "clear_caches",
             "get_provider",
             "open_store",
+            "signer_for",
         ]
     )
     for name in box_secrets.__all__:
@@ -74,3 +91,64 @@ def test_cli_token_loads_no_cloud_sdk(app, tmp_path: Path) -> None:
     mods = loaded_after(code)
     for name in HEAVY:
         assert name not in mods, name
+
+
+def test_the_whole_error_tree_is_exported() -> None:
+    from box_secrets import errors
+
+    for name in errors.__all__:
+        assert getattr(box_secrets, name) is getattr(errors, name), name
+
+
+def test_no_import_cycles_between_modules() -> None:
+    """Module imports (function-level ones included) form no cycle, TYPE_CHECKING aside."""
+    import ast
+
+    root = Path(box_secrets.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        tree = ast.parse(path.read_text())
+        skip = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
+        edges: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in skip or not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            target = f"{base}.{node.module}" if node.module else base
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                edges.add(
+                    sub
+                    if (root.parent / sub.replace(".", "/")).with_suffix(".py").exists()
+                    else target
+                )
+        graph[name] = {e for e in edges if e != name}
+
+    def cycle_from(start: str) -> list[str] | None:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    return [*trail, nxt]
+                # a package importing its own submodules (registration) is not a cycle
+                if nxt not in seen and not nxt.startswith(start + "."):
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+        return None
+
+    cycles = [
+        c
+        for m in graph
+        if (c := cycle_from(m))
+        and not any(a.startswith(b + ".") or b.startswith(a + ".") for a, b in zip(c, c[1:]))
+    ]
+    assert not cycles, cycles[0]
