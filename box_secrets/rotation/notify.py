@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qsl
 
-from ..errors import InputError, MissingExtraError, NotifyError
+from ..errors import InputError, NotifyError
 
 __all__ = [
     "LogNotifier",
@@ -129,10 +129,9 @@ class SNSNotifier:
     def __init__(
         self, topic_arn: str, *, region: str | None = None, endpoint_url: str | None = None
     ) -> None:
-        try:
-            import boto3
-        except ImportError as exc:
-            raise MissingExtraError("aws", "boto3") from exc
+        from .._optional import require
+
+        boto3 = require("boto3")
         self.topic_arn = topic_arn
         self._client = boto3.client("sns", region_name=region, endpoint_url=endpoint_url)
 

@@ -29,10 +29,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._faults import crashpoint
+from .._optional import require
 from ..errors import (
     ConflictError,
     InputError,
-    MissingExtraError,
     StoreAccessDeniedError,
     StoreCorruptError,
     StoreError,
@@ -46,12 +46,15 @@ if TYPE_CHECKING:
     from ..document import Snapshot
     from ..record import KeyInfo
 
-try:
+if TYPE_CHECKING:
     import boto3
     import botocore.config
     import botocore.exceptions
-except ImportError as exc:
-    raise MissingExtraError("aws", "boto3") from exc
+else:  # one sentence naming the extra when boto3 is missing
+    boto3 = require("boto3")
+    botocore = require("botocore")
+    require("botocore.config")
+    require("botocore.exceptions")
 
 __all__ = ["SecretsManagerStore"]
 

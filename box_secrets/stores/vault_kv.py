@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._optional import require
 from ..errors import (
     ConflictError,
     InputError,
-    MissingExtraError,
     StoreAccessDeniedError,
     StoreCorruptError,
     StoreError,
@@ -36,12 +36,14 @@ from .base import Store, fingerprints_in
 if TYPE_CHECKING:
     from ..document import Snapshot
 
-try:
+if TYPE_CHECKING:
     import hvac
     import hvac.exceptions as hvac_exc
     import requests
-except ImportError as exc:
-    raise MissingExtraError("vault", "hvac") from exc
+else:  # one sentence naming the extra when hvac is missing
+    hvac = require("hvac")
+    hvac_exc = require("hvac.exceptions")
+    requests = require("requests")
 
 __all__ = ["VaultStore"]
 
@@ -118,10 +120,7 @@ class VaultStore(Store):
                     role=self.params["role"], jwt=jwt, mount_point=auth_mount
                 )
             else:  # aws
-                try:
-                    import boto3
-                except ImportError as exc:
-                    raise MissingExtraError("aws", "boto3") from exc
+                boto3 = require("boto3")
                 creds = boto3.Session().get_credentials()
                 if creds is None:
                     raise StoreAccessDeniedError(
