@@ -158,6 +158,10 @@ class BoxAppConfig:
         """Load a config file downloaded from the Box Developer Console (always validated).
 
         Only a regular file of at most 64 KiB is read (a real one is about 2 KB).
+
+        Raises:
+            ConfigError: the file is missing, unreadable, too large, not a regular
+                file, not JSON, or a field is wrong (the error names it).
         """
         from ._files import MAX_CONFIG_BYTES, read_limited
 

@@ -198,7 +198,17 @@ class RotationEngine:
     # -- advance --------------------------------------------------------------
 
     def advance(self, *, force: bool = False) -> Outcome:
-        """Do the next safe thing (idempotent): what ``box-secrets rotate`` runs."""
+        """Do the next safe thing (idempotent): what ``box-secrets rotate`` runs.
+
+        ``Outcome.waiting`` is True while a person must act.
+
+        Raises:
+            InvalidTransitionError: the store is not initialised.
+            ConflictError: the store kept changing under the command (run it again).
+            BoxUnavailableError: Box could not be asked; nothing was changed.
+            StoreError: the store refused or failed.
+            NotifyError: a person could not be told; the next run tells them again.
+        """
         return self._run(lambda snap: self._advance(snap, force))
 
     def _advance(self, snap: Snapshot, force: bool) -> Outcome:

@@ -14,7 +14,13 @@ __all__ = ["Store", "open_store"]
 
 
 def open_store(uri: str) -> Store:
-    """Open the store a URI names; the backend's library is imported only now."""
+    """Open the store a URI names; the backend's library is imported only now.
+
+    Raises:
+        StoreURIError: the URI cannot be parsed or names an unknown backend.
+        InputError: a parameter is unsafe or wrong (an http:// address, a bad region).
+        MissingExtraError: the backend's optional dependency is not installed.
+    """
     from ._uri import parse_store_uri
 
     parsed = parse_store_uri(uri)

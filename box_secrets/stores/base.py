@@ -53,6 +53,12 @@ class Store(ABC):
         """The active key's Box config, in Box's own format.
 
         Values box-secrets wrote were validated then, so their RSA check is skipped.
+
+        Raises:
+            StoreNotFoundError: the store holds nothing yet.
+            NoActiveKeyError: the first key is not registered at Box yet.
+            StoreCorruptError: the stored value is not a Box config.
+            StoreAccessDeniedError, StoreUnavailableError: the backend refused or failed.
         """
         return config_from_store_data(self.read_current_data(), self.uri)
 
@@ -65,8 +71,11 @@ class Store(ABC):
     def commit(self, snapshot: Snapshot, expected: str | None) -> str:
         """Write ``snapshot`` if the store is still at ``expected`` (None: still empty).
 
-        Returns the new revision. Raises :class:`ConflictError` and changes
-        nothing when another writer got there first.
+        Returns the new revision.
+
+        Raises:
+            ConflictError: another writer got there first; nothing was changed.
+            StoreError: the backend refused or failed (one sentence; nothing half-written).
         """
         _faults.crashpoint("store.commit", "before")
         snapshot.record.seq += 1

@@ -156,6 +156,15 @@ class TokenProvider:
 
         Cached until ``refresh_margin`` seconds before expiry; concurrent callers
         missing the cache share one request to Box.
+
+        Raises:
+            InputError: bad arguments (exit code 2 in the CLI).
+            ConfigError: the config is unusable (no key ID, nothing to sign with).
+            KeyRejectedError: Box does not accept the key, even after re-reading it.
+            BoxAuthError: Box refused for another reason (client, authorization).
+            BoxUnavailableError: Box kept failing until the retry policy gave up.
+            BoxResponseError: Box answered something its API does not promise.
+            StoreError: the key's store could not be read.
         """
         if as_user is None and scopes is None and resource is None and shared_link is None:
             slot = self._default
@@ -186,7 +195,7 @@ class TokenProvider:
         return self.get_token(**kwargs).access_token
 
     def refresh(self, *, as_user: str | None = None) -> AccessToken:
-        """Mint a new token now, replacing the cached one."""
+        """Mint a new token now, replacing the cached one (raises as :meth:`get_token`)."""
         stype, sid = ("user", str(as_user)) if as_user is not None else self._default_subject()
         key: _CacheKey = (stype, sid, None, None, None)
         slot = self._slot(key)
@@ -207,7 +216,13 @@ class TokenProvider:
         resource: str | None = None,
         shared_link: str | None = None,
     ) -> AccessToken:
-        """Exchange ``token`` for a new one restricted to ``scopes`` (not cached)."""
+        """Exchange ``token`` for a new one restricted to ``scopes`` (not cached).
+
+        Raises:
+            InputError: no scopes, or both a resource and a shared link.
+            BoxAuthError: Box refused the exchange (``invalid_scope``, ``invalid_grant``).
+            BoxUnavailableError: Box kept failing until the retry policy gave up.
+        """
         scope_list = list(scopes)
         if not scope_list:
             raise InputError("scopes must name at least one Box scope, such as item_preview")
@@ -222,6 +237,10 @@ class TokenProvider:
         Box answers 200 to any string (RFC 7009), so success here means Box was
         told, not that the token existed. The in-process and the cross-process
         caches drop it even if the request fails, so it is never served again.
+
+        Raises:
+            BoxAuthError: Box refused the request (wrong client credentials).
+            BoxUnavailableError: Box kept failing until the retry policy gave up.
         """
         value = token.access_token if isinstance(token, AccessToken) else token
         self._forget(value)
