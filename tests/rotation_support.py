@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from box_secrets.emulator.console import Console, ConsoleError
 from box_secrets.document import Snapshot
+from box_secrets.emulator.console import Console, ConsoleError
 from box_secrets.rotation import Notification, RotationEngine
 from box_secrets.rotation.invariants import InvariantChecker
 from box_secrets.stores import Store, open_store
@@ -49,7 +49,7 @@ class Rig:
 
     def __post_init__(self) -> None:
         self.store: Store = open_store(self.uri)
-        from .conftest import _POOL
+        from .helpers import _POOL
 
         self.engine = RotationEngine(
             self.store,

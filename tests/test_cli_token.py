@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .conftest import assert_clean_error, run_cli
+from .helpers import assert_clean_error, run_cli
 
 
 def test_token_prints_bare_token(app, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from box_secrets.config import BoxAppConfig
 from box_secrets.errors import ConfigError
 
-from .conftest import pem_chunks
+from .helpers import pem_chunks
 
 
 def console_json(key_pem: str, passphrase: str = "", **top: object) -> dict[str, object]:
@@ -40,9 +40,9 @@ def pem(key: rsa.RSAPrivateKey, fmt: serialization.PrivateFormat, passphrase: st
 
 @pytest.fixture(scope="module")
 def rsa_key() -> rsa.RSAPrivateKey:
-    from .conftest import _POOL
+    from .helpers import _POOL
 
-    return _POOL.get(0).key
+    return _POOL.first.key
 
 
 @pytest.mark.parametrize(
@@ -111,9 +111,9 @@ def test_box_sdk_gen_loads_what_we_save(rsa_key) -> None:
 
 
 def test_generated_keys_are_in_boxs_format() -> None:
-    from .conftest import _POOL
+    from .helpers import _POOL
 
-    gen = _POOL.get(1)
+    gen = _POOL.second
     assert gen.private_key_pem.splitlines()[0].endswith("BEGIN ENCRYPTED PRIVATE KEY-----")
     loaded = serialization.load_pem_private_key(
         gen.private_key_pem.encode(), gen.passphrase.encode()

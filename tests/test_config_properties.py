@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from box_secrets.config import BoxAppConfig
 from box_secrets.errors import ConfigError
 
-from .conftest import _POOL
+from .helpers import _POOL
 
 # Secret-looking values that cannot occur by chance in a message (hypothesis is
 # adversarial: it once built "boxAppSettin", a field name, from the bare alphabet).

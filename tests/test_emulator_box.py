@@ -134,7 +134,7 @@ def test_missing_kid(app) -> None:
 
 
 def test_signature_from_another_key(app, keys) -> None:
-    other = keys.get(5)
+    other = keys.stranger
     expect(mint(app, key=other.key), 400, "invalid_grant", "Signature verification error")
 
 
@@ -463,9 +463,9 @@ def test_console_keys_lifecycle(app, keys) -> None:
     entries = app.console.list_keys(app.client_id)
     assert [e["id"] for e in entries] == [app.kid]
     assert len(entries[0]["fingerprint_sha256"]) == 64 and entries[0]["created_at"].endswith("Z")
-    second = app.console.add_key(app.client_id, keys.get(4).public_key_pem)
+    second = app.console.add_key(app.client_id, keys.other.public_key_pem)
     with pytest.raises(ConsoleError) as full:
-        app.console.add_key(app.client_id, keys.get(5).public_key_pem)
+        app.console.add_key(app.client_id, keys.stranger.public_key_pem)
     assert full.value.status == 409
     app.console.delete_key(app.client_id, app.kid)
     assert [e["id"] for e in app.console.list_keys(app.client_id)] == [second]

@@ -12,7 +12,7 @@ import pytest
 from box_secrets import errors
 from box_secrets.tokens import TokenProvider
 
-from .conftest import assert_clean_error, run_cli
+from .helpers import assert_clean_error, run_cli
 
 
 def test_revoke_removes_the_token_from_the_cache(app, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from box_secrets.rotation.invariants import InvariantChecker
 from box_secrets.stores import open_store
 from box_secrets.stores.admin import import_config
 
-from .conftest import assert_clean_error, run_cli
+from .helpers import assert_clean_error, run_cli
 
 
 def _history(store_file: Path) -> Path:

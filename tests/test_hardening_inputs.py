@@ -12,7 +12,7 @@ import pytest
 from box_secrets.stores import open_store
 from box_secrets.stores.admin import import_config
 
-from .conftest import assert_clean_error, run_cli
+from .helpers import assert_clean_error, run_cli
 
 
 def _digest(path: Path) -> bytes | None:

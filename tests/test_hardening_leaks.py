@@ -11,7 +11,7 @@ import pytest
 
 from box_secrets.stores import open_store
 
-from .conftest import assert_clean_error, pem_chunks, run_cli
+from .helpers import assert_clean_error, pem_chunks, run_cli
 
 # A 64-character base64 run of mixed case is a PEM body line (hex digests, such as
 # SigV4 signatures, are not): key material, unless a command prints a public key.

@@ -103,6 +103,7 @@ def test_the_whole_error_tree_is_exported() -> None:
 def test_no_import_cycles_between_modules() -> None:
     """Module imports (function-level ones included) form no cycle, TYPE_CHECKING aside."""
     import ast
+    import itertools
 
     root = Path(box_secrets.__file__).parent
     graph: dict[str, set[str]] = {}
@@ -149,6 +150,8 @@ def test_no_import_cycles_between_modules() -> None:
         c
         for m in graph
         if (c := cycle_from(m))
-        and not any(a.startswith(b + ".") or b.startswith(a + ".") for a, b in zip(c, c[1:]))
+        and not any(
+            a.startswith(b + ".") or b.startswith(a + ".") for a, b in itertools.pairwise(c)
+        )
     ]
     assert not cycles, cycles[0]

@@ -17,7 +17,7 @@ import pytest
 from box_secrets.rotation.invariants import InvariantChecker
 from box_secrets.stores import open_store
 
-from .conftest import assert_clean_error, pem_chunks
+from .helpers import assert_clean_error, pem_chunks
 
 
 def cli(

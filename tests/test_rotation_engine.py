@@ -9,7 +9,7 @@ import pytest
 from box_secrets import errors
 from box_secrets.rotation import RotationEngine
 
-from .conftest import pem_chunks
+from .helpers import pem_chunks
 from .rotation_support import new_rig
 
 
@@ -104,7 +104,7 @@ def test_force_never_replaces_a_staged_key(rig) -> None:
 def test_wrong_key_id_goes_back_to_staged(rig, keys) -> None:
     rig.engine.advance(force=True)
     other = rig.console.add_key(
-        rig.client_id, keys.get(5).public_key_pem
+        rig.client_id, keys.stranger.public_key_pem
     )  # a real ID for another key
     rig.engine.register(other)
     refused = rig.engine.advance()
@@ -159,7 +159,7 @@ def test_abandon_a_registered_key_says_to_remove_it_at_box(rig) -> None:
 
 
 def test_import_box_generated_pair(rig, keys) -> None:
-    new_key = keys.get(4)
+    new_key = keys.other
     kid = rig.console.add_key(
         rig.client_id, new_key.public_key_pem
     )  # "Generate a Public/Private Keypair"
@@ -192,8 +192,8 @@ def test_import_refuses_while_a_key_is_staged(rig, keys) -> None:
         client_secret=current.client_secret,
         enterprise_id=current.enterprise_id,
         public_key_id="k0000000",
-        private_key_pem=keys.get(4).private_key_pem,
-        passphrase=keys.get(4).passphrase,
+        private_key_pem=keys.other.private_key_pem,
+        passphrase=keys.other.passphrase,
     )
     with pytest.raises(errors.InvalidTransitionError, match="abandon it first"):
         rig.engine.import_pending(other)

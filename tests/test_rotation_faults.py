@@ -21,7 +21,7 @@ import pytest
 from box_secrets import _faults
 from box_secrets.config import BoxAppConfig
 
-from .conftest import BACKENDS, make_store_uri
+from .helpers import BACKENDS, make_store_uri
 from .rotation_support import Rig, new_rig
 
 
@@ -70,7 +70,7 @@ def _nothing(rig: Rig, keys: Any) -> None:
 
 
 def _import_config(rig: Rig, keys: Any) -> BoxAppConfig:
-    key = keys.get(4)
+    key = keys.other
     kid = next(
         (
             e["id"]

@@ -16,7 +16,7 @@ from box_secrets.config import BoxAppConfig
 from box_secrets.emulator import BoxEmulator
 from box_secrets.emulator.console import Console, ConsoleError
 
-from .conftest import _POOL
+from .helpers import _POOL
 from .rotation_support import Rig
 
 _EMULATOR: BoxEmulator | None = None
@@ -50,7 +50,7 @@ class Lifecycle(RuleBasedStateMachine):
         emu = emulator()
         self.console = Console(emu.base_url)
         info = self.console.create_app()
-        first = _POOL.get(0)
+        first = _POOL.first
         kid = self.console.add_key(info["client_id"], first.public_key_pem)
         self.app = info
         self.dir = tempfile.mkdtemp()

@@ -76,7 +76,7 @@ def test_a_token_is_minted_through_a_given_signer(app) -> None:
 
 
 def test_a_wrong_signer_is_refused_by_box(app, keys) -> None:
-    wrong = ElsewhereSigner(keys.get(5), app.kid)
+    wrong = ElsewhereSigner(keys.stranger, app.kid)
     provider = TokenProvider(_keyless(app), base_url=app.base_url, signer=wrong)
     with pytest.raises(errors.KeyRejectedError):
         provider.get_token()
@@ -113,7 +113,7 @@ def _fill(template: Any, values: dict[str, str]) -> Any:
 def test_a_store_written_by_0_1_is_read_minted_from_and_rotated(
     state: str, app, keys, tmp_path: Path
 ) -> None:
-    b = keys.get(4)
+    b = keys.other
     kid_b = app.console.add_key(app.client_id, b.public_key_pem) if state == "overlap" else ""
     values = {
         "CLIENT_ID": app.client_id,

@@ -17,7 +17,7 @@ from box_secrets.stores.admin import import_config, show
 from box_secrets.stores.reader import StoreSource, clear_cache
 from box_secrets.tokens import TokenProvider
 
-from .conftest import assert_no_secrets
+from .helpers import assert_no_secrets
 
 
 def test_empty_store_is_not_found(store_uri: str) -> None:

@@ -16,7 +16,7 @@ from box_secrets import errors
 from box_secrets.stores import open_store
 from box_secrets.stores.admin import import_config
 
-from .conftest import assert_clean_error, run_cli
+from .helpers import assert_clean_error, run_cli
 
 
 @pytest.mark.parametrize(

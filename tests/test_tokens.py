@@ -15,7 +15,7 @@ from box_secrets import errors
 from box_secrets.config import BoxAppConfig
 from box_secrets.tokens import TokenProvider
 
-from .conftest import assert_no_secrets
+from .helpers import assert_no_secrets
 
 
 def provider(app, **kw) -> TokenProvider:  # type: ignore[no-untyped-def]
@@ -286,7 +286,7 @@ class StaleThenFresh:
 
 
 def test_refresh_on_reject_picks_up_rotated_key(app, keys) -> None:
-    new_key = keys.get(4)
+    new_key = keys.other
     new_kid = app.console.add_key(app.client_id, new_key.public_key_pem)
     app.console.delete_key(app.client_id, app.kid)  # the old key is gone at Box
     source = StaleThenFresh(app.config, app.config_for(new_key, new_kid))
@@ -306,7 +306,7 @@ def test_config_file_swapped_between_calls(app, keys, tmp_path: Path) -> None:
     path = app.write_config(tmp_path / "box.json")
     p = TokenProvider(str(path), base_url=app.base_url)
     p.get_token()
-    new_key = keys.get(4)
+    new_key = keys.other
     new_kid = app.console.add_key(app.client_id, new_key.public_key_pem)
     app.console.delete_key(app.client_id, app.kid)
     app.write_config(path, new_key, new_kid)
@@ -314,7 +314,7 @@ def test_config_file_swapped_between_calls(app, keys, tmp_path: Path) -> None:
 
 
 def test_signature_mismatch_is_key_rejected(app, keys) -> None:
-    wrong = app.config_for(keys.get(5), app.kid)
+    wrong = app.config_for(keys.stranger, app.kid)
     with pytest.raises(errors.KeyRejectedError):
         TokenProvider(wrong, base_url=app.base_url).get_token()
 
