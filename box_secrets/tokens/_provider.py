@@ -1,15 +1,4 @@
-"""Minting, caching and refreshing Box access tokens.
-
-:class:`TokenProvider` is for services: one per app, shared by all threads.
-:func:`access_token` is for cloud functions: it keeps one provider per source
-per process, so a warm Lambda reuses its cached token.
-
-What it does that Box's SDKs do not: a token is refreshed a safety margin
-before it expires (not after a 401); concurrent callers wait for one request
-(single-flight); every retry signs a new assertion with a new ``jti``; clock
-skew is corrected from Box's ``Date`` header; a key Box rejects is re-read
-from its source once (surviving a rotation); the private key is parsed once.
-"""
+"""The token provider: one per app, shared by all threads (see the package docstring)."""
 
 from __future__ import annotations
 
