@@ -14,7 +14,7 @@ from typing import Any
 from ._time import now
 from .config import BoxAppConfig
 from .errors import ConfigError, NoActiveKeyError, StoreCorruptError
-from .record import RECORD_KEY, Event, KeyInfo, KeyMaterial, RotationRecord
+from .record import RECORD_KEY, Event, KeyInfo, KeyMaterial, Origin, RotationRecord
 
 __all__ = ["Snapshot", "config_from_document"]
 
@@ -114,7 +114,7 @@ class Snapshot:
         return data
 
     @classmethod
-    def from_config(cls, config: BoxAppConfig, *, origin: str, at: float) -> Snapshot:
+    def from_config(cls, config: BoxAppConfig, *, origin: Origin, at: float) -> Snapshot:
         """A store's content holding ``config``'s key as the active key (no history yet)."""
         base = config.to_dict()
         base.pop(RECORD_KEY, None)

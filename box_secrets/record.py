@@ -16,7 +16,7 @@ import math
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ._time import now, parse_rfc3339, rfc3339
 from .config import BoxAppConfig
@@ -31,6 +31,40 @@ __all__ = [
     "Policy",
     "RotationRecord",
     "actor",
+]
+
+#: Where a key came from: made by box-secrets, imported from a console download, or
+#: adopted from a config found in the store.
+Origin = Literal["generated", "imported", "adopted"]
+#: Where a store's lifecycle stands (``RotationRecord.state``).
+State = Literal[
+    "client-credentials",
+    "retiring",
+    "empty",
+    "awaiting-first-registration",
+    "awaiting-first-verification",
+    "staged",
+    "registered",
+    "overlap",
+    "active",
+]
+
+#: What the history records.
+EventAction = Literal[
+    "initialised",
+    "adopted",
+    "imported",
+    "policy-changed",
+    "staged",
+    "notified",
+    "registered",
+    "refused",
+    "verified",
+    "promoted",
+    "retired",
+    "abandoned",
+    "destroyed",
+    "unlabelled",
 ]
 
 #: The top-level key of a Box config JSON under which box-secrets keeps its record.
@@ -123,7 +157,7 @@ class KeyInfo:
     public_key_pem: str
     key_id: str | None = None
     bits: int = 2048
-    origin: str = "generated"  # generated | imported | adopted
+    origin: Origin = "generated"
     created_at: float = field(default_factory=now)
     registered_at: float | None = None
     verified_at: float | None = None  # Box accepted a token signed with this key
@@ -166,7 +200,7 @@ class KeyInfo:
             raise StoreCorruptError(f"the record's {where} key is malformed") from None
 
     @classmethod
-    def from_config(cls, config: BoxAppConfig, *, origin: str, at: float) -> KeyInfo:
+    def from_config(cls, config: BoxAppConfig, *, origin: Origin, at: float) -> KeyInfo:
         """Facts about the key pair in a Box config (one Box already issued or registered)."""
         from .keys import public_pem_of
 
@@ -220,7 +254,7 @@ class RotationRecord:
     auth: str = "jwt"  # "ccg" for Client Credentials apps (no keys to rotate)
 
     @property
-    def state(self) -> str:
+    def state(self) -> State:
         """One word for where the lifecycle stands."""
         if self.auth != "jwt":
             return "client-credentials"
@@ -254,7 +288,7 @@ class RotationRecord:
 
     def log(
         self,
-        action: str,
+        action: EventAction,
         *,
         key: KeyInfo | None = None,
         old: KeyInfo | None = None,

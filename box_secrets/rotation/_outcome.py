@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["Outcome"]
+from ..record import State
+
+__all__ = ["Action", "Outcome"]
+
+#: What a command did (``Outcome.action``; ``--json`` prints it).
+Action = Literal[
+    "nothing",
+    "initialised",
+    "policy-changed",
+    "staged",
+    "notified",
+    "waiting",
+    "registered",
+    "imported",
+    "verified",
+    "refused",
+    "promoted",
+    "reminded",
+    "retired",
+    "abandoned",
+]
 
 
 @dataclass
 class Outcome:
     """What a command did. ``waiting`` means a person must act next (CLI exit 3)."""
 
-    action: str
+    action: Action
     message: str
-    state: str
+    state: State
     waiting: bool = False
 
     def to_json(self) -> dict[str, Any]:

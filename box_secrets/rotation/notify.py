@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO
 from urllib.parse import parse_qsl
 
 from ..errors import InputError, NotifyError
@@ -33,7 +33,7 @@ __all__ = [
 
 @dataclass
 class Notification:
-    kind: str  # register | reregister | remove | abandoned
+    kind: Literal["register", "reregister", "remove"]
     title: str
     client_id: str
     store: str

@@ -8,9 +8,10 @@ a private key, passphrase, client secret or token.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from .._time import rfc3339
+from ..record import State
 
 if TYPE_CHECKING:
     from ..record import KeyInfo, RotationRecord
@@ -18,19 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["DAY", "KeyView", "State", "StatusView", "key_view", "status_view"]
 
 DAY = 86400.0
-
-#: Where a store's lifecycle stands (``RotationRecord.state``).
-State = Literal[
-    "client-credentials",
-    "retiring",
-    "empty",
-    "awaiting-first-registration",
-    "awaiting-first-verification",
-    "staged",
-    "registered",
-    "overlap",
-    "active",
-]
 
 
 class KeyView(TypedDict):
@@ -48,7 +36,7 @@ class KeyView(TypedDict):
 class StatusView(TypedDict):
     """Where a store stands and what happens next (``status --json``)."""
 
-    state: str
+    state: State
     active: KeyView | None
     pending: KeyView | None
     previous: KeyView | None
