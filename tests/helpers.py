@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,3 +186,16 @@ def make_store_uri(kind: str, tmp_path: Path, moto, vault) -> str:  # type: igno
 
 
 BACKENDS = ["file", "aws", "vault"]
+
+
+def vault_control(vault, route: str, body: dict[str, object] | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """POST to the Vault emulator's control API (as a user's CI would), not its internals."""
+    req = urllib.request.Request(
+        f"{vault.addr}/_emulator/{route}",
+        data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else {}

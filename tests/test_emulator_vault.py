@@ -17,6 +17,12 @@ import pytest
 from box_secrets.stores import open_store
 from box_secrets.stores.admin import import_config
 
+from .helpers import vault_control
+
+
+def vault_token_for(vault, policies: list[dict[str, object]]) -> str:  # type: ignore[no-untyped-def]
+    return str(vault_control(vault, "tokens", {"policies": policies})["token"])
+
 
 def raw(
     vault,
@@ -168,7 +174,7 @@ def test_list(client, path: str) -> None:
 
 
 def test_sealed_answers_503(vault, path: str) -> None:
-    vault.state.sealed = True
+    vault_control(vault, "seal")
     try:
         status, headers, body = raw(vault, "GET", f"/v1/secret/data/{path}")
         assert status == 503 and json.loads(body) == {"errors": ["Vault is sealed"]}
@@ -178,7 +184,7 @@ def test_sealed_answers_503(vault, path: str) -> None:
                 path=path, mount_point="secret", raise_on_deleted_version=True
             )
     finally:
-        vault.state.sealed = False
+        vault_control(vault, "unseal")
 
 
 def test_namespaces_are_isolated(vault, path: str) -> None:
@@ -197,7 +203,7 @@ def test_namespaces_are_isolated(vault, path: str) -> None:
 
 
 def test_policies(vault, path: str) -> None:
-    token = vault.state.new_token([{"path": f"secret/data/{path}", "capabilities": ["read"]}])
+    token = vault_token_for(vault, [{"path": f"secret/data/{path}", "capabilities": ["read"]}])
     raw(vault, "POST", f"/v1/secret/data/{path}", {"data": {"a": 1}})
     assert raw(vault, "GET", f"/v1/secret/data/{path}", token=token)[0] == 200
     status, _, body = raw(vault, "POST", f"/v1/secret/data/{path}", {"data": {"a": 2}}, token=token)
@@ -292,5 +298,5 @@ def test_relogin_after_token_expiry(vault, app, monkeypatch) -> None:
     monkeypatch.setenv("VAULT_SECRET_ID", "sid-2")
     store = open_store(f"vault://secret/re/app?addr={vault.addr}&auth=approle")
     import_config(store, app.config)
-    vault.state.tokens.pop(store._client.token)  # the login token expired
+    store._client.auth.token.revoke_self()  # the login token is gone, as if expired
     assert store.read_current().public_key_id == app.kid  # logged in again

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -16,7 +17,7 @@ from box_secrets import errors
 from box_secrets.stores import open_store
 from box_secrets.stores.admin import import_config
 
-from .helpers import assert_clean_error, run_cli
+from .helpers import assert_clean_error, run_cli, vault_control
 
 
 @pytest.mark.parametrize(
@@ -41,6 +42,10 @@ def test_bad_uris(uri: str, fragment: str) -> None:
     with pytest.raises(errors.StoreURIError) as exc:
         open_store(uri)
     assert fragment in str(exc.value)
+
+
+def vault_token_for(vault, policies: list[dict[str, object]]) -> str:  # type: ignore[no-untyped-def]
+    return str(vault_control(vault, "tokens", {"policies": policies})["token"])
 
 
 def test_bad_uri_in_cli_is_exit_2() -> None:
@@ -120,7 +125,7 @@ def test_vault_secret_that_is_not_a_box_config(vault, vault_token) -> None:
 
 def test_vault_403_is_access_denied(vault, vault_token, monkeypatch, app) -> None:
     uri = f"vault://secret/denied/app?addr={vault.addr}"
-    weak = vault.state.new_token([{"path": "secret/data/elsewhere/*", "capabilities": ["read"]}])
+    weak = vault_token_for(vault, [{"path": "secret/data/elsewhere/*", "capabilities": ["read"]}])
     monkeypatch.setenv("VAULT_TOKEN", weak)
     with pytest.raises(errors.StoreAccessDeniedError, match="403") as exc:
         import_config(open_store(uri), app.config)
@@ -140,25 +145,34 @@ def test_vault_without_token(vault, monkeypatch, tmp_path: Path) -> None:
 def test_vault_sealed_is_unavailable(vault, vault_token, app) -> None:
     uri = f"vault://secret/sealed/app?addr={vault.addr}"
     import_config(open_store(uri), app.config)
-    vault.state.sealed = True
+    vault_control(vault, "seal")
     try:
         with pytest.raises(errors.StoreUnavailableError, match="sealed"):
             open_store(uri).read_current()
     finally:
-        vault.state.sealed = False
+        vault_control(vault, "unseal")
 
 
 def test_vault_429_is_retried_then_unavailable(vault, vault_token, app) -> None:
     uri = f"vault://secret/limited/app?addr={vault.addr}"
     import_config(open_store(uri), app.config)
-    from box_secrets.emulator.vault import _Fault
 
-    vault.state.faults.append(_Fault(429, 2, "secret/data/limited", "before"))
+    def fault(count: int) -> None:  # through the emulator's control API, as a user would
+        req = urllib.request.Request(
+            vault.addr + "/_emulator/faults",
+            data=json.dumps(
+                {"status": 429, "count": count, "path": "secret/data/limited"}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(req, timeout=10).close()
+
+    fault(2)
     assert open_store(uri).read_current().public_key_id == app.kid  # two 429s, then fine
-    vault.state.faults.append(_Fault(429, 10, "secret/data/limited", "before"))
+    fault(10)
     with pytest.raises(errors.StoreUnavailableError, match="429"):
         open_store(uri).read_current()
-    vault.state.faults.clear()
 
 
 def test_vault_unreachable(vault_token) -> None:
@@ -179,7 +193,7 @@ def test_vault_deleted_latest_version(vault, vault_token, app) -> None:
 
 
 def test_vault_cas_required_mount(vault, vault_token, app) -> None:
-    vault.state.mounts["strict"] = type(vault.state.mounts["secret"])(cas_required=True)
+    vault_control(vault, "mounts", {"path": "strict", "cas_required": True})
     uri = f"vault://strict/app?addr={vault.addr}"
     assert import_config(open_store(uri), app.config) == "imported"  # every write carries cas
 
@@ -394,14 +408,15 @@ def test_documented_vault_policies_are_enough(vault, make_app, monkeypatch) -> N
     app = make_app()
     path = f"box/lp-{app.client_id[:8]}"
     uri = f"vault://secret/{path}?addr={vault.addr}"
-    rotator = vault.state.new_token(
+    rotator = vault_token_for(
+        vault,
         [
             {"path": f"secret/data/{path}", "capabilities": ["create", "read", "update"]},
             {"path": f"secret/metadata/{path}", "capabilities": ["read"]},
             {"path": f"secret/destroy/{path}", "capabilities": ["update"]},
-        ]
+        ],
     )
-    reader = vault.state.new_token([{"path": f"secret/data/{path}", "capabilities": ["read"]}])
+    reader = vault_token_for(vault, [{"path": f"secret/data/{path}", "capabilities": ["read"]}])
     monkeypatch.setenv("VAULT_TOKEN", rotator)
     import_config(open_store(uri), app.config)
     engine = RotationEngine(uri, base_url=app.base_url, notifier=Collecting())

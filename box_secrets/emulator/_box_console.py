@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ._box_model import MAX_CLOCK_OFFSET, MAX_KEYS_PER_APP, _Fault, console_error
-from ._httpd import Request, Response
+from ._httpd import Request, Response, json_object
 
 if TYPE_CHECKING:
     from .box import BoxEmulatorState
@@ -137,24 +137,22 @@ def _add_fault(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) 
         return console_error(400, "retry_after must be a number of seconds")
     if when not in ("before", "after") or not isinstance(route, str):
         return console_error(400, "when must be 'before' or 'after'; route a path prefix")
-    with state.lock:
-        state.faults.append(
-            _Fault(
-                int(status or 0),
-                count,
-                retry_after=retry_after,
-                route=route,
-                drop=drop,
-                when=when,
-                error=oauth,
-            )
+    state.faults.add(
+        _Fault(
+            int(status or 0),
+            count,
+            retry_after=retry_after,
+            route=route,
+            drop=drop,
+            when=when,
+            error=oauth,
         )
+    )
     return Response.json(201, {"queued": count})
 
 
 def _clear_faults(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
-    with state.lock:
-        state.faults.clear()
+    state.faults.clear()
     return Response(204)
 
 
@@ -199,11 +197,8 @@ def _matches(pattern: tuple[str, ...], parts: list[str]) -> bool:
 
 
 def handle_console(state: BoxEmulatorState, req: Request) -> Response:
-    try:
-        body = req.json()
-    except (ValueError, RecursionError):
-        return console_error(400, "the request body is not JSON")
-    if not isinstance(body, dict):
+    body = json_object(req)
+    if body is None:
         return console_error(400, "the request body must be a JSON object")
     parts = [p for p in req.path.split("/") if p][1:]
     for method, pattern, handler in ROUTES:

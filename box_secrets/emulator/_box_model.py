@@ -12,7 +12,7 @@ import secrets
 import string
 from typing import Any
 
-from ._httpd import Response
+from ._httpd import Fault, Response
 
 #: The audience Box requires in every assertion, whatever host the request goes to
 #: (https://developer.box.com/guides/authentication/jwt/without-sdk/).
@@ -159,8 +159,10 @@ class _Token:
         self.revoked = False
 
 
-class _Fault:
-    __slots__ = ("drop", "error", "remaining", "retry_after", "route", "status", "when")
+class _Fault(Fault):
+    """A Box fault: a status (with Retry-After), a dropped connection, or an OAuth error."""
+
+    __slots__ = ("drop", "error", "retry_after")
 
     def __init__(
         self,
@@ -173,13 +175,10 @@ class _Fault:
         when: str,
         error: tuple[str, str] | None = None,
     ) -> None:
-        self.status = status
+        super().__init__(status, count, route, when)
         self.error = error
-        self.remaining = count
         self.retry_after = retry_after
-        self.route = route
         self.drop = drop
-        self.when = when
 
 
 def _oauth_error(err: tuple[str, str], status: int = 400) -> Response:

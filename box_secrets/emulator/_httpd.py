@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from .._urls import is_loopback
@@ -32,10 +32,13 @@ from .._urls import is_loopback
 __all__ = [
     "MAX_BODY_BYTES",
     "EmulatorServer",
+    "Fault",
+    "FaultQueue",
     "Request",
     "Response",
     "ServedEmulator",
     "drop_connection",
+    "json_object",
 ]
 
 log = logging.getLogger("box_secrets.emulator")
@@ -92,6 +95,61 @@ class Response:
 
 
 drop_connection = Response(0, drop=True)
+
+
+def json_object(req: Request) -> dict[str, Any] | None:
+    """The request body as a JSON object ({} when empty); None when it is anything else."""
+    try:
+        data = req.json()
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class Fault:
+    """An injected failure for the next ``remaining`` requests under ``route``.
+
+    ``when`` is ``"before"`` (the service does nothing) or ``"after"`` (it does
+    the work and the answer is lost or replaced). Emulators subclass it with
+    the details of their answer.
+    """
+
+    __slots__ = ("remaining", "route", "status", "when")
+
+    def __init__(self, status: int, count: int, route: str, when: str) -> None:
+        self.status = status
+        self.remaining = count
+        self.route = route
+        self.when = when
+
+
+_F = TypeVar("_F", bound=Fault)
+
+
+class FaultQueue(Generic[_F]):
+    """Faults in the order they were added; the first that matches a path is spent."""
+
+    def __init__(self) -> None:
+        self._faults: list[_F] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: _F) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, path: str) -> _F | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.remaining > 0 and path.startswith(fault.route):
+                    fault.remaining -= 1
+                    return fault
+            self._faults = [f for f in self._faults if f.remaining > 0]
+            return None
+
 
 App = Callable[[Request], Response]
 ErrorBody = Callable[[int, str], Response]

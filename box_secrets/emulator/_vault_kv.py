@@ -15,7 +15,7 @@ import re
 import time
 from typing import Any
 
-from ._httpd import Request, Response
+from ._httpd import Request, Response, json_object
 from ._vault_kv_state import (
     CAS_MISMATCH,
     CAS_REQUIRED,
@@ -89,11 +89,8 @@ def handle_kv(
         ctype = req.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != MERGE_PATCH:
             return _errors(415, f"PATCH requires Content-Type {MERGE_PATCH}")
-    try:
-        body = req.json() if req.body else {}
-    except (ValueError, RecursionError):
-        return _errors(400, "failed to parse JSON input")
-    if not isinstance(body, dict):
+    body = json_object(req)
+    if body is None:
         return _errors(400, "failed to parse JSON input")
     call.body = body
     if rest == "config":

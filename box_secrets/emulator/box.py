@@ -46,7 +46,7 @@ from ._box_model import (
     _Token,
     console_error,
 )
-from ._httpd import EmulatorServer, Request, Response, ServedEmulator
+from ._httpd import EmulatorServer, FaultQueue, Request, Response, ServedEmulator
 
 __all__ = ["BoxEmulator", "BoxEmulatorState"]
 
@@ -60,7 +60,7 @@ class BoxEmulatorState:
         self.users: dict[str, tuple[str, str]] = {}  # user id -> (client id, name)
         self.tokens: dict[str, _Token] = {}
         self.jtis: dict[str, float] = {}
-        self.faults: list[_Fault] = []
+        self.faults: FaultQueue[_Fault] = FaultQueue()
         self.offset = 0.0
         self.stats: Counter[str] = Counter()
 
@@ -148,7 +148,7 @@ class BoxEmulatorState:
             self.stats[route] += 1
         if req.path.startswith("/_console/"):
             return handle_console(self, req)
-        fault = self._take_fault(req.path)
+        fault = self.faults.take(req.path)
         if fault is not None and fault.when == "before":
             self._burn_jti_of(req)
             return self._fault_response(fault)
@@ -162,15 +162,6 @@ class BoxEmulatorState:
         path = re.sub(r"/apps/[^/]+", "/apps/{client_id}", req.path)
         path = re.sub(r"/keys/[^/]+$", "/keys/{id}", path)
         return f"{req.method} {path}"
-
-    def _take_fault(self, path: str) -> _Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.remaining > 0 and path.startswith(fault.route):
-                    fault.remaining -= 1
-                    return fault
-            self.faults = [f for f in self.faults if f.remaining > 0]
-            return None
 
     @staticmethod
     def _fault_response(fault: _Fault) -> Response:

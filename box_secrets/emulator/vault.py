@@ -25,7 +25,15 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from ._httpd import EmulatorServer, Request, Response, ServedEmulator
+from ._httpd import (
+    EmulatorServer,
+    Fault,
+    FaultQueue,
+    Request,
+    Response,
+    ServedEmulator,
+    json_object,
+)
 from ._vault_kv import KVMount, handle_kv
 
 # The capabilities that can allow each HTTP method (Vault policy syntax).
@@ -112,16 +120,6 @@ def _path_matches(pattern: str, path: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern) if "?" in pattern else path == pattern
 
 
-class _Fault:
-    __slots__ = ("path", "remaining", "status", "when")
-
-    def __init__(self, status: int, count: int, path: str, when: str) -> None:
-        self.status = status
-        self.remaining = count
-        self.path = path
-        self.when = when
-
-
 class VaultEmulatorState:
     def __init__(self, root_token: str | None = None) -> None:
         self.lock = threading.RLock()
@@ -130,7 +128,7 @@ class VaultEmulatorState:
         self.mounts: dict[str, KVMount] = {"secret": KVMount()}
         self.auth_roles: dict[tuple[str, str], dict[str, Any]] = {}  # (mount, role) -> spec
         self.sealed = False
-        self.faults: list[_Fault] = []
+        self.faults: FaultQueue[Fault] = FaultQueue()
         self.stats: Counter[str] = Counter()
 
     # -- helpers for control routes and tests ------------------------------------
@@ -150,22 +148,13 @@ class VaultEmulatorState:
         if not req.path.startswith("/v1/"):
             return _errors(404, "not found")
         path = req.path[4:]
-        fault = self._take_fault(path)
+        fault = self.faults.take(path)
         if fault is not None and fault.when == "before":
             return _errors(fault.status, _FAULT_TEXT.get(fault.status, "injected fault"))
         response = self._v1(req, path)
         if fault is not None:
             return _errors(fault.status, _FAULT_TEXT.get(fault.status, "injected fault"))
         return response
-
-    def _take_fault(self, path: str) -> _Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.remaining > 0 and path.startswith(fault.path):
-                    fault.remaining -= 1
-                    return fault
-            self.faults = [f for f in self.faults if f.remaining > 0]
-        return None
 
     # -- /v1 -----------------------------------------------------------------------------
 
@@ -205,6 +194,11 @@ class VaultEmulatorState:
         token = self.tokens.get(req.headers.get("x-vault-token", ""))
         if token is None:
             return _errors(403, "permission denied")
+        if path == "auth/token/revoke-self" and method in ("POST", "PUT"):
+            # https://developer.hashicorp.com/vault/api-docs/auth/token#revoke-a-token-self
+            with self.lock:
+                self.tokens.pop(req.headers.get("x-vault-token", ""), None)
+            return Response(204)
         if path == "auth/token/lookup-self":
             return _json(
                 200,
@@ -268,11 +262,8 @@ class VaultEmulatorState:
         )
 
     def _login(self, mount: str, req: Request) -> Response:
-        try:
-            body = req.json()
-        except ValueError:
-            return _errors(400, "failed to parse JSON input")
-        if not isinstance(body, dict):
+        body = json_object(req)
+        if body is None:
             return _errors(400, "failed to parse JSON input")
         with self.lock:
             kind = next(
@@ -342,11 +333,8 @@ class VaultEmulatorState:
     # -- /_emulator control routes ----------------------------------------------------------
 
     def _control(self, req: Request) -> Response:
-        try:
-            body = req.json()
-        except ValueError:
-            return _errors(400, "body is not JSON")
-        if not isinstance(body, dict):
+        body = json_object(req)
+        if body is None:
             return _errors(400, "body must be a JSON object")
         route = req.path[len("/_emulator/") :]
         with self.lock:
@@ -377,17 +365,15 @@ class VaultEmulatorState:
                 self.auth_roles[(mount, role)] = {**body, "kind": route}
                 return Response(204)
             if route == "faults" and req.method == "POST":
-                status = body.get("status")
+                status, count = body.get("status"), body.get("count", 1)
                 if status not in (403, 429, 500, 502, 503):
                     return _errors(400, "status must be 403, 429, 500, 502 or 503")
-                self.faults.append(
-                    _Fault(
-                        int(status),
-                        int(body.get("count", 1)),
-                        str(body.get("path", "")),
-                        str(body.get("when", "before")),
-                    )
-                )
+                if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                    return _errors(400, "count must be a positive integer")
+                when = body.get("when", "before")
+                if when not in ("before", "after"):
+                    return _errors(400, "when must be 'before' or 'after'")
+                self.faults.add(Fault(int(status), count, str(body.get("path", "")), when))
                 return Response(204)
             if route == "stats" and req.method == "GET":
                 return _json(200, dict(self.stats))
