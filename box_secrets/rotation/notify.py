@@ -129,11 +129,10 @@ class SNSNotifier:
     def __init__(
         self, topic_arn: str, *, region: str | None = None, endpoint_url: str | None = None
     ) -> None:
-        from .._optional import require
+        from .._aws import client
 
-        boto3 = require("boto3")
         self.topic_arn = topic_arn
-        self._client = boto3.client("sns", region_name=region, endpoint_url=endpoint_url)
+        self._client = client("sns", region=region, endpoint_url=endpoint_url)
 
     def send(self, notification: Notification) -> None:
         import botocore.exceptions

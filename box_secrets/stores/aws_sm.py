@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,7 +31,6 @@ from .._faults import crashpoint
 from .._optional import require
 from ..errors import (
     ConflictError,
-    InputError,
     StoreAccessDeniedError,
     StoreCorruptError,
     StoreError,
@@ -102,26 +100,13 @@ class SecretsManagerStore(Store):
     @property
     def client(self) -> Any:
         if self._client is None:
-            try:
-                session = boto3.Session(profile_name=self.params.get("profile"))
-            except botocore.exceptions.ProfileNotFound:
-                raise InputError(
-                    f"the AWS profile {self.params.get('profile', '')[:60]!r} is not configured; "
-                    "check ~/.aws/config or drop profile= from the store URI"
-                ) from None
-            self._client = session.client(
+            from .._aws import client
+
+            self._client = client(
                 "secretsmanager",
-                region_name=self.params.get("region"),
+                region=self.params.get("region"),
                 endpoint_url=self.params.get("endpoint_url"),
-                config=botocore.config.Config(
-                    # botocore retries throttling and 5xx; AWS_MAX_ATTEMPTS overrides 5.
-                    retries={
-                        "mode": "standard",
-                        "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
-                    },
-                    connect_timeout=5,
-                    read_timeout=15,
-                ),
+                profile=self.params.get("profile"),
             )
         return self._client
 
@@ -144,42 +129,21 @@ class SecretsManagerStore(Store):
             ) from exc
 
     def _translate(self, exc: botocore.exceptions.ClientError, doing: str) -> StoreError:
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status == 403 and not code.endswith("Exception"):
-            code = "AccessDenied"  # IAM's denial can arrive as an XML body (moto does this)
-        if code == "ResourceNotFoundException":
-            return StoreNotFoundError(
-                f"secret {self.secret_id} does not exist; import a config with "
-                "`box-secrets store import`"
-            )
-        if code in (
-            "AccessDeniedException",
-            "AccessDenied",
-            "UnrecognizedClientException",
-            "InvalidSignatureException",
-            "DecryptionFailure",
-            "KMSAccessDeniedException",
-        ):
-            return StoreAccessDeniedError(
-                f"AWS denied {doing} ({code}); the role needs the actions listed in docs/stores.md "
-                f"on {self.secret_id}"
-            )
-        if code in (
-            "ThrottlingException",
-            "TooManyRequestsException",
-            "RequestLimitExceeded",
-            "InternalServiceError",
-            "ServiceUnavailable",
-        ):
-            return StoreUnavailableError(
-                f"Secrets Manager is throttling or failing ({code}) while {doing}; retry later"
-            )
-        if code == "ResourceExistsException":
-            return ConflictError(
-                f"secret {self.secret_id} changed while {doing}; nothing was written"
-            )
-        return StoreError(f"Secrets Manager refused {doing} ({code})")
+        from .._aws import error_class, error_code
+
+        code = error_code(exc)
+        cls = error_class(code)
+        # The class comes from the one AWS table; the words are this store's.
+        messages: dict[type[StoreError], str] = {
+            StoreNotFoundError: f"secret {self.secret_id} does not exist; import a config with "
+            "`box-secrets store import`",
+            StoreAccessDeniedError: f"AWS denied {doing} ({code}); the role needs the actions "
+            f"listed in docs/stores.md on {self.secret_id}",
+            StoreUnavailableError: f"Secrets Manager is throttling or failing ({code}) while "
+            f"{doing}; retry later",
+            ConflictError: f"secret {self.secret_id} changed while {doing}; nothing was written",
+        }
+        return cls(messages.get(cls, f"Secrets Manager refused {doing} ({code})"))
 
     # -- reading -----------------------------------------------------------------------
 

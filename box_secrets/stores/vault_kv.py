@@ -83,8 +83,9 @@ class VaultStore(Store):
     # -- client and errors ------------------------------------------------------------
 
     def _connect(self) -> Any:
-        verify: bool | str = self.ca_cert or True
-        client = hvac.Client(url=self.addr, namespace=self.namespace, timeout=10, verify=verify)
+        from .._vault import client as vault_client
+
+        client = vault_client(self.addr, namespace=self.namespace, ca_cert=self.ca_cert)
         auth_mount = self.params.get("auth_mount") or self.auth
         try:
             if self.auth == "token":
@@ -173,34 +174,30 @@ class VaultStore(Store):
         raise AssertionError("unreachable")
 
     def _translate(self, exc: Exception, doing: str) -> StoreError:
-        if isinstance(exc, hvac_exc.Forbidden):
-            return StoreAccessDeniedError(
-                f"Vault denied {doing} (403); the token's policy must allow read, create and "
-                "update "
-                f"on {self.mount}/data/{self.path} (see docs/stores.md)"
-            )
-        if isinstance(exc, hvac_exc.VaultDown):
-            return StoreUnavailableError(
-                f"Vault is sealed or down (503) while {doing}; unseal it and retry"
-            )
-        if isinstance(exc, hvac_exc.RateLimitExceeded):
-            return StoreUnavailableError(f"Vault is rate limiting (429) while {doing}; retry later")
-        if isinstance(exc, hvac_exc.InvalidPath):
-            return StoreNotFoundError(
+        from .._vault import error_class
+
+        cls = error_class(exc)
+        name = type(exc).__name__
+        # The class comes from the one Vault table; the words are this store's.
+        if cls is StoreAccessDeniedError:
+            if name == "Forbidden":
+                return cls(
+                    f"Vault denied {doing} (403); the token's policy must allow read, create "
+                    f"and update on {self.mount}/data/{self.path} (see docs/stores.md)"
+                )
+            return cls(f"Vault refused {doing} ({name}); check the auth settings")
+        if cls is StoreNotFoundError:
+            return cls(
                 f"vault://{self.where} holds nothing; import a config with "
                 "`box-secrets store import`"
             )
-        if isinstance(exc, hvac_exc.InvalidRequest) and "check-and-set" in str(exc):
-            return ConflictError(
-                f"vault://{self.where} changed since it was read; nothing was written"
-            )
-        if isinstance(exc, hvac_exc.Unauthorized | hvac_exc.InvalidRequest):
-            return StoreAccessDeniedError(
-                f"Vault refused {doing} ({type(exc).__name__}); check the auth settings"
-            )
-        return StoreUnavailableError(
-            f"Vault failed while {doing} ({type(exc).__name__}); retry later"
-        )
+        if cls is ConflictError:
+            return cls(f"vault://{self.where} changed since it was read; nothing was written")
+        if name == "VaultDown":
+            return cls(f"Vault is sealed or down (503) while {doing}; unseal it and retry")
+        if name == "RateLimitExceeded":
+            return cls(f"Vault is rate limiting (429) while {doing}; retry later")
+        return cls(f"Vault failed while {doing} ({name}); retry later")
 
     # -- reading -------------------------------------------------------------------------
 
