@@ -14,6 +14,7 @@ from .._time import rfc3339
 from ..document import Snapshot
 from ..errors import InputError, InvalidTransitionError, KeyRejectedError
 from ..record import KeyInfo
+from . import transitions
 from ._outcome import Outcome
 from .destroy import finish_destruction
 from .views import DAY
@@ -78,7 +79,7 @@ def register(engine: RotationEngine, key_id: str, *, verify: bool = False) -> Ou
                     staged.record.state,
                     waiting=True,
                 )
-            new = _with_registration(engine, candidate, snap, key_id)
+            new = transitions.registered(candidate, snap, key_id, engine.clock())
             engine._commit(snap, new)
             return engine._promote(new)
         if r.pending.key_id == key_id:
@@ -88,7 +89,7 @@ def register(engine: RotationEngine, key_id: str, *, verify: bool = False) -> Ou
                 f"`{engine.words.cmd('rotate')}` to verify and promote it",
                 r.state,
             )
-        new = _with_registration(engine, snap.copy(), snap, key_id)
+        new = transitions.registered(snap.copy(), snap, key_id, engine.clock())
         engine._commit(snap, new)
         return Outcome(
             "registered",
@@ -98,21 +99,6 @@ def register(engine: RotationEngine, key_id: str, *, verify: bool = False) -> Ou
         )
 
     return engine._run(step)
-
-
-def _with_registration(
-    engine: RotationEngine, new: Snapshot, old: Snapshot, key_id: str
-) -> Snapshot:
-    pending = new.record.pending
-    assert pending is not None
-    changed = old.record.pending is None or old.record.pending.key_id != key_id
-    pending.key_id = key_id
-    if changed:
-        pending.registered_at = engine.clock()
-        new.record.log(
-            "registered", key=pending, at=engine.clock(), detail="a person supplied Box's key ID"
-        )
-    return new
 
 
 def import_pending(engine: RotationEngine, config: BoxAppConfig) -> Outcome:

@@ -44,13 +44,14 @@ from ..errors import (
     StoreNotFoundError,
 )
 from ..keys import GeneratedKey, generate_key
-from ..record import KeyInfo, KeyMaterial, Policy, RotationRecord
+from ..record import KeyInfo, Policy
 from ..stores import Store, open_store
+from . import transitions
 from ._outcome import Outcome
 from ._words import Words
 from .destroy import finish_destruction
 from .notify import LogNotifier, Notification, Notifier
-from .views import DAY, StatusView, status_view
+from .views import StatusView, status_view
 
 __all__ = ["Outcome", "RotationEngine"]
 
@@ -213,45 +214,23 @@ class RotationEngine:
 
     def _advance(self, snap: Snapshot, force: bool) -> Outcome:
         r = snap.record
-        if r.auth != "jwt":
+        decision = transitions.decide(r, self.clock(), force)
+        if decision == "no-keys":
             return Outcome("nothing", "a Client Credentials app has no key pair to rotate", r.state)
-        if r.pending is not None:
-            if r.pending.key_id is None:
-                if force:
-                    return self._staged_waiting(snap, "a rotation is already under way; ")
-                return self._staged_waiting(snap)
+        if decision == "await-registration":
+            prefix = "a rotation is already under way; " if force else ""
+            return self._staged_waiting(snap, prefix)
+        if decision == "verify":
             return self._verify_and_promote(snap)
-        if r.previous is not None:
+        if decision == "overlap":
             return self._overlap(snap, force)
-        if r.active is None or force or self._due(r):
+        if decision == "stage":
             return self._stage(snap, forced=force)
-        return Outcome("nothing", self.words.next_action(snap.record, self.clock()), r.state)
-
-    def _due(self, r: RotationRecord) -> bool:
-        assert r.active is not None
-        started = r.active.activated_at or r.active.created_at
-        return self.clock() - started >= r.policy.max_age_days * DAY
+        return Outcome("nothing", self.words.next_action(r, self.clock()), r.state)
 
     def _stage(self, snap: Snapshot, *, forced: bool, ref: str | None = None) -> Outcome:
         key = self.key_factory(snap.record.policy.key_size)
-        now = self.clock()
-        new = snap.copy()
-        info = KeyInfo(
-            fingerprint=key.fingerprint,
-            public_key_pem=key.public_key_pem,
-            bits=snap.record.policy.key_size,
-            origin="generated",
-            created_at=now,
-            ref=ref,
-        )
-        new.record.pending = info
-        new.materials[info.fingerprint] = KeyMaterial(key.private_key_pem, key.passphrase)
-        reason = (
-            "forced"
-            if forced
-            else ("first key" if snap.record.active is None else "maximum age reached")
-        )
-        new.record.log("staged", key=info, old=snap.record.active, at=now, detail=reason)
+        new, info = transitions.staged(snap, key, now=self.clock(), forced=forced, ref=ref)
         # Commit before anyone sees the public key: a key shown to a person
         # always has its private key stored (invariant 4).
         self._commit(snap, new)
@@ -272,9 +251,7 @@ class RotationEngine:
     def _staged_waiting(self, snap: Snapshot, prefix: str = "") -> Outcome:
         pending = snap.record.pending
         assert pending is not None
-        now = self.clock()
-        renotify = snap.record.policy.renotify_hours * 3600
-        if pending.notified_at is None or now - pending.notified_at >= renotify:
+        if transitions.remind_due(pending, snap.record.policy, self.clock()):
             refused = (
                 pending.refused_key_ids[-1]
                 if pending.refused_key_ids and pending.notified_at is None
@@ -309,21 +286,10 @@ class RotationEngine:
         return self._promote(snap)
 
     def _promote(self, snap: Snapshot) -> Outcome:
-        now = self.clock()
-        new = snap.copy()
+        new = transitions.promoted(snap, self.clock())
         r = new.record
-        incoming, outgoing = r.pending, r.active
+        incoming, outgoing = r.active, r.previous
         assert incoming is not None
-        incoming.verified_at = now
-        incoming.activated_at = now
-        incoming.notified_at = None
-        r.log("verified", key=incoming, at=now, detail="Box accepted a token signed with this key")
-        r.active, r.pending = incoming, None
-        if outgoing is not None:
-            outgoing.superseded_at = now
-            outgoing.notified_at = None
-            r.previous = outgoing
-        r.log("promoted", key=incoming, old=outgoing, at=now)
         self._commit(snap, new)
         if outgoing is not None:
             self._notify(
@@ -342,20 +308,7 @@ class RotationEngine:
 
     def _back_to_staged(self, snap: Snapshot, key_id: str, exc: KeyRejectedError) -> Snapshot:
         """A copy where the pending key is staged again, with Box's refusal of ``key_id`` logged."""
-        new = snap.copy()
-        pending = new.record.pending
-        assert pending is not None
-        pending.key_id = None
-        pending.registered_at = None
-        if key_id not in pending.refused_key_ids:
-            pending.refused_key_ids.append(key_id)
-        new.record.log(
-            "refused",
-            key=pending,
-            at=self.clock(),
-            detail=f"Box refused key ID {key_id} for this key: {exc.error_description}",
-        )
-        return new
+        return transitions.back_to_staged(snap, key_id, exc.error_description, self.clock())
 
     def _refused(self, snap: Snapshot, key_id: str, exc: KeyRejectedError) -> Outcome:
         new = self._back_to_staged(snap, key_id, exc)
@@ -382,14 +335,12 @@ class RotationEngine:
         assert previous is not None
         if self._box_refuses(snap, previous):
             return self._retire(snap, detail="Box refuses the old key: it was removed at Box")
-        now = self.clock()
         prefix = (
             "a rotation cannot start while the previous key is still registered at Box; "
             if force
             else ""
         )
-        renotify = snap.record.policy.renotify_hours * 3600
-        if previous.notified_at is None or now - previous.notified_at >= renotify:
+        if transitions.remind_due(previous, snap.record.policy, self.clock()):
             self._notify(
                 snap,
                 self.words.remove_notice(snap, previous),
@@ -410,12 +361,8 @@ class RotationEngine:
         )
 
     def _retire(self, snap: Snapshot, *, detail: str) -> Outcome:
-        new = snap.copy()
-        previous = new.record.previous
-        assert previous is not None
-        new.record.previous = None
-        new.record.destroying.append(previous)
-        new.record.log("retired", key=previous, at=self.clock(), detail=detail)
+        new = transitions.retired(snap, self.clock(), detail)
+        previous = new.record.destroying[-1]
         self._commit(snap, new)
         finish_destruction(self.store, new)
         return Outcome("retired", f"retired key {previous.key_id}; {self.words.gone()}", "active")
@@ -458,13 +405,9 @@ class RotationEngine:
         fingerprint = notice.fingerprint_sha256
         for _ in range(_MAX_CONFLICTS):
             current = self.store.load()
-            key = getattr(current.record, role)
-            if key is None or key.fingerprint != fingerprint:
+            new = transitions.marked_notified(current, role, fingerprint, self.clock(), detail)
+            if new is None:
                 return  # the key moved on meanwhile
-            new = current.copy()
-            marked = getattr(new.record, role)
-            marked.notified_at = self.clock()
-            new.record.log("notified", key=marked, at=self.clock(), detail=detail)
             try:
                 self.store.commit(new, current.revision)
                 return
