@@ -29,12 +29,12 @@ Invariants (checked after every step of every test, see ``invariants.py``):
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
 
 from .. import _faults
+from .._conflicts import retry_conflicts
 from ..config import BoxAppConfig
 from ..document import Snapshot
 from ..errors import (
@@ -57,7 +57,6 @@ __all__ = ["Outcome", "RotationEngine"]
 
 log = logging.getLogger("box_secrets.rotation")
 
-_MAX_CONFLICTS = 12
 
 
 class RotationEngine:
@@ -94,22 +93,19 @@ class RotationEngine:
     # -- the loop every command runs in ---------------------------------------
 
     def _run(self, step: Callable[[Snapshot], Outcome]) -> Outcome:
-        for attempt in range(_MAX_CONFLICTS):
+        def attempt() -> Outcome:
             try:
                 snap = self.store.load()
             except StoreNotFoundError:
                 raise InvalidTransitionError(
                     f"{self.store.uri} is not initialised; run `box-secrets init` first"
                 ) from None
-            try:
-                self.store.repair(snap)
-                if snap.record.destroying:
-                    snap = finish_destruction(self.store, snap)
-                return step(snap)
-            except ConflictError:
-                # Another writer got there first: look again after a short, random pause.
-                self.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # noqa: S311
-        raise ConflictError(f"{self.store.uri} kept changing under this command; run it again")
+            self.store.repair(snap)
+            if snap.record.destroying:
+                snap = finish_destruction(self.store, snap)
+            return step(snap)
+
+        return retry_conflicts(attempt, where=self.store.uri, sleep=self.sleep)
 
     def _commit(self, snap: Snapshot, new: Snapshot) -> Snapshot:
         self.store.commit(new, snap.revision)
@@ -403,14 +399,16 @@ class RotationEngine:
         self.notifier.send(notice)
         _faults.crashpoint("notify", "after")
         fingerprint = notice.fingerprint_sha256
-        for _ in range(_MAX_CONFLICTS):
+
+        def record() -> None:
             current = self.store.load()
             new = transitions.marked_notified(current, role, fingerprint, self.clock(), detail)
-            if new is None:
-                return  # the key moved on meanwhile
-            try:
+            if new is not None:  # None: the key moved on meanwhile
                 self.store.commit(new, current.revision)
-                return
-            except ConflictError:
-                continue
+
+        try:
+            retry_conflicts(record, where=self.store.uri, sleep=self.sleep)
+            return
+        except ConflictError:
+            pass
         log.warning("could not record that a notification was sent; it may be sent again")

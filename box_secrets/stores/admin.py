@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._conflicts import retry_conflicts
 from .._time import now
 from ..config import BoxAppConfig
 from ..document import Snapshot
-from ..errors import ConflictError, InputError, StoreCorruptError, StoreNotFoundError
+from ..errors import InputError, StoreCorruptError, StoreNotFoundError
 from .base import Store
 
 __all__ = ["import_config", "show"]
@@ -20,7 +21,8 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
     a different key without ``force``; with it, the keys the store held are
     destroyed in the store (they stay registered at Box until removed there).
     """
-    for _ in range(5):
+
+    def attempt() -> tuple[str, Snapshot | None]:
         try:
             old: Snapshot | None = store.load()
             expected = old.revision if old else None
@@ -39,23 +41,22 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
                 and old.client_id == config.client_id
                 and old.client_secret == config.client_secret
             ):
-                return "unchanged"
+                return "unchanged", None
             if not force:
                 held = f"key {active.key_id}" if active else "a key waiting for registration"
                 raise InputError(
                     f"{store.uri} already holds {held}; pass --force to replace it with this config"
                 )
         snap = _snapshot_of(config, old)
-        try:
-            store.commit(snap, expected)
-        except ConflictError:
-            continue  # someone wrote meanwhile: look again
-        if snap.record.destroying:
-            from ..rotation.destroy import finish_destruction
+        store.commit(snap, expected)  # a conflict: retry_conflicts reads and decides again
+        return ("replaced" if old is not None and old.record.roles() else "imported"), snap
 
-            finish_destruction(store, snap)
-        return "replaced" if old is not None and old.record.roles() else "imported"
-    raise ConflictError(f"{store.uri} kept changing while importing; try again")
+    outcome, snap = retry_conflicts(attempt, where=store.uri, attempts=5)
+    if snap is not None and snap.record.destroying:
+        from ..rotation.destroy import finish_destruction
+
+        finish_destruction(store, snap)
+    return outcome
 
 
 def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
