@@ -16,6 +16,10 @@ import time
 from typing import Any
 
 from ._httpd import Request, Response, json_object
+from ._vault_http import deny as _deny
+from ._vault_http import envelope
+from ._vault_http import errors as _errors
+from ._vault_http import json_response as _json
 from ._vault_kv_state import (
     CAS_MISMATCH,
     CAS_REQUIRED,
@@ -28,10 +32,6 @@ from ._vault_kv_state import (
     KVMount,
     Secret,
     Version,
-    _deny,
-    _errors,
-    _json,
-    envelope,
     go_duration,
     merge_patch,
     parse_duration,

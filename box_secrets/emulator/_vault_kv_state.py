@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._httpd import Response
-
 __all__ = [
     "CAS_MISMATCH",
     "CAS_REQUIRED",
@@ -20,7 +18,6 @@ __all__ = [
     "KVMount",
     "Secret",
     "Version",
-    "envelope",
     "go_duration",
     "merge_patch",
     "parse_duration",
@@ -45,39 +42,6 @@ def vault_time(ts: float | None) -> str:
     whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
     nanos = f"{round((ts % 1) * 1e9):09d}"[:9].rstrip("0")
     return f"{whole}.{nanos}Z" if nanos else f"{whole}Z"
-
-
-def _json(status: int, data: Any) -> Response:
-    # hvac parses error bodies only when the header is exactly this string.
-    return Response.json(status, data)
-
-
-def _errors(status: int, *messages: str) -> Response:
-    return _json(status, {"errors": list(messages)})
-
-
-def envelope(data: Any, *, warnings: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "request_id": _request_id(),
-        "lease_id": "",
-        "renewable": False,
-        "lease_duration": 0,
-        "data": data,
-        "wrap_info": None,
-        "warnings": warnings,
-        "auth": None,
-        "mount_type": "kv",
-    }
-
-
-def _request_id() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
-
-
-def _deny() -> Response:
-    return _errors(403, "1 error occurred:\n\t* permission denied\n\n")
 
 
 # -- durations (TypeDurationSecond in, Go's time.Duration.String() out) --------------------

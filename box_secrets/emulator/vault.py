@@ -16,12 +16,10 @@ tokens, auth roles and mounts, seal and unseal, and inject faults.
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import secrets
 import threading
 import time
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -34,6 +32,10 @@ from ._httpd import (
     ServedEmulator,
     json_object,
 )
+from ._vault_auth import login
+from ._vault_http import envelope as _envelope
+from ._vault_http import errors as _errors
+from ._vault_http import json_response as _json
 from ._vault_kv import KVMount, handle_kv
 
 # The capabilities that can allow each HTTP method (Vault policy syntax).
@@ -57,31 +59,6 @@ def _now_text(ts: float | None = None) -> str:
     ts = time.time() if ts is None else ts
     whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
     return f"{whole}.{int((ts % 1) * 1e9):09d}Z"
-
-
-def _json(status: int, data: Any) -> Response:
-    # hvac parses error bodies only when the header is exactly this string.
-    return Response.json(status, data)
-
-
-def _errors(status: int, *messages: str) -> Response:
-    return _json(status, {"errors": list(messages)})
-
-
-def _envelope(data: Any, *, auth: Any = None, mount_type: str | None = "kv") -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "request_id": str(uuid.uuid4()),
-        "lease_id": "",
-        "renewable": False,
-        "lease_duration": 0,
-        "data": data,
-        "wrap_info": None,
-        "warnings": None,
-        "auth": auth,
-    }
-    if mount_type is not None:
-        out["mount_type"] = mount_type
-    return out
 
 
 class _Token:
@@ -190,7 +167,7 @@ class VaultEmulatorState:
         if self.sealed:
             return _errors(503, "Vault is sealed")
         if path.startswith("auth/") and path.endswith("/login") and method in ("POST", "PUT"):
-            return self._login(path[5:-6], req)
+            return login(self, path[5:-6], req)
         token = self.tokens.get(req.headers.get("x-vault-token", ""))
         if token is None:
             return _errors(403, "permission denied")
@@ -258,75 +235,6 @@ class VaultEmulatorState:
                     "external_entropy_access": False,
                 },
                 mount_type="system",
-            ),
-        )
-
-    def _login(self, mount: str, req: Request) -> Response:
-        body = json_object(req)
-        if body is None:
-            return _errors(400, "failed to parse JSON input")
-        with self.lock:
-            kind = next(
-                (spec["kind"] for (m, _), spec in self.auth_roles.items() if m == mount), None
-            )
-            if kind is None:
-                return _errors(403, "permission denied")
-            spec: dict[str, Any] | None = None
-            if kind == "approle":
-                spec = next(
-                    (
-                        s
-                        for (m, _), s in self.auth_roles.items()
-                        if m == mount and s["role_id"] == body.get("role_id")
-                    ),
-                    None,
-                )
-                if spec is None:
-                    return _errors(400, "invalid role ID")
-                if not secrets.compare_digest(
-                    str(spec["secret_id"]), str(body.get("secret_id", ""))
-                ):
-                    return _errors(400, "invalid secret id")
-            elif kind == "kubernetes":
-                spec = self.auth_roles.get((mount, str(body.get("role", ""))))
-                if spec is None:
-                    return _errors(400, f'invalid role name "{body.get("role", "")}"')
-                if not secrets.compare_digest(str(spec["jwt"]), str(body.get("jwt", ""))):
-                    return _errors(403, "permission denied")
-            elif kind == "aws":
-                spec = self.auth_roles.get((mount, str(body.get("role", ""))))
-                if spec is None:
-                    return _errors(400, f"entry for role {body.get('role', '')} not found")
-                # STS cannot be reached here: check the signed request's shape instead.
-                try:
-                    signed = base64.b64decode(str(body.get("iam_request_body", ""))).decode()
-                    headers = base64.b64decode(str(body.get("iam_request_headers", ""))).decode()
-                except ValueError:
-                    return _errors(400, "error parsing iam_request_body")
-                if (
-                    body.get("iam_http_request_method") != "POST"
-                    or "GetCallerIdentity" not in signed
-                ):
-                    return _errors(400, "iam_http_request_method must be POST to GetCallerIdentity")
-                if "AWS4-HMAC-SHA256" not in headers:
-                    return _errors(400, "the request is not signed with SigV4")
-                if spec.get("server_id") and spec["server_id"] not in headers:
-                    return _errors(400, "missing or invalid X-Vault-AWS-IAM-Server-ID header")
-            assert spec is not None
-            token = self.new_token(spec.get("policies"))
-        return _json(
-            200,
-            _envelope(
-                None,
-                mount_type=None,
-                auth={
-                    "client_token": token,
-                    "accessor": secrets.token_hex(12),
-                    "policies": ["default"],
-                    "token_policies": ["default"],
-                    "lease_duration": 3600,
-                    "renewable": True,
-                },
             ),
         )
 

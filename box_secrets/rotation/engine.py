@@ -58,7 +58,6 @@ __all__ = ["Outcome", "RotationEngine"]
 log = logging.getLogger("box_secrets.rotation")
 
 
-
 class RotationEngine:
     """Drives one store's keys through their lifecycle.
 

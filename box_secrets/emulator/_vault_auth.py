@@ -1,0 +1,89 @@
+"""The Vault emulator's login methods: AppRole, Kubernetes and AWS IAM.
+
+Each checks what Vault checks that can be checked offline: AppRole's role
+and secret IDs, the Kubernetes service-account JWT, and the shape of the
+signed STS ``GetCallerIdentity`` request (STS itself cannot be called here,
+so the signature is not verified: a documented gap). See
+https://developer.hashicorp.com/vault/api-docs/auth/approle,
+.../auth/kubernetes and .../auth/aws.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from ._httpd import Request, Response, json_object
+from ._vault_http import envelope as _envelope
+from ._vault_http import errors as _errors
+from ._vault_http import json_response as _json
+
+if TYPE_CHECKING:
+    from .vault import VaultEmulatorState
+
+__all__ = ["login"]
+
+
+def login(state: VaultEmulatorState, mount: str, req: Request) -> Response:
+    """``POST auth/<mount>/login`` for AppRole, Kubernetes and AWS IAM roles."""
+    body = json_object(req)
+    if body is None:
+        return _errors(400, "failed to parse JSON input")
+    with state.lock:
+        kind = next((spec["kind"] for (m, _), spec in state.auth_roles.items() if m == mount), None)
+        if kind is None:
+            return _errors(403, "permission denied")
+        spec: dict[str, Any] | None = None
+        if kind == "approle":
+            spec = next(
+                (
+                    s
+                    for (m, _), s in state.auth_roles.items()
+                    if m == mount and s["role_id"] == body.get("role_id")
+                ),
+                None,
+            )
+            if spec is None:
+                return _errors(400, "invalid role ID")
+            if not secrets.compare_digest(str(spec["secret_id"]), str(body.get("secret_id", ""))):
+                return _errors(400, "invalid secret id")
+        elif kind == "kubernetes":
+            spec = state.auth_roles.get((mount, str(body.get("role", ""))))
+            if spec is None:
+                return _errors(400, f'invalid role name "{body.get("role", "")}"')
+            if not secrets.compare_digest(str(spec["jwt"]), str(body.get("jwt", ""))):
+                return _errors(403, "permission denied")
+        elif kind == "aws":
+            spec = state.auth_roles.get((mount, str(body.get("role", ""))))
+            if spec is None:
+                return _errors(400, f"entry for role {body.get('role', '')} not found")
+            # STS cannot be reached here: check the signed request's shape instead.
+            try:
+                signed = base64.b64decode(str(body.get("iam_request_body", ""))).decode()
+                headers = base64.b64decode(str(body.get("iam_request_headers", ""))).decode()
+            except ValueError:
+                return _errors(400, "error parsing iam_request_body")
+            if body.get("iam_http_request_method") != "POST" or "GetCallerIdentity" not in signed:
+                return _errors(400, "iam_http_request_method must be POST to GetCallerIdentity")
+            if "AWS4-HMAC-SHA256" not in headers:
+                return _errors(400, "the request is not signed with SigV4")
+            if spec.get("server_id") and spec["server_id"] not in headers:
+                return _errors(400, "missing or invalid X-Vault-AWS-IAM-Server-ID header")
+        assert spec is not None
+        token = state.new_token(spec.get("policies"))
+    return _json(
+        200,
+        _envelope(
+            None,
+            mount_type=None,
+            auth={
+                "client_token": token,
+                "accessor": secrets.token_hex(12),
+                "policies": ["default"],
+                "token_policies": ["default"],
+                "lease_duration": 3600,
+                "renewable": True,
+            },
+        ),
+    )
