@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 from .config import BoxAppConfig
 from .errors import ConfigError
 
-__all__ = ["ConfigFileSource", "KeySource", "StaticSource"]
+__all__ = ["ConfigFileSource", "KeySource", "StaticSource", "as_source"]
 
 
 @runtime_checkable
@@ -121,3 +121,19 @@ class ConfigFileSource:
 
     def __repr__(self) -> str:
         return f"ConfigFileSource({self._path!r})"
+
+
+def as_source(source: KeySource | BoxAppConfig | str | os.PathLike[str]) -> KeySource:
+    """Any of: a KeySource, a BoxAppConfig, a config file path, or a store URI."""
+    if isinstance(source, BoxAppConfig):
+        return StaticSource(source)
+    if isinstance(source, str | os.PathLike):
+        text = os.fspath(source)
+        if "://" in text or text.startswith("file:"):
+            from .stores.reader import StoreSource
+
+            return StoreSource(text)
+        return ConfigFileSource(text)
+    if isinstance(source, KeySource):
+        return source
+    raise TypeError("source must be a KeySource, a BoxAppConfig, a config path or a store URI")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import BoxAppConfig
 from ..errors import BoxAuthError, BoxUnavailableError, ConfigError, InputError
 from ..signing import ALGORITHMS, Signer, build_assertion, new_jti, signer_for
-from ..sources import ConfigFileSource, KeySource, StaticSource
+from ..sources import KeySource, as_source
 from . import _oauth, _retry
 from ._oauth import ACCESS_TOKEN_TYPE, ASSERTION_TTL, DEFAULT_BASE_URL, EXCHANGE_GRANT, JWT_GRANT
 from ._token import AccessToken
@@ -51,21 +51,6 @@ class _Slot:
 _CacheKey = tuple[str, str, tuple[str, ...] | None, str | None, str | None]
 
 
-def _as_source(source: KeySource | BoxAppConfig | str | os.PathLike[str]) -> KeySource:
-    if isinstance(source, BoxAppConfig):
-        return StaticSource(source)
-    if isinstance(source, str | os.PathLike):
-        text = os.fspath(source)
-        if "://" in text or text.startswith("file:"):
-            from ..stores.reader import StoreSource
-
-            return StoreSource(text)
-        return ConfigFileSource(text)
-    if isinstance(source, KeySource):
-        return source
-    raise TypeError("source must be a KeySource, a BoxAppConfig, a config path or a store URI")
-
-
 class TokenProvider:
     """Mints and caches Box access tokens for one app.
 
@@ -99,7 +84,7 @@ class TokenProvider:
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
         )
-        self._source = _as_source(source)
+        self._source = as_source(source)
         from .._urls import check_url
 
         base = base_url or os.environ.get("BOX_API_BASE_URL") or DEFAULT_BASE_URL
