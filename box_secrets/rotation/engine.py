@@ -136,7 +136,13 @@ class RotationEngine:
         user_id: str | None = None,
         policy: Policy | None = None,
     ) -> Outcome:
-        """Adopt a downloaded config (verified with Box first), or stage a first key."""
+        """Adopt a downloaded config (verified with Box first), or stage a first key.
+
+        Raises:
+            InputError: bad IDs, a config without a key pair, or a store holding another app.
+            KeyRejectedError: Box does not accept the downloaded config's key.
+            BoxUnavailableError, StoreError, NotifyError: as for :meth:`advance`.
+        """
         from . import _setup
 
         return _setup.init(
@@ -168,13 +174,24 @@ class RotationEngine:
         return _steps.promote(self)
 
     def register(self, key_id: str, *, verify: bool = False) -> Outcome:
-        """Record the key ID Box showed for the pending key (``verify``: check, promote now)."""
+        """Record the key ID Box showed for the pending key (``verify``: check, promote now).
+
+        Raises:
+            InputError: the ID does not look like a Box key ID, or belongs to another key.
+            InvalidTransitionError: no key is waiting for registration.
+            BoxUnavailableError, StoreError, NotifyError: as for :meth:`advance`.
+        """
         from . import _person
 
         return _person.register(self, key_id, verify=verify)
 
     def import_pending(self, config: BoxAppConfig) -> Outcome:
-        """Bring in a key pair Box generated (a new config download) as the registered key."""
+        """Bring in a key pair Box generated (a new config download) as the registered key.
+
+        Raises:
+            InputError: the config has no key ID, or is for another app.
+            InvalidTransitionError: another key is pending, or the previous key is still held.
+        """
         from . import _person
 
         return _person.import_pending(self, config)
@@ -186,7 +203,12 @@ class RotationEngine:
         return _person.abandon(self)
 
     def retire(self, *, force: bool = False) -> Outcome:
-        """Retire the previous key once Box refuses it, or (``force``) after the grace period."""
+        """Retire the previous key once Box refuses it, or (``force``) after the grace period.
+
+        Raises:
+            InvalidTransitionError: ``force`` before the grace period ends.
+            BoxUnavailableError, StoreError: as for :meth:`advance`.
+        """
         from . import _person
 
         return _person.retire(self, force=force)
