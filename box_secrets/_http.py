@@ -24,6 +24,10 @@ __all__ = [
 ]
 
 
+#: The largest answer read from a server (a token response is under 2 KB).
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
 class TransportError(Exception):
     """The request did not get an answer (connection, TLS, timeout). Holds no secret."""
 
@@ -115,12 +119,25 @@ class HttpClient:
         import urllib3
 
         try:
-            resp = manager.request(method, url, body=body, headers=hdrs, redirect=False)
+            resp = manager.request(
+                method, url, body=body, headers=hdrs, redirect=False, preload_content=False
+            )
+            # A broken or hostile server must not fill memory: Box's answers are small.
+            data = resp.read(MAX_RESPONSE_BYTES + 1)
         except urllib3.exceptions.HTTPError as exc:
             from ._urls import redact_url
 
             raise TransportError(redact_url(url, keep_path=False), type(exc).__name__) from exc
-        return HttpResponse(resp.status, resp.headers, resp.data)
+        if len(data) > MAX_RESPONSE_BYTES:
+            resp.close()  # unread bytes remain: never hand this connection back to the pool
+            from ._urls import redact_url
+
+            raise TransportError(
+                redact_url(url, keep_path=False),
+                f"answer larger than {MAX_RESPONSE_BYTES // 1024} KiB",
+            )
+        resp.release_conn()
+        return HttpResponse(resp.status, resp.headers, data)
 
 
 def _origin(url: str) -> str:

@@ -157,3 +157,39 @@ def test_server_text_is_flattened_before_printing(make_app, tmp_path: Path) -> N
     err = assert_clean_error(proc, 1)
     assert "forged line" in err  # the text is kept, on the one line
     assert not re.search(r"[\x00-\x1f\x7f\u202e]", proc.stderr.rstrip("\n"))
+
+
+def test_a_huge_answer_is_refused_not_read_into_memory(app) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from box_secrets import errors
+    from box_secrets.tokens import TokenProvider
+
+    class Flood(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(64 * 1024 * 1024))
+            self.end_headers()
+            chunk = b" " * 65536
+            try:
+                for _ in range(1024):  # 64 MiB, if anyone read it all
+                    self.wfile.write(chunk)
+            except OSError:
+                pass  # the client hung up, as it should
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flood)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        provider = TokenProvider(app.config, base_url=base, max_attempts=1)
+        with pytest.raises(errors.BoxUnavailableError, match="larger than 1024 KiB"):
+            provider.get_token()
+    finally:
+        server.shutdown()
+        server.server_close()
