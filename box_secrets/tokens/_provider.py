@@ -31,11 +31,6 @@ log = logging.getLogger("box_secrets.tokens")
 logging.getLogger("box_secrets").addHandler(logging.NullHandler())
 
 
-def _now() -> float:
-    # Looked up on each call, so a test that moves _retry._monotonic moves every clock here.
-    return _retry._monotonic()
-
-
 class _Slot:
     """One cache entry; its lock makes concurrent misses wait for one request."""
 
@@ -144,7 +139,8 @@ class TokenProvider:
             slot = self._default
             if slot is not None:
                 tok = slot.token
-                if tok is not None and slot.refresh_at > _now():
+                # The module lookup lets a test move the clock; no extra call frame here.
+                if tok is not None and slot.refresh_at > _retry._monotonic():
                     return tok
             return self._get_default()
         scope_key = tuple(sorted(set(scopes))) if scopes is not None else None
@@ -267,11 +263,11 @@ class TokenProvider:
     def _get(self, key: _CacheKey, slot: _Slot | None = None) -> AccessToken:
         slot = slot or self._slot(key)
         tok = slot.token
-        if tok is not None and slot.refresh_at > _now():
+        if tok is not None and slot.refresh_at > _retry._monotonic():
             return tok
         with slot.lock:
             tok = slot.token
-            now = _now()
+            now = _retry._monotonic()
             if tok is not None and slot.refresh_at > now:
                 return tok  # another thread refreshed it while we waited
             try:
@@ -290,7 +286,7 @@ class TokenProvider:
 
     def _store(self, slot: _Slot, tok: AccessToken) -> None:
         now_wall = time.time()
-        now = _now()
+        now = _retry._monotonic()
         remaining = tok.expires_at - now_wall
         slot.token = tok
         slot.expires_mono = now + remaining
