@@ -137,18 +137,19 @@ def clear_caches() -> None:
     """
     import sys
 
-    reader = sys.modules.get(f"{__name__}.stores.reader")
-    if reader is not None:
-        reader.clear_cache()
-    tokens = sys.modules.get(f"{__name__}.tokens")
-    if tokens is not None:
-        tokens.clear_providers()
-    http = sys.modules.get(f"{__name__}._http")
-    if http is not None:
-        http.reset_default_client()
-    file_store = sys.modules.get(f"{__name__}.stores.file")
-    if file_store is not None:
-        file_store.forget_warnings()
+    for module, reset in _CACHES:
+        loaded = sys.modules.get(f"{__name__}.{module}")
+        if loaded is not None:
+            getattr(loaded, reset)()
+
+
+#: (module, function) for every module-level cache.
+_CACHES = (
+    ("stores.reader", "clear_cache"),
+    ("tokens", "clear_providers"),
+    ("_http", "reset_default_client"),
+    ("stores.file", "forget_warnings"),
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -11,14 +11,14 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from .errors import ConfigError, NoActiveKeyError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
     from .signing import KeyMaterial
 
-__all__ = ["BoxAppConfig"]
+__all__ = ["BoxAppConfig", "config_from_document"]
 
 _SETTINGS = "boxAppSettings"
 _AUTH = "appAuth"
@@ -358,3 +358,28 @@ class BoxAppConfig:
             f"enterprise_id={self.enterprise_id!r}, user_id={self.user_id!r}, "
             f"fingerprint={self.fingerprint!r})"
         )
+
+
+def config_from_document(data: object, *, trusted: bool, where: str) -> BoxAppConfig:
+    """The active config in a JSON document that may be a box-secrets store document.
+
+    A store document whose first key is not registered yet has no usable key;
+    saying so beats treating it as a Client Credentials app.
+    """
+    if isinstance(data, dict):
+        record = data.get("boxSecrets")
+        settings = data.get("boxAppSettings")
+        if (
+            isinstance(record, dict)
+            and isinstance(settings, dict)
+            and not isinstance(settings.get("appAuth"), dict)
+            and record.get("auth", "jwt") == "jwt"
+        ):
+            raise NoActiveKeyError(
+                f"{where} has no active key yet: its first key is waiting to be registered "
+                "at Box; run `box-secrets status` to see what to do"
+            )
+    try:
+        return BoxAppConfig.from_dict(data, trusted=trusted)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}", field=exc.field) from None

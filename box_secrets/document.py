@@ -1,8 +1,9 @@
 """The store document: a Box config (the active key's) with the box-secrets record beside it.
 
 Every backend stores this one shape (``boxAppSettings`` / ``appAuth`` /
-``boxSecrets``): :class:`Snapshot` parses and writes it, and
-:func:`config_from_document` is the readers' path to the active key. A
+``boxSecrets``): :class:`Snapshot` parses and writes it. The readers' path to
+the active key, :func:`~box_secrets.config.config_from_document`, lives in
+``config.py`` so that readers never import this writers' model. A
 document is always a Box config that Box's SDKs load as it is.
 """
 
@@ -12,36 +13,11 @@ import copy
 from typing import Any
 
 from ._time import now
-from .config import BoxAppConfig
-from .errors import ConfigError, NoActiveKeyError, StoreCorruptError
+from .config import BoxAppConfig, config_from_document
+from .errors import StoreCorruptError
 from .record import RECORD_KEY, Event, KeyInfo, KeyMaterial, Origin, RotationRecord
 
 __all__ = ["Snapshot", "config_from_document"]
-
-
-def config_from_document(data: object, *, trusted: bool, where: str) -> BoxAppConfig:
-    """The active config in a JSON document that may be a box-secrets store document.
-
-    A store document whose first key is not registered yet has no usable key;
-    saying so beats treating it as a Client Credentials app.
-    """
-    if isinstance(data, dict):
-        record = data.get("boxSecrets")
-        settings = data.get("boxAppSettings")
-        if (
-            isinstance(record, dict)
-            and isinstance(settings, dict)
-            and not isinstance(settings.get("appAuth"), dict)
-            and record.get("auth", "jwt") == "jwt"
-        ):
-            raise NoActiveKeyError(
-                f"{where} has no active key yet: its first key is waiting to be registered "
-                "at Box; run `box-secrets status` to see what to do"
-            )
-    try:
-        return BoxAppConfig.from_dict(data, trusted=trusted)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}", field=exc.field) from None
 
 
 class Snapshot:

@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Protocol, runtime_checkable
 
-from .config import BoxAppConfig
+from .config import BoxAppConfig, config_from_document
 from .errors import ConfigError
 
 __all__ = ["ConfigFileSource", "KeySource", "StaticSource", "as_source"]
@@ -99,8 +99,6 @@ class ConfigFileSource:
                 f"{self._path}: the Box config is not valid JSON; download it again from "
                 "the Developer Console or fix the syntax"
             ) from None
-        from .document import config_from_document
-
         config = config_from_document(data, trusted=False, where=self._path)
         return config, (st.st_ino, st.st_size, st.st_mtime_ns)
 

@@ -155,3 +155,9 @@ def test_no_import_cycles_between_modules() -> None:
         )
     ]
     assert not cycles, cycles[0]
+
+
+def test_the_store_read_path_loads_no_writers_model() -> None:
+    mods = loaded_after("from box_secrets.stores.reader import StoreSource")
+    for name in ("box_secrets.record", "box_secrets.document", "box_secrets.rotation"):
+        assert name not in mods, name

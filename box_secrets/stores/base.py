@@ -13,8 +13,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from .. import _faults
-from ..config import BoxAppConfig
-from ..document import config_from_document
+from ..config import BoxAppConfig, config_from_document
 from ..errors import ConfigError, StoreCorruptError
 
 if TYPE_CHECKING:
