@@ -17,7 +17,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import BoxAppConfig
+    from ._config import BoxAppConfig
+    from ._signing import KeyMaterial, RSASigner, Signer, signer_for
+    from ._sources import ConfigFileSource, KeySource, StaticSource
     from .errors import (
         BoxAuthError,
         BoxError,
@@ -40,10 +42,8 @@ if TYPE_CHECKING:
         StoreURIError,
     )
     from .rotation import RotationEngine
-    from .signing import KeyMaterial, RSASigner, Signer, signer_for
-    from .sources import ConfigFileSource, KeySource, StaticSource
     from .stores import Store, open_store
-    from .stores.reader import StoreSource
+    from .stores._reader import StoreSource
     from .tokens import AccessToken, RetryPolicy, TokenProvider, access_token, get_provider
 
 __version__ = "0.1.0"
@@ -94,15 +94,15 @@ _WHERE = {
     "TokenProvider": "tokens",
     "access_token": "tokens",
     "get_provider": "tokens",
-    "BoxAppConfig": "config",
-    "KeySource": "sources",
-    "StaticSource": "sources",
-    "ConfigFileSource": "sources",
-    "Signer": "signing",
-    "RSASigner": "signing",
+    "BoxAppConfig": "_config",
+    "KeySource": "_sources",
+    "StaticSource": "_sources",
+    "ConfigFileSource": "_sources",
+    "Signer": "_signing",
+    "RSASigner": "_signing",
     "Store": "stores",
     "open_store": "stores",
-    "StoreSource": "stores.reader",
+    "StoreSource": "stores._reader",
     "RotationEngine": "rotation",
     "BoxAuthError": "errors",
     "BoxError": "errors",
@@ -123,8 +123,8 @@ _WHERE = {
     "StoreNotFoundError": "errors",
     "StoreURIError": "errors",
     "StoreUnavailableError": "errors",
-    "KeyMaterial": "signing",
-    "signer_for": "signing",
+    "KeyMaterial": "_signing",
+    "signer_for": "_signing",
     "RetryPolicy": "tokens",
 }
 
@@ -145,10 +145,10 @@ def clear_caches() -> None:
 
 #: (module, function) for every module-level cache.
 _CACHES = (
-    ("stores.reader", "clear_cache"),
+    ("stores._reader", "clear_cache"),
     ("tokens", "clear_providers"),
     ("_http", "reset_default_client"),
-    ("stores.file", "forget_warnings"),
+    ("stores._file", "forget_warnings"),
 )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from box_secrets.emulator.console import Console
+from box_secrets.emulator._console import Console
 
 from .helpers import _POOL, BACKENDS, App, KeyPool, make_store_uri
 
@@ -89,7 +89,7 @@ def moto():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def vault():  # type: ignore[no-untyped-def]
-    from box_secrets.emulator.vault import VaultEmulator
+    from box_secrets.emulator._vault import VaultEmulator
 
     with VaultEmulator() as emulator:
         yield emulator

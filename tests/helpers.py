@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from box_secrets.config import BoxAppConfig
-from box_secrets.emulator.console import Console
-from box_secrets.keys import GeneratedKey, generate_key
+from box_secrets._config import BoxAppConfig
+from box_secrets._keys import GeneratedKey, generate_key
+from box_secrets.emulator._console import Console
 
 ROOT = Path(__file__).resolve().parent.parent
 

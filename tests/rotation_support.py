@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from box_secrets.document import Snapshot
-from box_secrets.emulator.console import Console, ConsoleError
+from box_secrets._document import Snapshot
+from box_secrets.emulator._console import Console, ConsoleError
 from box_secrets.rotation import Notification, RotationEngine
-from box_secrets.rotation.invariants import InvariantChecker
+from box_secrets.rotation._invariants import InvariantChecker
 from box_secrets.stores import Store, open_store
-from box_secrets.stores.reader import clear_cache
+from box_secrets.stores._reader import clear_cache
 from box_secrets.tokens import TokenProvider
 
 
@@ -115,7 +115,7 @@ class Rig:
 def new_rig(uri: str, make_app: Any, **app_options: Any) -> Rig:
     """An app whose first key is registered at Box, and a store initialised with it."""
     app = make_app(**app_options)
-    from box_secrets.stores.admin import import_config
+    from box_secrets.stores._admin import import_config
 
     rig = Rig(uri, app.console, app.base_url, app.client_id)
     rig.engine.init(config=app.config)

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from box_secrets.config import BoxAppConfig
+from box_secrets._config import BoxAppConfig
 from box_secrets.errors import ConfigError
 
 from .helpers import pem_chunks

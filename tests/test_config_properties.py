@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from box_secrets.config import BoxAppConfig
+from box_secrets._config import BoxAppConfig
 from box_secrets.errors import ConfigError
 
 from .helpers import _POOL

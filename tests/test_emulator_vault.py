@@ -15,7 +15,7 @@ import hvac.exceptions
 import pytest
 
 from box_secrets.stores import open_store
-from box_secrets.stores.admin import import_config
+from box_secrets.stores._admin import import_config
 
 from .helpers import vault_control
 

@@ -14,10 +14,10 @@ import boto3
 import pytest
 
 from box_secrets.rotation import RotationEngine
-from box_secrets.rotation.invariants import InvariantChecker
+from box_secrets.rotation._invariants import InvariantChecker
 from box_secrets.stores import open_store
-from box_secrets.stores.admin import import_config
-from box_secrets.stores.base import fingerprints_in
+from box_secrets.stores._admin import import_config
+from box_secrets.stores._base import fingerprints_in
 
 from .rotation_support import Collecting
 
@@ -109,7 +109,7 @@ def stage_reader():  # type: ignore[no-untyped-def]
 def test_the_documented_reader_policy_is_enough_to_mint(
     stage_reader, make_app, monkeypatch
 ) -> None:
-    from box_secrets.stores.reader import clear_cache
+    from box_secrets.stores._reader import clear_cache
     from box_secrets.tokens import TokenProvider
 
     server, admin, reader = stage_reader

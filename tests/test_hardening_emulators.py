@@ -10,8 +10,8 @@ import time
 import hvac
 import pytest
 
-from box_secrets.emulator.box import BoxEmulator
-from box_secrets.emulator.vault import VaultEmulator
+from box_secrets.emulator._box import BoxEmulator
+from box_secrets.emulator._vault import VaultEmulator
 
 
 @pytest.fixture(params=["box", "vault"])
@@ -101,7 +101,7 @@ def test_control_writes_need_a_json_content_type(served, ctype: str | None) -> N
 
 @pytest.mark.parametrize("offset", [1e300, -1e300, float("nan"), 10 * 366 * 86400])
 def test_clock_offsets_are_bounded(box_console, box_emulator, offset: float) -> None:
-    from box_secrets.emulator.console import ConsoleError
+    from box_secrets.emulator._console import ConsoleError
 
     with pytest.raises(ConsoleError) as exc:
         box_console.set_clock(offset)
@@ -113,7 +113,7 @@ def test_clock_offsets_are_bounded(box_console, box_emulator, offset: float) -> 
 def test_ipv6_loopback_works() -> None:
     with BoxEmulator("::1") as box:
         assert box.base_url.startswith("http://[::1]:")
-        from box_secrets.emulator.console import Console
+        from box_secrets.emulator._console import Console
 
         assert Console(box.base_url).create_app()["client_id"]
     with VaultEmulator("::1") as vault:

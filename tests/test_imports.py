@@ -158,6 +158,6 @@ def test_no_import_cycles_between_modules() -> None:
 
 
 def test_the_store_read_path_loads_no_writers_model() -> None:
-    mods = loaded_after("from box_secrets.stores.reader import StoreSource")
-    for name in ("box_secrets.record", "box_secrets.document", "box_secrets.rotation"):
+    mods = loaded_after("from box_secrets.stores._reader import StoreSource")
+    for name in ("box_secrets._record", "box_secrets._document", "box_secrets.rotation"):
         assert name not in mods, name

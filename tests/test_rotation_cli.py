@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from box_secrets.rotation.invariants import InvariantChecker
+from box_secrets.rotation._invariants import InvariantChecker
 from box_secrets.stores import open_store
 
 from .helpers import assert_clean_error, pem_chunks

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from box_secrets import _faults
-from box_secrets.config import BoxAppConfig
+from box_secrets._config import BoxAppConfig
 
 from .helpers import BACKENDS, make_store_uri
 from .rotation_support import Rig, new_rig

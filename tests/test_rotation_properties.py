@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from box_secrets import _faults, errors
-from box_secrets.config import BoxAppConfig
+from box_secrets._config import BoxAppConfig
 from box_secrets.emulator import BoxEmulator
-from box_secrets.emulator.console import Console, ConsoleError
+from box_secrets.emulator._console import Console, ConsoleError
 
 from .helpers import _POOL
 from .rotation_support import Rig

@@ -15,7 +15,7 @@ import pytest
 
 from box_secrets import errors
 from box_secrets.stores import open_store
-from box_secrets.stores.admin import import_config
+from box_secrets.stores._admin import import_config
 
 from .helpers import assert_clean_error, run_cli, vault_control
 
@@ -366,7 +366,7 @@ def test_downloaded_config_works_as_a_file_store(app, tmp_path: Path) -> None:
 def test_documented_iam_policies_are_enough(iam_moto, make_app, monkeypatch) -> None:
     """docs/stores.md: readers need GetSecretValue; rotation adds three more actions."""
     from box_secrets.rotation import RotationEngine
-    from box_secrets.stores.reader import clear_cache
+    from box_secrets.stores._reader import clear_cache
     from box_secrets.tokens import TokenProvider
 
     from .rotation_support import Collecting
@@ -400,7 +400,7 @@ def test_documented_iam_policies_are_enough(iam_moto, make_app, monkeypatch) -> 
 
 def test_documented_vault_policies_are_enough(vault, make_app, monkeypatch) -> None:
     from box_secrets.rotation import RotationEngine
-    from box_secrets.stores.reader import clear_cache
+    from box_secrets.stores._reader import clear_cache
     from box_secrets.tokens import TokenProvider
 
     from .rotation_support import Collecting

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from box_secrets import errors
-from box_secrets.config import BoxAppConfig
+from box_secrets._config import BoxAppConfig
 from box_secrets.tokens import TokenProvider
 
 from .helpers import assert_no_secrets
@@ -33,7 +33,7 @@ def decode_part(assertion: str, index: int) -> dict[str, object]:
 
 
 def test_assertion_claims_are_exactly_boxs(app) -> None:
-    from box_secrets.signing import RSASigner, build_assertion, new_jti
+    from box_secrets._signing import RSASigner, build_assertion, new_jti
 
     before = int(time.time())
     jti = new_jti()

@@ -9,10 +9,12 @@ in ``_group``; each command module registers its commands on it.
 from __future__ import annotations
 
 from ..errors import BoxSecretsError
-from . import emulator as _emulator  # noqa: F401 - registers commands
-from . import rotation as _rotation  # noqa: F401
-from . import store as _store  # noqa: F401
-from . import token as _token  # noqa: F401
+from . import (
+    _emulator,  # noqa: F401 - registers commands
+    _rotation,  # noqa: F401
+    _store,  # noqa: F401
+    _token,  # noqa: F401
+)
 from ._group import EXIT_FAILURE, EXIT_INPUT, EXIT_WAITING, cli, fail
 
 __all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli", "main"]

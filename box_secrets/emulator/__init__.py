@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .box import BoxEmulator
-    from .console import Console
-    from .vault import VaultEmulator
+    from ._box import BoxEmulator
+    from ._console import Console
+    from ._vault import VaultEmulator
 
 __all__ = ["BoxEmulator", "Console", "VaultEmulator"]
 
-_WHERE = {"BoxEmulator": ".box", "Console": ".console", "VaultEmulator": ".vault"}
+_WHERE = {"BoxEmulator": "._box", "Console": "._console", "VaultEmulator": "._vault"}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ from ._box_model import MAX_CLOCK_OFFSET, MAX_KEYS_PER_APP, _Fault, console_erro
 from ._httpd import Request, Response, json_object
 
 if TYPE_CHECKING:
-    from .box import BoxEmulatorState
+    from ._box import BoxEmulatorState
 
 __all__ = ["handle_console"]
 
@@ -57,7 +57,7 @@ def _add_key(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) ->
     pem = body.get("public_key")
     if not isinstance(pem, str):
         return console_error(400, "public_key must be a PEM string")
-    from ..keys import load_public_key
+    from .._keys import load_public_key
 
     try:
         public_key = load_public_key(pem)

@@ -108,7 +108,7 @@ class _Key:
     __slots__ = ("created_at", "fingerprint", "id", "public_key")
 
     def __init__(self, key_id: str, public_key: Any, created_at: float) -> None:
-        from ..keys import fingerprint_of
+        from .._keys import fingerprint_of
 
         self.id = key_id
         self.public_key = public_key

@@ -1,7 +1,7 @@
 """Box's token endpoint, as the emulator serves it: the JWT bearer grant, Client
 Credentials, token exchange (downscoping), each rule as Box documents it
 (https://developer.box.com/reference/post-oauth2-token/ and the JWT guide).
-Functions over :class:`~box_secrets.emulator.box.BoxEmulatorState`.
+Functions over :class:`~box_secrets.emulator._box.BoxEmulatorState`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from ._box_model import (
 from ._httpd import Response
 
 if TYPE_CHECKING:
-    from .box import BoxEmulatorState
+    from ._box import BoxEmulatorState
 
 
 def client(state: BoxEmulatorState, form: dict[str, str], method: str) -> _App | Response:

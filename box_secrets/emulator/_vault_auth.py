@@ -20,7 +20,7 @@ from ._vault_http import errors as _errors
 from ._vault_http import json_response as _json
 
 if TYPE_CHECKING:
-    from .vault import VaultEmulatorState
+    from ._vault import VaultEmulatorState
 
 __all__ = ["login"]
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from ._engine import RotationEngine
+from ._notify import (
+    LogNotifier,
+    Notification,
+    Notifier,
+    SNSNotifier,
+    WebhookNotifier,
+    open_notifier,
+)
 from ._outcome import Outcome
-from .engine import RotationEngine
-from .notify import LogNotifier, Notification, Notifier, SNSNotifier, WebhookNotifier, open_notifier
 
 __all__ = [
     "LogNotifier",

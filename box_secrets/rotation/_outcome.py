@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..record import State
+from .._record import State
 
 __all__ = ["Action", "Outcome"]
 

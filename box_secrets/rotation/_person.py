@@ -10,18 +10,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .._document import Snapshot
+from .._record import KeyInfo
 from .._time import rfc3339
-from ..document import Snapshot
 from ..errors import InputError, InvalidTransitionError, KeyRejectedError
-from ..record import KeyInfo
-from . import transitions
+from . import _transitions as transitions
+from ._destroy import finish_destruction
 from ._outcome import Outcome
-from .destroy import finish_destruction
-from .views import DAY
+from ._views import DAY
 
 if TYPE_CHECKING:
-    from ..config import BoxAppConfig
-    from .engine import RotationEngine
+    from .._config import BoxAppConfig
+    from ._engine import RotationEngine
 
 __all__ = ["abandon", "import_pending", "register", "retire"]
 

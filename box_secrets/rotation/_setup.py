@@ -6,15 +6,15 @@ import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..config import BoxAppConfig
-from ..document import Snapshot
+from .._config import BoxAppConfig
+from .._document import Snapshot
+from .._record import Policy, RotationRecord
 from ..errors import ConflictError, InputError, StoreNotFoundError
-from ..record import Policy, RotationRecord
 from ._outcome import Outcome
 from ._words import policy_text
 
 if TYPE_CHECKING:
-    from .engine import RotationEngine
+    from ._engine import RotationEngine
 
 __all__ = ["init"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..document import Snapshot
+from .._document import Snapshot
 from ..errors import InvalidTransitionError, KeyRejectedError
 from ._outcome import Outcome
 
 if TYPE_CHECKING:
-    from .engine import RotationEngine
+    from ._engine import RotationEngine
 
 __all__ = ["promote", "stage", "verify_pending"]
 

@@ -11,12 +11,12 @@ import shlex
 from typing import TYPE_CHECKING
 
 from .._time import rfc3339
-from .notify import Notification
-from .views import DAY
+from ._notify import Notification
+from ._views import DAY
 
 if TYPE_CHECKING:
-    from ..document import Snapshot
-    from ..record import KeyInfo, Policy, RotationRecord
+    from .._document import Snapshot
+    from .._record import KeyInfo, Policy, RotationRecord
     from ..stores import Store
 
 __all__ = ["Words", "policy_text"]

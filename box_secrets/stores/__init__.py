@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .base import Store
+from ._base import Store
 
 __all__ = ["Store", "open_store"]
 
@@ -25,13 +25,13 @@ def open_store(uri: str) -> Store:
 
     parsed = parse_store_uri(uri)
     if parsed.scheme == "file":
-        from .file import FileStore
+        from ._file import FileStore
 
         return FileStore(parsed)
     if parsed.scheme == "aws-sm":
-        from .aws_sm import SecretsManagerStore
+        from ._aws_sm import SecretsManagerStore
 
         return SecretsManagerStore(parsed)
-    from .vault_kv import VaultStore
+    from ._vault_kv import VaultStore
 
     return VaultStore(parsed)

@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..config import BoxAppConfig
+from .._config import BoxAppConfig
+from .._signing import ALGORITHMS, Signer, build_assertion, new_jti, signer_for
+from .._sources import KeySource, as_source
 from ..errors import BoxAuthError, BoxUnavailableError, ConfigError, InputError
-from ..signing import ALGORITHMS, Signer, build_assertion, new_jti, signer_for
-from ..sources import KeySource, as_source
 from . import _oauth, _retry
 from ._oauth import ACCESS_TOKEN_TYPE, ASSERTION_TTL, DEFAULT_BASE_URL, EXCHANGE_GRANT, JWT_GRANT
 from ._token import AccessToken
@@ -49,7 +49,7 @@ _CacheKey = tuple[str, str, tuple[str, ...] | None, str | None, str | None]
 class TokenProvider:
     """Mints and caches Box access tokens for one app.
 
-    ``source`` is a :class:`~box_secrets.sources.KeySource`, a
+    ``source`` is a :class:`~box_secrets._sources.KeySource`, a
     :class:`BoxAppConfig`, a config file path, or a store URI.
     """
 

@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any
 
-from ..config import BoxAppConfig
-from .base import Store, config_from_store_data
+from .._config import BoxAppConfig
+from ._base import Store, config_from_store_data
 
 __all__ = ["DEFAULT_TTL", "TTL_ENV", "StoreSource", "clear_cache"]
 
@@ -73,7 +73,7 @@ def _store(uri: str) -> Store:
 
 
 class StoreSource:
-    """A :class:`~box_secrets.sources.KeySource` reading the active key from a store."""
+    """A :class:`~box_secrets._sources.KeySource` reading the active key from a store."""
 
     def __init__(self, uri: str, *, ttl: float | None = None) -> None:
         self._store = _store(uri)

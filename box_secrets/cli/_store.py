@@ -28,9 +28,9 @@ def store_group() -> None:
 @click.option("--force", is_flag=True, help="Replace a different key the store already holds.")
 def store_import(config_path: str, store: str, force: bool) -> None:
     """Put a Developer Console config into any store."""
-    from ..config import BoxAppConfig
+    from .._config import BoxAppConfig
     from ..stores import open_store
-    from ..stores.admin import import_config
+    from ..stores._admin import import_config
 
     config = BoxAppConfig.from_file(config_path)  # from outside: always fully validated
     target = open_store(store)
@@ -48,7 +48,7 @@ def store_import(config_path: str, store: str, force: bool) -> None:
 def store_show(store: str, as_json: bool) -> None:
     """Show what a store holds, without any secret."""
     from ..stores import open_store
-    from ..stores.admin import show
+    from ..stores._admin import show
 
     view = show(open_store(store))
     if as_json:

@@ -66,8 +66,8 @@ def _serve(
 )
 def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
     """Run a local Box emulator; print {"base_url": ...} once listening."""
-    from ..config import BoxAppConfig
-    from ..emulator.box import BoxEmulator
+    from .._config import BoxAppConfig
+    from ..emulator._box import BoxEmulator
 
     configs = [BoxAppConfig.from_file(path) for path in app_configs]
     _serve(
@@ -88,7 +88,7 @@ def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
 )
 def vault_emulator_cmd(host: str, port: int, root_token: str | None) -> None:
     """Run a local Vault (KV v2) emulator; print {"addr", "root_token"} once listening."""
-    from ..emulator.vault import VaultEmulator
+    from ..emulator._vault import VaultEmulator
 
     # The root token of a throwaway emulator is printed on purpose: tests need it.
     _serve(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
+from .._record import State
 from .._time import rfc3339
-from ..record import State
 
 if TYPE_CHECKING:
-    from ..record import KeyInfo, RotationRecord
+    from .._record import KeyInfo, RotationRecord
 
 __all__ = ["DAY", "KeyView", "State", "StatusView", "key_view", "status_view"]
 

@@ -16,7 +16,7 @@ from .errors import ConfigError, NoActiveKeyError
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-    from .signing import KeyMaterial
+    from ._signing import KeyMaterial
 
 __all__ = ["BoxAppConfig", "config_from_document"]
 
@@ -232,7 +232,7 @@ class BoxAppConfig:
                     )
                 passphrase = raw_pass
                 kid = _text(auth.get("publicKeyID"), f"{base}.publicKeyID", required=require_key_id)
-                from .keys import fingerprint_of, load_private_key
+                from ._keys import fingerprint_of, load_private_key
 
                 key = load_private_key(
                     pem, passphrase, validate=validate_key, field=f"{base}.privateKey"
@@ -284,7 +284,7 @@ class BoxAppConfig:
 
     def key_material(self) -> KeyMaterial:
         """The private key as stored material (already parsed); see :func:`signer_for`."""
-        from .signing import KeyMaterial
+        from ._signing import KeyMaterial
 
         return KeyMaterial(self.private_key_pem or "", self._passphrase, key=self.private_key)
 

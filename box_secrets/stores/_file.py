@@ -48,15 +48,15 @@ from ..errors import (
     StoreNotFoundError,
     StoreURIError,
 )
+from ._base import Store, fingerprints_in
 from ._uri import StoreURI
-from .base import Store, fingerprints_in
 
 if TYPE_CHECKING:
-    from ..document import Snapshot
+    from .._document import Snapshot
 
 __all__ = ["FileStore"]
 
-log = logging.getLogger("box_secrets.stores.file")
+log = logging.getLogger("box_secrets.stores._file")
 _KEPT = re.compile(r"^\d{8}\.json$")
 _warned: set[str] = set()
 
@@ -151,7 +151,7 @@ class FileStore(Store):
         return self._parse(self._read_raw(), self.path)
 
     def load(self) -> Snapshot:
-        from ..document import Snapshot
+        from .._document import Snapshot
 
         raw = self._read_raw()
         data = self._parse(raw, self.path)

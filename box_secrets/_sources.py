@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Protocol, runtime_checkable
 
-from .config import BoxAppConfig, config_from_document
+from ._config import BoxAppConfig, config_from_document
 from .errors import ConfigError
 
 __all__ = ["ConfigFileSource", "KeySource", "StaticSource", "as_source"]
@@ -128,7 +128,7 @@ def as_source(source: KeySource | BoxAppConfig | str | os.PathLike[str]) -> KeyS
     if isinstance(source, str | os.PathLike):
         text = os.fspath(source)
         if "://" in text or text.startswith("file:"):
-            from .stores.reader import StoreSource
+            from .stores._reader import StoreSource
 
             return StoreSource(text)
         return ConfigFileSource(text)

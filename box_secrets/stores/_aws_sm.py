@@ -37,12 +37,12 @@ from ..errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
+from ._base import Store, fingerprints_in
 from ._uri import StoreURI
-from .base import Store, fingerprints_in
 
 if TYPE_CHECKING:
-    from ..document import Snapshot
-    from ..record import KeyInfo
+    from .._document import Snapshot
+    from .._record import KeyInfo
 
 if TYPE_CHECKING:
     import boto3
@@ -195,8 +195,8 @@ class SecretsManagerStore(Store):
         return [v for v, stages in labels.items() if label in stages]
 
     def load(self) -> Snapshot:
-        from ..document import Snapshot
-        from ..record import KeyMaterial
+        from .._document import Snapshot
+        from .._record import KeyMaterial
 
         labels = self._labels()
         holders = self._holder(labels, RECORD)
@@ -242,7 +242,7 @@ class SecretsManagerStore(Store):
                 continue
             want = self._key_token(key)
             if key.ref is None or (key is record.pending and key.ref != want):
-                from ..record import FORMAT, RECORD_KEY
+                from .._record import FORMAT, RECORD_KEY
 
                 data = snapshot.box_dict(key)
                 data[RECORD_KEY] = {"format": FORMAT, "kind": "key", "fingerprint": key.fingerprint}

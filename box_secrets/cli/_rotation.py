@@ -110,8 +110,8 @@ def init_cmd(
     as_json: bool,
 ) -> None:
     """Initialise a store: adopt a downloaded config, or stage a first key pair."""
-    from ..config import BoxAppConfig
-    from ..record import Policy
+    from .._config import BoxAppConfig
+    from .._record import Policy
 
     policy = None
     if any(v is not None for v in (key_size, max_age_days, grace_days, renotify_hours)):
@@ -172,7 +172,7 @@ def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> N
         ) from None
     problems: list[str] = []
     if check:
-        from ..rotation.invariants import InvariantChecker
+        from ..rotation._invariants import InvariantChecker
 
         problems = InvariantChecker(engine.store).check()
     if as_json:
@@ -221,7 +221,7 @@ def rotate_group(
 @click.pass_obj
 def rotate_import(obj: dict[str, str], store: str, config_path: str, as_json: bool) -> None:
     """Bring in a key pair Box generated; it enters as registered."""
-    from ..config import BoxAppConfig
+    from .._config import BoxAppConfig
 
     _finish(
         _engine(obj, store, as_json=as_json).import_pending(BoxAppConfig.from_file(config_path)),

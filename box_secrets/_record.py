@@ -1,7 +1,7 @@
 """The rotation record: which key is active, pending and previous, and what happened.
 
-(The store document that carries it, :class:`~box_secrets.document.Snapshot`,
-is in ``document.py``.)
+(The store document that carries it, :class:`~box_secrets._document.Snapshot`,
+is in ``_document.py``.)
 
 Stores serialize it beside the Box config (never instead of it); the rotation
 engine edits it. Everything here is non-secret except :class:`KeyMaterial`.
@@ -18,10 +18,10 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ._config import BoxAppConfig
+from ._signing import KeyMaterial
 from ._time import now, parse_rfc3339, rfc3339
-from .config import BoxAppConfig
 from .errors import InputError, StoreCorruptError
-from .signing import KeyMaterial
 
 __all__ = [
     "RECORD_KEY",
@@ -202,7 +202,7 @@ class KeyInfo:
     @classmethod
     def from_config(cls, config: BoxAppConfig, *, origin: Origin, at: float) -> KeyInfo:
         """Facts about the key pair in a Box config (one Box already issued or registered)."""
-        from .keys import public_pem_of
+        from ._keys import public_pem_of
 
         assert config.fingerprint is not None
         return cls(

@@ -34,24 +34,24 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _faults
+from .._config import BoxAppConfig
 from .._conflicts import retry_conflicts
-from ..config import BoxAppConfig
-from ..document import Snapshot
+from .._document import Snapshot
+from .._keys import GeneratedKey, generate_key
+from .._record import KeyInfo, Policy
 from ..errors import (
     ConflictError,
     InvalidTransitionError,
     KeyRejectedError,
     StoreNotFoundError,
 )
-from ..keys import GeneratedKey, generate_key
-from ..record import KeyInfo, Policy
 from ..stores import Store, open_store
-from . import transitions
+from . import _transitions as transitions
+from ._destroy import finish_destruction
+from ._notify import LogNotifier, Notification, Notifier
 from ._outcome import Outcome
+from ._views import StatusView, status_view
 from ._words import Words
-from .destroy import finish_destruction
-from .notify import LogNotifier, Notification, Notifier
-from .views import StatusView, status_view
 
 __all__ = ["Outcome", "RotationEngine"]
 
@@ -387,7 +387,7 @@ class RotationEngine:
     # -- Box ------------------------------------------------------------------
 
     def _provider(self, snap: Snapshot, key: KeyInfo) -> Any:
-        from ..sources import StaticSource
+        from .._sources import StaticSource
         from ..tokens import TokenProvider
 
         return TokenProvider(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._config import BoxAppConfig
 from .._conflicts import retry_conflicts
+from .._document import Snapshot
 from .._time import now
-from ..config import BoxAppConfig
-from ..document import Snapshot
 from ..errors import InputError, StoreCorruptError, StoreNotFoundError
-from .base import Store
+from ._base import Store
 
 __all__ = ["import_config", "show"]
 
@@ -53,7 +53,7 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
 
     outcome, snap = retry_conflicts(attempt, where=store.uri, attempts=5)
     if snap is not None and snap.record.destroying:
-        from ..rotation.destroy import finish_destruction
+        from ..rotation._destroy import finish_destruction
 
         finish_destruction(store, snap)
     return outcome
@@ -78,7 +78,7 @@ def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
 
 def show(store: Store) -> dict[str, Any]:
     """The non-secret view of a store: never a private key, passphrase or client secret."""
-    from ..rotation.views import key_view
+    from ..rotation._views import key_view
 
     snap = store.load()
     record = snap.record

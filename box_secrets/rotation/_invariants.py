@@ -7,8 +7,8 @@ writers do, and asks the backend which private keys it can still recover.
 
 from __future__ import annotations
 
+from .._record import Event
 from ..errors import NoActiveKeyError, StoreNotFoundError
-from ..record import Event
 from ..stores import Store
 
 __all__ = ["InvariantChecker"]

@@ -30,11 +30,11 @@ from ..errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
+from ._base import Store, fingerprints_in
 from ._uri import StoreURI
-from .base import Store, fingerprints_in
 
 if TYPE_CHECKING:
-    from ..document import Snapshot
+    from .._document import Snapshot
 
 if TYPE_CHECKING:
     import hvac
@@ -271,7 +271,7 @@ class VaultStore(Store):
         return self._current()[0]
 
     def load(self) -> Snapshot:
-        from ..document import Snapshot
+        from .._document import Snapshot
 
         data, version, created = self._current()
         return Snapshot.from_document(

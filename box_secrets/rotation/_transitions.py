@@ -1,7 +1,7 @@
 """The lifecycle's decisions and transitions: pure functions over a snapshot.
 
 No I/O, no clock, no text for people: each function takes the time it
-needs and returns a new :class:`~box_secrets.document.Snapshot` (or a
+needs and returns a new :class:`~box_secrets._document.Snapshot` (or a
 decision); the engine commits, notifies and asks Box. Tests and the coming
 Lambda can reason about a transition without a store.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..record import KeyInfo, KeyMaterial
-from .views import DAY
+from .._record import KeyInfo, KeyMaterial
+from ._views import DAY
 
 if TYPE_CHECKING:
-    from ..document import Snapshot
-    from ..keys import GeneratedKey
-    from ..record import Policy, RotationRecord
+    from .._document import Snapshot
+    from .._keys import GeneratedKey
+    from .._record import Policy, RotationRecord
 
 __all__ = [
     "Decision",

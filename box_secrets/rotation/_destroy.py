@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..document import Snapshot
+    from .._document import Snapshot
     from ..stores import Store
 
 __all__ = ["finish_destruction"]

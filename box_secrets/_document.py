@@ -2,8 +2,8 @@
 
 Every backend stores this one shape (``boxAppSettings`` / ``appAuth`` /
 ``boxSecrets``): :class:`Snapshot` parses and writes it. The readers' path to
-the active key, :func:`~box_secrets.config.config_from_document`, lives in
-``config.py`` so that readers never import this writers' model. A
+the active key, :func:`~box_secrets._config.config_from_document`, lives in
+``_config.py`` so that readers never import this writers' model. A
 document is always a Box config that Box's SDKs load as it is.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ._config import BoxAppConfig, config_from_document
+from ._record import RECORD_KEY, Event, KeyInfo, KeyMaterial, Origin, RotationRecord
 from ._time import now
-from .config import BoxAppConfig, config_from_document
 from .errors import StoreCorruptError
-from .record import RECORD_KEY, Event, KeyInfo, KeyMaterial, Origin, RotationRecord
 
 __all__ = ["Snapshot", "config_from_document"]
 

@@ -79,7 +79,7 @@ class RSASigner:
         return self._key.sign(message, self._padding, self._hashes[algorithm])
 
     def public_key_pem(self) -> str:
-        from .keys import public_pem_of
+        from ._keys import public_pem_of
 
         return public_pem_of(self._key)
 
@@ -107,13 +107,13 @@ class KeyMaterial:
     def key(self, *, validate: bool = False) -> RSAPrivateKey:
         """The parsed private key (parsed once)."""
         if self._key is None:
-            from .keys import load_private_key
+            from ._keys import load_private_key
 
             self._key = load_private_key(self.pem, self.passphrase, validate=validate)
         return self._key
 
     def fingerprint(self) -> str:
-        from .keys import fingerprint_of
+        from ._keys import fingerprint_of
 
         return fingerprint_of(self.key().public_key())
 

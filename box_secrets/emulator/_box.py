@@ -27,7 +27,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..config import BoxAppConfig
+from .._config import BoxAppConfig
 from ..errors import ConfigError, InputError
 from . import _box_oauth
 from ._box_console import handle_console
