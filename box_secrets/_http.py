@@ -9,8 +9,10 @@ for it (Box unavailable, a webhook unreachable).
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
+import time
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -20,7 +22,9 @@ __all__ = [
     "HttpResponse",
     "TransportError",
     "default_client",
+    "http_date",
     "reset_default_client",
+    "retry_after",
 ]
 
 
@@ -183,3 +187,25 @@ def reset_default_client() -> None:
     global _default
     with _default_lock:
         _default = None
+
+
+def http_date(value: str) -> float | None:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def retry_after(resp: HttpResponse) -> float | None:
+    """Seconds ``Retry-After`` asks for (delta-seconds or an HTTP date), if any."""
+    value = resp.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        when = http_date(value)
+        return None if when is None else max(0.0, when - time.time())
+    return max(0.0, seconds) if math.isfinite(seconds) else None  # nan is not a delay

@@ -153,7 +153,12 @@ def test_vault_sealed_is_unavailable(vault, vault_token, app) -> None:
         vault_control(vault, "unseal")
 
 
-def test_vault_429_is_retried_then_unavailable(vault, vault_token, app) -> None:
+def test_vault_429_is_retried_then_unavailable(vault, vault_token, app, monkeypatch) -> None:
+    """The Vault store retries through the one RetryPolicy: its attempts, back-off and seam."""
+    from box_secrets import _retry
+
+    waits: list[float] = []
+    monkeypatch.setattr(_retry, "_sleep", waits.append)
     uri = f"vault://secret/limited/app?addr={vault.addr}"
     import_config(open_store(uri), app.config)
 
@@ -170,9 +175,18 @@ def test_vault_429_is_retried_then_unavailable(vault, vault_token, app) -> None:
 
     fault(2)
     assert open_store(uri).read_current().public_key_id == app.kid  # two 429s, then fine
+    assert len(waits) == 2 and 0 < waits[0] < waits[1]
     fault(10)
+    waits.clear()
     with pytest.raises(errors.StoreUnavailableError, match="429"):
         open_store(uri).read_current()
+    assert len(waits) == 4  # BOX_SECRETS_MAX_ATTEMPTS defaults to 5
+    monkeypatch.setenv("BOX_SECRETS_MAX_ATTEMPTS", "2")
+    fault(10)
+    waits.clear()
+    with pytest.raises(errors.StoreUnavailableError, match="429"):
+        open_store(uri).read_current()
+    assert len(waits) == 1
 
 
 def test_vault_unreachable(vault_token) -> None:

@@ -70,7 +70,7 @@ def test_token_is_cached_and_reused(app, console) -> None:
 @pytest.fixture
 def clock(monkeypatch):  # type: ignore[no-untyped-def]
     """The provider's monotonic clock, moved by the test instead of waited for."""
-    from box_secrets.tokens import _retry
+    from box_secrets import _retry
 
     class Clock:
         now = time.monotonic()
@@ -159,7 +159,7 @@ def test_unknown_algorithm_is_input_error(app) -> None:
 
 
 def test_retry_after_429_is_honoured(app, console, clock, monkeypatch) -> None:
-    from box_secrets.tokens import _retry
+    from box_secrets import _retry
 
     waits: list[float] = []
 

@@ -16,7 +16,6 @@ standard path or ``BOX_SECRETS_VAULT_JWT_PATH``).
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -145,9 +144,18 @@ class VaultStore(Store):
         return client
 
     def _call(self, doing: str, fn: Callable[[Any], T]) -> T:
-        """Run one hvac call, logging in again once on 403 and retrying 429/5xx briefly."""
+        """Run one hvac call, logging in again once on 403 and retrying 429/5xx.
+
+        Retries follow the one :class:`~box_secrets.RetryPolicy` (attempts,
+        back-off, deadline, from the environment), like calls to Box.
+        """
+        from .. import _retry
+
+        policy = _retry.RetryPolicy()
+        deadline_at = policy.deadline_at()
         relogged = False
-        for attempt in range(4):
+        attempt = 0
+        while True:
             if self._client is None:
                 self._client = self._connect()
             try:
@@ -162,16 +170,24 @@ class VaultStore(Store):
                 hvac_exc.InternalServerError,
                 hvac_exc.BadGateway,
             ) as exc:
-                if attempt == 3:
+                attempt += 1
+                if attempt >= policy.max_attempts:
                     raise self._translate(exc, doing) from exc
-                time.sleep(0.2 * 2**attempt)
+                error = self._translate(exc, doing)
+                policy.pause(
+                    attempt,
+                    policy.backoff(attempt),
+                    deadline_at=deadline_at,
+                    what=doing,
+                    last=str(error),
+                    error=type(error),
+                )
             except hvac_exc.VaultError as exc:
                 raise self._translate(exc, doing) from exc
             except requests.RequestException as exc:
                 raise StoreUnavailableError(
                     f"cannot reach Vault at {self.addr} while {doing}; check addr and the network"
                 ) from exc
-        raise AssertionError("unreachable")
 
     def _translate(self, exc: Exception, doing: str) -> StoreError:
         from .._vault import error_class

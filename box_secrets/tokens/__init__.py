@@ -12,8 +12,9 @@ from its source once (surviving a rotation); the private key is parsed once;
 any :class:`~box_secrets.Signer` can sign instead of a private key.
 
 The package: ``_token`` (the value type and its cache form), ``_oauth`` (Box's
-grants, answers and error table), ``_retry`` (the one retry policy),
-``_cache`` (the cross-process cache) and ``_provider``.
+grants, answers and error table), ``_cache`` (the cross-process cache) and
+``_provider``. Retries follow :class:`box_secrets.RetryPolicy`
+(``box_secrets/_retry.py``), shared with the Vault store.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import os
 import threading
 from collections.abc import Iterable
 
+from .._retry import RetryPolicy
 from ..errors import InputError
 from ._oauth import DEFAULT_BASE_URL
 from ._provider import TokenProvider
-from ._retry import RetryPolicy
 from ._token import AccessToken
 
 __all__ = [

@@ -11,11 +11,11 @@ is recognised by its ``error`` code and by words in its description
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from .._http import http_date
 from ..errors import BoxAuthError, BoxResponseError, KeyRejectedError
 from ._token import AccessToken
 
@@ -32,7 +32,6 @@ __all__ = [
     "error_body",
     "parse_token",
     "refusal",
-    "retry_after",
     "server_time",
 ]
 
@@ -144,29 +143,7 @@ def parse_token(resp: HttpResponse) -> AccessToken:
     )
 
 
-def _http_date(value: str) -> float | None:
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
-def retry_after(resp: HttpResponse) -> float | None:
-    """Seconds ``Retry-After`` asks for (delta-seconds or an HTTP date), if any."""
-    value = resp.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        when = _http_date(value)
-        return None if when is None else max(0.0, when - time.time())
-    return max(0.0, seconds) if math.isfinite(seconds) else None  # nan is not a delay
-
-
 def server_time(resp: HttpResponse) -> float | None:
     """Box's clock, from the ``Date`` header (to correct the assertion's ``exp``)."""
     date = resp.headers.get("date")
-    return _http_date(date) if date else None
+    return http_date(date) if date else None

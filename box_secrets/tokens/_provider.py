@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .. import _retry
 from .._config import BoxAppConfig
 from .._signing import ALGORITHMS, Signer, build_assertion, new_jti, signer_for
 from .._sources import KeySource, as_source
 from ..errors import BoxAuthError, BoxUnavailableError, ConfigError, InputError
-from . import _oauth, _retry
+from . import _oauth
 from ._oauth import ACCESS_TOKEN_TYPE, ASSERTION_TTL, DEFAULT_BASE_URL, EXCHANGE_GRANT, JWT_GRANT
 from ._token import AccessToken
 

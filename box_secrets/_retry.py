@@ -1,7 +1,8 @@
-"""One retry policy for every call to Box: attempts, back-off, a deadline, Retry-After.
+"""One retry policy for every remote call: attempts, back-off, a deadline, Retry-After.
 
-Settable from the environment, so the CLI, Terraform runs and a Lambda can
-bound how long a call may take without code: ``BOX_SECRETS_MAX_ATTEMPTS``
+Box's token endpoint and the Vault store both retry through it. Settable from
+the environment, so the CLI, Terraform runs and a Lambda can bound how long a
+call may take without code: ``BOX_SECRETS_MAX_ATTEMPTS``
 (default 5) and ``BOX_SECRETS_DEADLINE`` (seconds, default 60). Arguments
 given in code win over the environment.
 """
@@ -16,17 +17,17 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from ..errors import BoxUnavailableError, InputError
+from .errors import BoxSecretsError, BoxUnavailableError, InputError
 
 if TYPE_CHECKING:
-    from .._http import HttpClient, HttpResponse
+    from ._http import HttpClient, HttpResponse
 
 __all__ = ["ATTEMPTS_ENV", "DEADLINE_ENV", "RetryPolicy"]
 
 ATTEMPTS_ENV = "BOX_SECRETS_MAX_ATTEMPTS"
 DEADLINE_ENV = "BOX_SECRETS_DEADLINE"
 
-log = logging.getLogger("box_secrets.tokens")
+log = logging.getLogger("box_secrets.retry")
 
 #: Tests replace these to move time instead of waiting for it.
 _monotonic = time.monotonic
@@ -47,7 +48,7 @@ def _from_env(name: str, default: float, low: float, high: float) -> float:
 
 
 class RetryPolicy:
-    """How one request to Box is retried: 429 (after Retry-After), 5xx and network errors."""
+    """How one remote request is retried: 429 (after Retry-After), 5xx and network errors."""
 
     __slots__ = ("backoff_base", "backoff_cap", "deadline", "max_attempts")
 
@@ -88,9 +89,8 @@ class RetryPolicy:
         what: str,
     ) -> HttpResponse:
         """POST ``build()``'s fields, retrying; ``build`` runs per attempt (a new assertion)."""
-        from .. import _faults
-        from .._http import TransportError
-        from ._oauth import retry_after
+        from . import _faults
+        from ._http import TransportError, retry_after
 
         last = "no attempt"
         for attempt in range(1, self.max_attempts + 1):
@@ -111,27 +111,45 @@ class RetryPolicy:
                     wait = self.backoff(attempt)
                 else:
                     return resp
-            if attempt == self.max_attempts:
-                break
-            if _monotonic() + wait > deadline_at:
-                raise BoxUnavailableError(
-                    f"gave up {what} after {attempt} attempt(s): {last}, and waiting "
-                    f"{wait:.1f} s more would pass the {self.deadline:.0f} s deadline; "
-                    "try again later"
-                )
-            # INFO, not WARNING: a retry that then succeeds is not the caller's problem.
-            log.info(
-                "%s: %s; retrying in %.2f s (attempt %d of %d)",
-                what,
-                last,
+            self.pause(
+                attempt,
                 wait,
-                attempt + 1,
-                self.max_attempts,
+                deadline_at=deadline_at,
+                what=what,
+                last=last,
+                error=BoxUnavailableError,
             )
-            _sleep(wait)
-        raise BoxUnavailableError(
-            f"gave up {what} after {self.max_attempts} attempts: {last}; try again later"
+        raise AssertionError("unreachable")  # pause raises after the last attempt
+
+    def pause(
+        self,
+        attempt: int,
+        wait: float,
+        *,
+        deadline_at: float,
+        what: str,
+        last: str,
+        error: type[BoxSecretsError],
+    ) -> None:
+        """Sleep before attempt ``attempt + 1``; raise ``error`` once attempts or time run out."""
+        if attempt >= self.max_attempts:
+            raise error(f"gave up {what} after {attempt} attempts: {last}; try again later")
+        if _monotonic() + wait > deadline_at:
+            raise error(
+                f"gave up {what} after {attempt} attempt(s): {last}, and waiting "
+                f"{wait:.1f} s more would pass the {self.deadline:.0f} s deadline; "
+                "try again later"
+            )
+        # INFO, not WARNING: a retry that then succeeds is not the caller's problem.
+        log.info(
+            "%s: %s; retrying in %.2f s (attempt %d of %d)",
+            what,
+            last,
+            wait,
+            attempt + 1,
+            self.max_attempts,
         )
+        _sleep(wait)
 
     def __repr__(self) -> str:
         return f"RetryPolicy(max_attempts={self.max_attempts}, deadline={self.deadline:g})"
