@@ -121,6 +121,9 @@ class BoxAppConfig:
 
         ``trusted=True`` is for values box-secrets itself validated when it wrote
         them: it skips the costly RSA consistency check.
+
+        Raises:
+            ConfigError: a field is missing or wrong (the error names it, never its value).
         """
         if not isinstance(data, dict):
             raise ConfigError(
@@ -136,7 +139,11 @@ class BoxAppConfig:
     def from_json(
         cls, text: str | bytes, *, trusted: bool = False, require_key_id: bool = True
     ) -> BoxAppConfig:
-        """Parse the Developer Console JSON text."""
+        """Parse the Developer Console JSON text.
+
+        Raises:
+            ConfigError: the text is not JSON, or a field is missing or wrong.
+        """
         try:
             data = json.loads(text)
         except RecursionError:

@@ -105,7 +105,11 @@ class KeyMaterial:
         self._key = key
 
     def key(self, *, validate: bool = False) -> RSAPrivateKey:
-        """The parsed private key (parsed once)."""
+        """The parsed private key (parsed once).
+
+        Raises:
+            ConfigError: the PEM is not an RSA key or the passphrase is wrong.
+        """
         if self._key is None:
             from ._keys import load_private_key
 
@@ -137,11 +141,20 @@ _SIGNERS: dict[str, Callable[[KeyMaterial, str], Signer]] = {
 
 
 def signer_for(material: KeyMaterial, key_id: str) -> Signer:
-    """The signer for stored key material (the one place a kind becomes a signer)."""
+    """The signer for stored key material (the one place a kind becomes a signer).
+
+    Raises:
+        ConfigError: no signer handles this kind of material, or the private key
+            cannot be decrypted with its passphrase.
+    """
+    from .errors import ConfigError
+
     try:
         make = _SIGNERS[material.kind]
     except KeyError:
-        raise ValueError(f"no signer for key material of kind {material.kind!r}") from None
+        raise ConfigError(
+            f"no signer for key material of kind {material.kind!r}; upgrade box-secrets"
+        ) from None
     return make(material, key_id)
 
 

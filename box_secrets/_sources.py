@@ -103,6 +103,11 @@ class ConfigFileSource:
         return config, (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def load(self, *, force_refresh: bool = False) -> BoxAppConfig:
+        """The config, re-read when the file changed (or ``force_refresh``).
+
+        Raises:
+            ConfigError: the file is missing, unreadable or not a valid Box config.
+        """
         with self._lock:
             if self._config is not None and not force_refresh:
                 try:

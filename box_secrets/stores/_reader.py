@@ -90,6 +90,13 @@ class StoreSource:
         return self._store
 
     def load(self, *, force_refresh: bool = False) -> BoxAppConfig:
+        """The current config, from the process cache unless older than ``ttl``.
+
+        Raises:
+            StoreError: the store cannot be read (a subclass says why: not found,
+                access denied, unavailable, corrupt).
+            ConfigError: the stored document is not a usable Box config.
+        """
         entry = _cache.get(self.uri)
         if entry is not None and not force_refresh and time.monotonic() - entry.fetched < self.ttl:
             return entry.config
