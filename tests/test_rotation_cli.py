@@ -18,6 +18,7 @@ from box_secrets.rotation._invariants import InvariantChecker
 from box_secrets.stores import open_store
 
 from .helpers import assert_clean_error, pem_chunks
+from .rotation_support import new_rig
 
 
 def cli(
@@ -45,9 +46,8 @@ def sdk_works(uri: str, base_url: str) -> None:
     assert client.users.get_user_me().type == "user"
 
 
-def test_lifecycle_through_the_cli(store_uri: str, make_app, tmp_path: Path) -> None:
-    app = make_app()
-    app.console.delete_key(app.client_id, app.kid)  # a new app: no key registered yet
+def _stepper(app: Any, store_uri: str) -> Any:
+    """Run one CLI command as a process; check its exit code, its silence about secrets, the invariants."""
     base, checker = app.base_url, InvariantChecker(open_store(store_uri))
     env = {"APP_SECRET": app.client_secret}
 
@@ -60,6 +60,14 @@ def test_lifecycle_through_the_cli(store_uri: str, make_app, tmp_path: Path) -> 
         checker.assert_ok()
         return proc
 
+    return step
+
+
+def test_first_key_through_the_cli(store_uri: str, make_app) -> None:
+    """A new app: init stages a key, the person registers it, rotate makes it active."""
+    app = make_app()
+    app.console.delete_key(app.client_id, app.kid)  # a new app: no key registered yet
+    step = _stepper(app, store_uri)
     init_args = (
         "init",
         "--client-id",
@@ -77,10 +85,17 @@ def test_lifecycle_through_the_cli(store_uri: str, make_app, tmp_path: Path) -> 
     kid1 = app.console.add_key(app.client_id, status["pending"]["public_key_pem"])
     step("register", "--public-key-id", kid1)
     step("rotate")
-    sdk_works(store_uri, base)
+    sdk_works(store_uri, app.base_url)
     token = step("token").stdout.strip()
     assert token.startswith("1!")
 
+
+def test_rotation_through_the_cli(store_uri: str, make_app) -> None:
+    """An active key (set up in-process): rotate, register, promote, retire, all as processes."""
+    app = make_app()
+    new_rig(store_uri, lambda: app)  # active, with the app's registered key
+    kid1, base = app.kid, app.base_url
+    step = _stepper(app, store_uri)
     notice = step("rotate", "--force", code=3).stdout
     assert "Add a Public Key" in notice and "BEGIN PUBLIC KEY" in notice
     step("rotate", "--force", code=3)  # already under way: never a second pending key
@@ -93,6 +108,19 @@ def test_lifecycle_through_the_cli(store_uri: str, make_app, tmp_path: Path) -> 
     assert f"remove the old public key {kid1}" in promoted.lower() or kid1 in promoted
     assert open_store(store_uri).read_current().public_key_id == kid2
     sdk_works(store_uri, base)
+
+
+def test_retirement_through_the_cli(store_uri: str, make_app) -> None:
+    """A promoted key (set up in-process): retire waits for the person, then finishes."""
+    app = make_app()
+    rig = new_rig(store_uri, lambda: app)
+    kid1, base = app.kid, app.base_url
+    rig.engine.advance(force=True)  # stages a new key
+    kid2 = rig.person_registers_pending()
+    rig.engine.register(kid2)
+    rig.engine.advance()  # verifies and promotes
+    assert open_store(store_uri).read_current().public_key_id == kid2
+    step = _stepper(app, store_uri)
     step("rotate", code=3)  # waiting for the person to remove the old key
     step("retire", code=3)  # Box still accepts it
     assert "grace period" in step("retire", "--force", code=2).stderr

@@ -175,15 +175,16 @@ class Lifecycle(RuleBasedStateMachine):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("half", [0, 1])
-def test_lifecycle_properties(half: int) -> None:
-    # 2 x 20 examples of up to 40 steps: two tests, so the workers share them.
+@pytest.mark.parametrize("quarter", [0, 1, 2, 3])
+def test_lifecycle_properties(quarter: int) -> None:
+    # 4 x 10 examples of up to 40 steps: four tests, so the workers share them
+    # and none runs for long.
     run = Lifecycle.TestCase
     run.settings = settings(
-        max_examples=20,
+        max_examples=10,
         stateful_step_count=40,
         deadline=None,
-        database=None,  # each half explores on its own; no replay of the other's examples
+        database=None,  # each quarter explores on its own; no replay of the others' examples
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     run().runTest()
