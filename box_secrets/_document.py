@@ -79,14 +79,21 @@ class Snapshot:
             settings.pop("appAuth", None)
         return data
 
-    def to_document(self, *, embed: bool = True) -> dict[str, Any]:
+    def to_document(self, *, embed: bool | set[str] = True) -> dict[str, Any]:
         """The stored document: the active key's Box config plus the record.
 
         With ``embed`` the pending and previous private keys ride inside the
-        record (file and Vault); without, the backend keeps them elsewhere.
+        record (file and Vault); with ``False``, the backend keeps them
+        elsewhere; with a set of fingerprints, only those keys ride inside.
         """
         data = self.box_dict(self.record.active)
-        data[RECORD_KEY] = self.record.to_json(self.materials if embed else None)
+        if embed is True:
+            materials: dict[str, KeyMaterial] | None = self.materials
+        elif embed is False:
+            materials = None
+        else:
+            materials = {fp: m for fp, m in self.materials.items() if fp in embed}
+        data[RECORD_KEY] = self.record.to_json(materials)
         return data
 
     @classmethod

@@ -166,6 +166,9 @@ class KeyInfo:
     notified_at: float | None = None  # a person was last asked to act on it
     refused_key_ids: list[str] = field(default_factory=list)
     ref: str | None = None  # backend reference (a Secrets Manager version id)
+    # A version reserved by the caller for this key's complete config (the
+    # ClientRequestToken of a Secrets Manager rotation); the store fills it.
+    slot: str | None = None
 
     _TIMES = (
         "created_at",
@@ -308,14 +311,14 @@ class RotationRecord:
         )
 
     def to_json(self, materials: dict[str, KeyMaterial] | None = None) -> dict[str, Any]:
-        """Serialize; pending/previous carry their private key when ``materials`` is given."""
+        """Serialize; pending/previous carry their private key when it is in ``materials``."""
 
         def entry(k: KeyInfo | None) -> dict[str, Any] | None:
             if k is None:
                 return None
             out = k.to_json()
-            if materials is not None:
-                m = materials[k.fingerprint]
+            m = materials.get(k.fingerprint) if materials is not None else None
+            if m is not None:
                 out["privateKey"] = m.pem
                 out["passphrase"] = m.passphrase
             return out

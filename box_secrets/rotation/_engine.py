@@ -247,7 +247,7 @@ class RotationEngine:
 
     def _stage(self, snap: Snapshot, *, forced: bool, ref: str | None = None) -> Outcome:
         key = self.key_factory(snap.record.policy.key_size)
-        new, info = transitions.staged(snap, key, now=self.clock(), forced=forced, ref=ref)
+        new, info = transitions.staged(snap, key, now=self.clock(), forced=forced, slot=ref)
         # Commit before anyone sees the public key: a key shown to a person
         # always has its private key stored (invariant 4).
         self._commit(snap, new)

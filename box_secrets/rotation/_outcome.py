@@ -15,6 +15,7 @@ Action = Literal[
     "initialised",
     "policy-changed",
     "staged",
+    "reused",
     "notified",
     "waiting",
     "registered",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .._document import Snapshot
 from ..errors import InvalidTransitionError, KeyRejectedError
+from . import _transitions as transitions
 from ._outcome import Outcome
 
 if TYPE_CHECKING:
@@ -17,8 +18,10 @@ __all__ = ["promote", "stage", "verify_pending"]
 def stage(engine: RotationEngine, *, ref: str | None = None) -> Outcome:
     """Stage a new key unless one is already pending (idempotent).
 
-    ``ref`` is a backend reference for the new key's material, such as the
-    ``ClientRequestToken`` of a Secrets Manager rotation. Waits for a person.
+    ``ref`` reserves a backend version for the key's complete config, such as
+    the ``ClientRequestToken`` of a Secrets Manager rotation. A key already
+    pending is reused, never replaced: with ``ref`` it moves to that version
+    (a new rotation attempt adopts the waiting key). Waits for a person.
 
     Raises:
         InvalidTransitionError: the store is not initialised, or the previous
@@ -30,6 +33,16 @@ def stage(engine: RotationEngine, *, ref: str | None = None) -> Outcome:
         if r.auth != "jwt":
             return Outcome("nothing", "a Client Credentials app has no key pair", r.state)
         if r.pending is not None:
+            moved = transitions.reslotted(snap, ref) if ref is not None else None
+            if moved is not None:
+                engine._commit(snap, moved)
+                return Outcome(
+                    "reused",
+                    f"key {r.pending.fingerprint[:16]}... is already pending; this attempt "
+                    "reuses it",
+                    r.state,
+                    waiting=r.pending.key_id is None,
+                )
             return Outcome(
                 "nothing",
                 f"key {r.pending.fingerprint[:16]}... is already pending",

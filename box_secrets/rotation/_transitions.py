@@ -27,6 +27,7 @@ __all__ = [
     "promoted",
     "registered",
     "remind_due",
+    "reslotted",
     "retired",
     "staged",
     "unstaged",
@@ -62,9 +63,13 @@ def remind_due(key: KeyInfo, policy: Policy, now: float) -> bool:
 
 
 def staged(
-    snap: Snapshot, key: GeneratedKey, *, now: float, forced: bool, ref: str | None = None
+    snap: Snapshot, key: GeneratedKey, *, now: float, forced: bool, slot: str | None = None
 ) -> tuple[Snapshot, KeyInfo]:
-    """A copy with ``key`` pending (its private key stored before anyone sees it)."""
+    """A copy with ``key`` pending (its private key stored before anyone sees it).
+
+    ``slot`` reserves a backend version for the key's complete config (a
+    Secrets Manager rotation's token).
+    """
     new = snap.copy()
     info = KeyInfo(
         fingerprint=key.fingerprint,
@@ -72,7 +77,7 @@ def staged(
         bits=snap.record.policy.key_size,
         origin="generated",
         created_at=now,
-        ref=ref,
+        slot=slot,
     )
     new.record.pending = info
     new.materials[info.fingerprint] = KeyMaterial(key.private_key_pem, key.passphrase)
@@ -92,6 +97,7 @@ def registered(new: Snapshot, old: Snapshot, key_id: str, now: float) -> Snapsho
     changed = old.record.pending is None or old.record.pending.key_id != key_id
     pending.key_id = key_id
     if changed:
+        pending.ref = None  # a stored version holds the old ID; the store writes a new one
         pending.registered_at = now
         new.record.log("registered", key=pending, at=now, detail="a person supplied Box's key ID")
     return new
@@ -104,6 +110,7 @@ def back_to_staged(snap: Snapshot, key_id: str, reason: str, now: float) -> Snap
     assert pending is not None
     pending.key_id = None
     pending.registered_at = None
+    pending.ref = None
     if key_id not in pending.refused_key_ids:
         pending.refused_key_ids.append(key_id)
     new.record.log(
@@ -112,6 +119,23 @@ def back_to_staged(snap: Snapshot, key_id: str, reason: str, now: float) -> Snap
         at=now,
         detail=f"Box refused key ID {key_id} for this key: {reason}",
     )
+    return new
+
+
+def reslotted(snap: Snapshot, slot: str) -> Snapshot | None:
+    """A copy where the pending key moves to the reserved version ``slot``, or None if it is there.
+
+    A rotation attempt that finds a key already waiting reuses it: the key's
+    config is written again under the new attempt's version.
+    """
+    pending = snap.record.pending
+    assert pending is not None
+    if slot in (pending.ref, pending.slot):
+        return None
+    new = snap.copy()
+    moved = new.record.pending
+    assert moved is not None
+    moved.slot, moved.ref = slot, None
     return new
 
 

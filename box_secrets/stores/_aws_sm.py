@@ -11,7 +11,14 @@ Secrets Manager's own mechanics carry the lifecycle:
   a new record version and moves the label with ``RemoveFromVersionId`` set to
   the version it read, which fails if another writer moved it first;
 - the three AWS labels are then brought in line with the record; a retired
-  key's versions keep no label, so Secrets Manager deprecates them.
+  key's versions keep no label, so Secrets Manager deprecates them;
+- a key waiting for registration rides inside the record version until a
+  person supplies its key ID, and only then gets a version of its own (a
+  complete Box config, as every version must be). A rotation's
+  ``ClientRequestToken`` reserves that version (``KeyInfo.slot``): the
+  store fills Secrets Manager's ``AWSPENDING`` placeholder rather than
+  moving the label away, and never touches a placeholder another rotation
+  attempt is about to fill.
 
 Every read names a stage or a version id (moto may serve a stale value
 otherwise), and every put passes a ClientRequestToken derived from what it
@@ -231,25 +238,31 @@ class SecretsManagerStore(Store):
         return _token(self.secret_id, "key", key.fingerprint, key.key_id or "")
 
     def _put_key_versions(self, snapshot: Snapshot) -> None:
-        """Give every key its own version (idempotent) before the record names it.
+        """Give every registered key its own version (idempotent) before the record names it.
 
-        A pending key gets a new version when its key ID changes (versions are
-        immutable); the active and previous keys keep the version they have.
+        Versions are immutable and each one is a complete Box config, so a key
+        gets its version once its key ID is known (the transitions clear
+        ``ref`` when the ID changes). A key with a ``slot`` fills that reserved
+        version, keeping Secrets Manager's ``AWSPENDING`` label on it.
         """
         record = snapshot.record
         for key in (record.active, record.pending, record.previous):
-            if key is None:
+            if key is None or key.ref is not None:
                 continue
-            want = self._key_token(key)
-            if key.ref is None or (key is record.pending and key.ref != want):
-                from .._record import FORMAT, RECORD_KEY
+            if key is record.pending and key.key_id is None:
+                continue  # rides inside the record until registered
+            from .._record import FORMAT, RECORD_KEY
 
-                data = snapshot.box_dict(key)
-                data[RECORD_KEY] = {"format": FORMAT, "kind": "key", "fingerprint": key.fingerprint}
-                self._put(want, _dumps(data))
-                key.ref = want
+            data = snapshot.box_dict(key)
+            data[RECORD_KEY] = {"format": FORMAT, "kind": "key", "fingerprint": key.fingerprint}
+            if key is record.pending and key.slot is not None:
+                self._put(key.slot, _dumps(data), stage=PENDING)
+                key.ref, key.slot = key.slot, None
+            else:
+                key.ref = self._key_token(key)
+                self._put(key.ref, _dumps(data))
 
-    def _put(self, token: str, text: str) -> None:
+    def _put(self, token: str, text: str, *, stage: str = WRITING) -> None:
         crashpoint("aws.put", "before")
         self._call(
             "writing a secret version",
@@ -257,7 +270,7 @@ class SecretsManagerStore(Store):
                 SecretId=self.secret_id,
                 ClientRequestToken=token,
                 SecretString=text,
-                VersionStages=[WRITING],
+                VersionStages=[stage],
             ),
         )
         crashpoint("aws.put", "after")
@@ -289,7 +302,9 @@ class SecretsManagerStore(Store):
         if expected is None:
             return self._create(snapshot)
         self._put_key_versions(snapshot)
-        text = _dumps(snapshot.to_document(embed=False))
+        pending = snapshot.record.pending
+        unversioned = {pending.fingerprint} if pending and pending.ref is None else set()
+        text = _dumps(snapshot.to_document(embed=unversioned))
         adopting = expected.startswith("current:")
         base = expected[len("current:") :] if adopting else expected
         new = _token(self.secret_id, "record", expected, hashlib.sha256(text.encode()).hexdigest())
@@ -338,9 +353,10 @@ class SecretsManagerStore(Store):
         record = snapshot.record
         # With no active key yet, AWSCURRENT follows the record (readers then learn
         # there is no active key rather than reading an abandoned one).
+        pending = record.pending
         want = {
             CURRENT: record.active.ref if record.active and record.active.ref else record_version,
-            PENDING: record.pending.ref if record.pending else None,
+            PENDING: (pending.ref or pending.slot) if pending else None,
             PREVIOUS: record.previous.ref if record.previous else None,
             WRITING: None,
         }
@@ -351,6 +367,11 @@ class SecretsManagerStore(Store):
             move = self._next_move(labels, want)
             if move is None:
                 return
+            if move[0] == PENDING and move[2] is not None and self._value(move[2]) is None:
+                # Secrets Manager's placeholder for a rotation attempt about to
+                # run createSecret: that attempt adopts the pending key.
+                want[PENDING] = move[2]
+                continue
             try:
                 self._move(*move, cas=True)
             except ConflictError:
@@ -369,6 +390,13 @@ class SecretsManagerStore(Store):
                 return label, None, stray[0]
         return None
 
+    def _value(self, version: str) -> dict[str, Any] | None:
+        """A version's Box config, or None for a value-less rotation placeholder."""
+        try:
+            return self._get(version=version)[0]
+        except StoreNotFoundError:
+            return None
+
     def _purge(self, fingerprint: str) -> None:
         # A version without labels is deprecated by Secrets Manager; strip every
         # label from any version still holding this key.
@@ -378,7 +406,7 @@ class SecretsManagerStore(Store):
                 for vid, stages in self._labels().items()
                 if stages
                 and RECORD not in stages  # the committed record no longer holds it
-                and fingerprint in fingerprints_in(self._get(version=vid)[0])
+                and fingerprint in fingerprints_in(self._value(vid) or {})
             ]
             if any(CURRENT in stages for _, stages in holding):
                 if attempt == 0:
@@ -400,7 +428,7 @@ class SecretsManagerStore(Store):
         found: set[str] = set()
         for vid, stages in self._labels().items():
             if stages:
-                found |= fingerprints_in(self._get(version=vid)[0])
+                found |= fingerprints_in(self._value(vid) or {})
         return found
 
     def describe(self) -> dict[str, Any]:
