@@ -22,7 +22,8 @@ a secret value (private key, passphrase, client secret, access token)::
     │   ├── StoreAccessDeniedError permission denied by the backend
     │   ├── StoreUnavailableError  sealed, throttled, or unreachable
     │   └── StoreCorruptError      the stored value is not a Box config / record
-    └── NotifyError                a notification could not be delivered
+    ├── NotifyError                a notification could not be delivered
+    └── PersonNeededError          a step waits for a person at Box; CLI exit code 3
 
 Third-party exceptions are translated at the edge with ``raise ... from exc``.
 """
@@ -43,6 +44,7 @@ __all__ = [
     "MissingExtraError",
     "NoActiveKeyError",
     "NotifyError",
+    "PersonNeededError",
     "StoreAccessDeniedError",
     "StoreCorruptError",
     "StoreError",
@@ -148,3 +150,14 @@ class StoreCorruptError(StoreError):
 
 class NotifyError(BoxSecretsError):
     """A notification to a person could not be delivered."""
+
+
+class PersonNeededError(BoxSecretsError):
+    """A step cannot finish until a person acts in the Box Developer Console.
+
+    Not a failure of box-secrets: a rotation Lambda's test step raises it while
+    the pending key awaits registration, so the operator can tell "waiting for
+    a person" from "broken" (docs/aws-lambda.md).
+    """
+
+    exit_code = 3

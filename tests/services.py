@@ -26,11 +26,32 @@ sys.stdin.read()  # live until the parent closes our stdin
 """
 
 
+# moto cannot run a Lambda without Docker (its rotate_secret then reports success
+# and leaves the secret half-rotated), so this server hands each invocation to
+# the test process over HTTP, where the real handler runs.
+_INVOKE_PATCH = """
+import os, urllib.request
+from moto.awslambda.models import LambdaBackend
+
+def _invoke(self, function_name, qualifier, body, headers, response_headers):
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(os.environ["BOX_SECRETS_TEST_INVOKE_URL"], data=data, method="POST")
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        return resp.read()
+
+LambdaBackend.invoke = _invoke
+"""
+
+
 class MotoServer:
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, *, invoke_url: str | None = None) -> None:
         full_env = {**os.environ, **(env or {})}
+        script = _MOTO
+        if invoke_url is not None:
+            full_env["BOX_SECRETS_TEST_INVOKE_URL"] = invoke_url
+            script = _INVOKE_PATCH + _MOTO
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _MOTO],
+            [sys.executable, "-c", script],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

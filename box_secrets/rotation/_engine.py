@@ -155,11 +155,17 @@ class RotationEngine:
             policy=policy,
         )
 
-    def stage(self, *, ref: str | None = None) -> Outcome:
+    def stage(self, *, ref: str | None = None, notify: bool = True) -> Outcome:
         """Stage a new key unless one is pending (see :func:`._steps.stage`)."""
         from . import _steps
 
-        return _steps.stage(self, ref=ref)
+        return _steps.stage(self, ref=ref, notify=notify)
+
+    def remind(self) -> Outcome:
+        """Ask a person to act if one must and the reminder interval has passed; nothing else."""
+        from . import _steps
+
+        return _steps.remind(self)
 
     def verify_pending(self) -> Outcome:
         """Ask Box whether the pending key works, changing nothing."""
@@ -245,18 +251,21 @@ class RotationEngine:
             return self._stage(snap, forced=force)
         return Outcome("nothing", self.words.next_action(r, self.clock()), r.state)
 
-    def _stage(self, snap: Snapshot, *, forced: bool, ref: str | None = None) -> Outcome:
+    def _stage(
+        self, snap: Snapshot, *, forced: bool, ref: str | None = None, notify: bool = True
+    ) -> Outcome:
         key = self.key_factory(snap.record.policy.key_size)
         new, info = transitions.staged(snap, key, now=self.clock(), forced=forced, slot=ref)
         # Commit before anyone sees the public key: a key shown to a person
         # always has its private key stored (invariant 4).
         self._commit(snap, new)
-        self._notify(
-            new,
-            self.words.register_notice(new, info),
-            "pending",
-            "asked a person to register the key at Box",
-        )
+        if notify:
+            self._notify(
+                new,
+                self.words.register_notice(new, info),
+                "pending",
+                "asked a person to register the key at Box",
+            )
         return Outcome(
             "staged",
             f"staged key {info.fingerprint[:16]}... for registration at Box; "

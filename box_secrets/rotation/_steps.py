@@ -12,16 +12,18 @@ from ._outcome import Outcome
 if TYPE_CHECKING:
     from ._engine import RotationEngine
 
-__all__ = ["promote", "stage", "verify_pending"]
+__all__ = ["promote", "remind", "stage", "verify_pending"]
 
 
-def stage(engine: RotationEngine, *, ref: str | None = None) -> Outcome:
+def stage(engine: RotationEngine, *, ref: str | None = None, notify: bool = True) -> Outcome:
     """Stage a new key unless one is already pending (idempotent).
 
     ``ref`` reserves a backend version for the key's complete config, such as
     the ``ClientRequestToken`` of a Secrets Manager rotation. A key already
     pending is reused, never replaced: with ``ref`` it moves to that version
-    (a new rotation attempt adopts the waiting key). Waits for a person.
+    (a new rotation attempt adopts the waiting key). Waits for a person;
+    ``notify=False`` leaves telling them to :func:`remind` (a rotation's
+    setSecret step).
 
     Raises:
         InvalidTransitionError: the store is not initialised, or the previous
@@ -54,7 +56,7 @@ def stage(engine: RotationEngine, *, ref: str | None = None) -> Outcome:
                 f"the previous key {r.previous.key_id} is still held; remove it at Box and "
                 f"run `{engine.words.cmd('rotate')}` before staging another"
             )
-        return engine._stage(snap, forced=True, ref=ref)
+        return engine._stage(snap, forced=True, ref=ref, notify=notify)
 
     return engine._run(step)
 
@@ -104,5 +106,37 @@ def promote(engine: RotationEngine) -> Outcome:
                 "the pending key has no key ID yet; a person must register it at Box first"
             )
         return engine._verify_and_promote(snap)
+
+    return engine._run(step)
+
+
+def remind(engine: RotationEngine) -> Outcome:
+    """Ask a person to register the pending key or remove the old one, if due (idempotent).
+
+    Sends at most one message per reminder interval (``renotify_hours``) and
+    changes nothing else: no key is staged, verified, promoted or retired.
+    """
+
+    def step(snap: Snapshot) -> Outcome:
+        r = snap.record
+        if r.pending is not None and r.pending.key_id is None:
+            return engine._staged_waiting(snap)
+        if r.pending is None and r.previous is not None:
+            previous = r.previous
+            if transitions.remind_due(previous, r.policy, engine.clock()):
+                engine._notify(
+                    snap,
+                    engine.words.remove_notice(snap, previous),
+                    "previous",
+                    "asked a person to remove the old key at Box",
+                )
+                return Outcome(
+                    "reminded",
+                    f"asked a person to remove key {previous.key_id} at Box",
+                    r.state,
+                    waiting=True,
+                )
+            return Outcome("waiting", engine.words.next_action(r, engine.clock()), r.state, True)
+        return Outcome("nothing", "no person is needed", r.state)
 
     return engine._run(step)

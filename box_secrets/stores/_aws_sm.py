@@ -97,6 +97,9 @@ class SecretsManagerStore(Store):
         self.secret_id = uri.location
         self.params = uri.params
         self._client = client
+        # The RotationToken of the rotation event being served: passed on to
+        # PutSecretValue (cross-account rotation), never logged or stored.
+        self.rotation_token: str | None = None
         endpoint = uri.params.get("endpoint_url")
         if endpoint is not None:
             from .._urls import check_url
@@ -155,10 +158,7 @@ class SecretsManagerStore(Store):
     # -- reading -----------------------------------------------------------------------
 
     def _labels(self) -> dict[str, list[str]]:
-        desc = self._call(
-            "describing the secret", lambda c: c.describe_secret(SecretId=self.secret_id)
-        )
-        return {v: list(s) for v, s in (desc.get("VersionIdsToStages") or {}).items()}
+        return self.rotation_state()[1]
 
     def _get(
         self, *, stage: str | None = None, version: str | None = None
@@ -182,6 +182,14 @@ class SecretsManagerStore(Store):
             raise StoreCorruptError(f"secret {self.secret_id} does not hold a Box config")
         created = resp.get("CreatedDate")
         return data, resp["VersionId"], created.timestamp() if created is not None else None
+
+    def rotation_state(self) -> tuple[bool, dict[str, list[str]]]:
+        """(rotation enabled, each version's labels): what a rotation Lambda checks first."""
+        desc = self._call(
+            "describing the secret", lambda c: c.describe_secret(SecretId=self.secret_id)
+        )
+        labels = {v: list(s) for v, s in (desc.get("VersionIdsToStages") or {}).items()}
+        return bool(desc.get("RotationEnabled")), labels
 
     def current_revision(self) -> str | None:
         try:
@@ -263,16 +271,16 @@ class SecretsManagerStore(Store):
                 self._put(key.ref, _dumps(data))
 
     def _put(self, token: str, text: str, *, stage: str = WRITING) -> None:
+        kwargs = {
+            "SecretId": self.secret_id,
+            "ClientRequestToken": token,
+            "SecretString": text,
+            "VersionStages": [stage],
+        }
+        if self.rotation_token:
+            kwargs["RotationToken"] = self.rotation_token
         crashpoint("aws.put", "before")
-        self._call(
-            "writing a secret version",
-            lambda c: c.put_secret_value(
-                SecretId=self.secret_id,
-                ClientRequestToken=token,
-                SecretString=text,
-                VersionStages=[stage],
-            ),
-        )
+        self._call("writing a secret version", lambda c: c.put_secret_value(**kwargs))
         crashpoint("aws.put", "after")
 
     def _move(self, label: str, to: str | None, from_: str | None, *, cas: bool = False) -> None:
@@ -389,6 +397,12 @@ class SecretsManagerStore(Store):
             if stray:
                 return label, None, stray[0]
         return None
+
+    def drop_pending_label(self, version: str) -> None:
+        """Take ``AWSPENDING`` off ``version`` (an abandoned rotation attempt), if it has it."""
+        if PENDING in self._labels().get(version, []):
+            with contextlib.suppress(ConflictError):  # already gone
+                self._move(PENDING, None, version, cas=True)
 
     def _value(self, version: str) -> dict[str, Any] | None:
         """A version's Box config, or None for a value-less rotation placeholder."""

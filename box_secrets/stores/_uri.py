@@ -112,14 +112,31 @@ def parse_store_uri(uri: str) -> StoreURI:
     if not mount or not path:
         raise StoreURIError("vault:// needs a mount and a path, like vault://secret/box/app")
     _check_vault_segments(f"{mount}/{path}")
-    auth = params.get("auth", "token")
+    auth, role = vault_auth(params)
     if auth not in ("token", "approle", "aws", "kubernetes"):
         raise StoreURIError(
             f"vault auth {auth!r} is not supported; use token, approle, aws or kubernetes"
         )
-    if auth in ("aws", "kubernetes") and not params.get("role"):
-        raise StoreURIError(f"vault auth={auth} needs role=NAME in the store URI")
+    if auth in ("aws", "kubernetes") and not role:
+        raise StoreURIError(
+            f"vault auth={auth} needs role=NAME in the store URI (or BOX_SECRETS_VAULT_ROLE)"
+        )
     return StoreURI("vault", f"{mount}/{path}", params)
+
+
+def vault_auth(params: dict[str, str]) -> tuple[str, str | None]:
+    """The Vault auth method and role: the URI's, else the environment's.
+
+    Inside AWS Lambda with no ``VAULT_TOKEN``, the default is ``aws`` (IAM):
+    the function's role is its identity, and no token has to be deployed.
+    """
+    import os
+
+    auth = params.get("auth") or os.environ.get("BOX_SECRETS_VAULT_AUTH")
+    if not auth:
+        in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        auth = "aws" if in_lambda and not os.environ.get("VAULT_TOKEN") else "token"
+    return auth, params.get("role") or os.environ.get("BOX_SECRETS_VAULT_ROLE") or None
 
 
 def _check_vault_segments(location: str) -> None:

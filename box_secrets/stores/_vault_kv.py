@@ -75,7 +75,9 @@ class VaultStore(Store):
                 "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
             )
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
-        self.auth = uri.params.get("auth", "token")
+        from ._uri import vault_auth
+
+        self.auth, self.role = vault_auth(uri.params)
         self._client: Any = None
         self.where = f"{self.mount}/{self.path}"
 
@@ -116,9 +118,7 @@ class VaultStore(Store):
                     raise StoreAccessDeniedError(
                         f"auth=kubernetes cannot read the service account token at {path}"
                     ) from None
-                client.auth.kubernetes.login(
-                    role=self.params["role"], jwt=jwt, mount_point=auth_mount
-                )
+                client.auth.kubernetes.login(role=self.role, jwt=jwt, mount_point=auth_mount)
             else:  # aws
                 boto3 = require("boto3")
                 creds = boto3.Session().get_credentials()
@@ -131,7 +131,7 @@ class VaultStore(Store):
                     frozen.access_key,
                     frozen.secret_key,
                     frozen.token,
-                    role=self.params["role"],
+                    role=self.role,
                     header_value=self.params.get("aws_header"),
                     mount_point=auth_mount,
                 )

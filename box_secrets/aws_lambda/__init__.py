@@ -1,0 +1,130 @@
+"""The AWS Lambda handler: scheduled rotation with a person in the loop.
+
+Configure the function's handler as ``box_secrets.aws_lambda.handler``. One
+function serves any number of secrets and stores:
+
+- Secrets Manager rotation events (the rotation protocol's four steps);
+- schedules (``{"stores": [URI, ...]}``, or ``BOX_SECRETS_STORE``): advance each;
+- ``{"action": "register", "public_key_id": "...", "store": URI}``: a person
+  finishes a rotation from the console or ``aws lambda invoke``;
+- ``{"action": "status"}``: the typed status view of each store.
+
+Every step writes one JSON line to CloudWatch Logs and, unless
+``BOX_SECRETS_METRICS=0``, one embedded-metric line (``PersonNeeded``,
+``RotationErrors``, ``KeyAgeDays`` in namespace ``BoxSecrets``). A failed
+step raises, so Lambda and Secrets Manager record it; a step that waits for a
+person raises :class:`~box_secrets.PersonNeededError`. See docs/aws-lambda.md.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import BoxSecretsError, InputError, PersonNeededError
+from . import _log
+from ._events import JobEvent, RotationEvent, parse_event
+
+__all__ = ["handler"]
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """Serve one invocation (see the module docstring for the events)."""
+    request_id = getattr(context, "aws_request_id", None)
+    try:
+        parsed = parse_event(event)
+    except InputError as exc:
+        _log.emit(
+            "ERROR", request_id=request_id, step="event", outcome="bad-event", message=str(exc)
+        )
+        raise exc.with_traceback(None) from None
+    if isinstance(parsed, RotationEvent):
+        return _rotate(parsed, request_id)
+    assert isinstance(parsed, JobEvent)
+    from ._jobs import run_job
+
+    try:
+        return run_job(parsed, request_id)
+    except BoxSecretsError as exc:
+        raise exc.with_traceback(None) from None
+
+
+def _rotate(event: RotationEvent, request_id: str | None) -> dict[str, Any]:
+    from ..stores import open_store
+    from ._jobs import engine_for
+    from ._protocol import run_step
+
+    started = time.monotonic()
+    line: dict[str, Any] = {"request_id": request_id, "secret": event.secret_id, "step": event.step}
+    store: Any = None
+    try:
+        if any(c in event.secret_id for c in "?#"):
+            raise InputError("SecretId must be a secret name or ARN, without ? or #")
+        store = open_store(f"aws-sm://{event.secret_id}")
+        store.rotation_token = event.rotation_token
+        engine = engine_for(store)
+        outcome = run_step(event, store, engine)
+    except PersonNeededError as exc:
+        _finish(
+            line, started, store, "WARNING", outcome="person-needed", message=str(exc), failed=False
+        )
+        raise exc.with_traceback(None) from None
+    except BoxSecretsError as exc:
+        _finish(line, started, store, "ERROR", outcome="failed", message=str(exc), failed=True)
+        raise exc.with_traceback(None) from None
+    except Exception as exc:
+        unexpected = f"unexpected {type(exc).__name__}"
+        _finish(line, started, store, "ERROR", outcome="failed", message=unexpected, failed=True)
+        raise
+    view = _finish(
+        line, started, store, "INFO", outcome=outcome.action, message=outcome.message, failed=False
+    )
+    return {
+        "step": event.step,
+        "outcome": outcome.action,
+        "state": outcome.state,
+        "message": outcome.message,
+        "person_needed": bool(view and view["person_needed"]),
+    }
+
+
+def _finish(
+    line: dict[str, Any],
+    started: float,
+    store: Any,
+    level: str,
+    *,
+    outcome: str,
+    message: str,
+    failed: bool,
+) -> Any:
+    """Log the step's line and its store's metrics; return the store's status view (or None)."""
+    from ._jobs import engine_for
+
+    view = None
+    if store is not None:
+        try:
+            view = engine_for(store).status()
+        except Exception:  # the step's own result matters more than its metrics
+            view = None
+    fingerprints: dict[str, str | None] = {"active": None, "pending": None}
+    if view is not None:
+        for role in ("active", "pending"):
+            key = view[role]
+            fingerprints[role] = key["fingerprint_sha256"] if key else None
+    _log.emit(
+        level,
+        **line,
+        outcome=outcome,
+        duration_ms=round((time.monotonic() - started) * 1000),
+        fingerprints=fingerprints,
+        message=message,
+    )
+    if store is not None:
+        _log.metrics(
+            store.uri,
+            person_needed=bool(view and view["person_needed"]) or outcome == "person-needed",
+            key_age_days=view["key_age_days"] if view else None,
+            failed=failed,
+        )
+    return view

@@ -1,0 +1,130 @@
+"""What a Lambda invocation asks for, parsed and checked before anything is touched.
+
+Four kinds of event reach :func:`box_secrets.aws_lambda.handler`:
+
+- Secrets Manager rotation (``Step``, ``SecretId``, ``ClientRequestToken``,
+  optional ``RotationToken``), as the rotation protocol sends it
+  (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda-functions.html);
+- a schedule (EventBridge Scheduler's input ``{"stores": [...]}``, an
+  EventBridge rule's ``Scheduled Event``, or ``{}``): advance each store;
+- ``{"action": "register", "public_key_id": ..., "store": ...}``: a person
+  finishes a rotation without the CLI;
+- ``{"action": "status"}`` (optionally with ``store`` or ``stores``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import InputError
+
+__all__ = ["STEPS", "JobEvent", "RotationEvent", "parse_event"]
+
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+Action = Literal["advance", "register", "status"]
+
+#: Secrets Manager's ClientRequestToken: 32 to 64 characters (its API reference).
+_TOKEN = re.compile(r"^[A-Za-z0-9-]{32,64}$")
+#: A Box key ID as the Developer Console shows it (digits; letters allowed, to be lenient).
+_KEY_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_MAX_STORES = 50
+
+
+@dataclass(frozen=True)
+class RotationEvent:
+    step: str
+    secret_id: str
+    token: str
+    rotation_token: str | None = None
+
+    def __repr__(self) -> str:  # the RotationToken is a credential: never shown
+        return f"RotationEvent(step={self.step!r}, secret_id={self.secret_id!r})"
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    action: Action
+    stores: tuple[str, ...]
+    public_key_id: str | None = None
+
+
+def _text(event: dict[str, Any], name: str, what: str) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"the {what} event has no {name}; {_EXPECTED}")
+    return value.strip()
+
+
+_EXPECTED = (
+    'expected a Secrets Manager rotation event, {"stores": [...]}, '
+    '{"action": "register", "public_key_id": "..."} or {"action": "status"}'
+)
+
+
+def _stores(event: dict[str, Any]) -> tuple[str, ...]:
+    if "stores" in event:
+        raw = event["stores"]
+        if (
+            not isinstance(raw, list)
+            or not raw
+            or len(raw) > _MAX_STORES
+            or not all(isinstance(s, str) and s.strip() for s in raw)
+        ):
+            raise InputError(
+                f'"stores" must be a list of 1 to {_MAX_STORES} store URIs, like '
+                '["aws-sm://box/app", "vault://secret/box/app"]'
+            )
+        return tuple(s.strip() for s in raw)
+    if "store" in event:
+        return (_text(event, "store", "Lambda"),)
+    default = os.environ.get("BOX_SECRETS_STORE", "").strip()
+    if not default:
+        raise InputError(
+            'no store named: give "stores" (or "store") in the event, or set '
+            "BOX_SECRETS_STORE in the function's environment"
+        )
+    return (default,)
+
+
+def parse_event(event: object) -> RotationEvent | JobEvent:
+    """The event as one of two shapes; raises :class:`InputError` with one sentence otherwise."""
+    if not isinstance(event, dict):
+        raise InputError(f"the event must be a JSON object; {_EXPECTED}")
+    if "Step" in event:
+        step = event.get("Step")
+        if step not in STEPS:
+            raise InputError(
+                f"unknown rotation step {str(step)[:40]!r}; Secrets Manager sends "
+                + ", ".join(STEPS)
+            )
+        secret_id = _text(event, "SecretId", "rotation")
+        token = _text(event, "ClientRequestToken", "rotation")
+        if not _TOKEN.match(token):
+            raise InputError(
+                "ClientRequestToken must be 32 to 64 letters, digits or hyphens, as Secrets "
+                "Manager sends it"
+            )
+        rotation_token = event.get("RotationToken")
+        if rotation_token is not None and not isinstance(rotation_token, str):
+            raise InputError("RotationToken must be a string when present")
+        return RotationEvent(step, secret_id, token, rotation_token or None)
+    if "action" in event:
+        action = event.get("action")
+        if action == "register":
+            key_id = _text(event, "public_key_id", "register")
+            if not _KEY_ID.match(key_id):
+                raise InputError(
+                    "public_key_id must be the key ID the Box Developer Console shows "
+                    "(letters and digits)"
+                )
+            return JobEvent("register", _stores(event)[:1], key_id)
+        if action in ("status", "advance"):
+            return JobEvent(action, _stores(event))
+        raise InputError(f"unknown action {str(action)[:40]!r}; use register, status or advance")
+    scheduled_rule = event.get("detail-type") == "Scheduled Event"
+    if "stores" in event or scheduled_rule or not event:
+        return JobEvent("advance", _stores(event))
+    raise InputError(f"this event is not one box-secrets handles; {_EXPECTED}")

@@ -1,0 +1,337 @@
+"""The Lambda handler against a moto server and the Box emulator, over real HTTP.
+
+Secrets Manager's rotation protocol with a person in the middle, each step
+repeated, interrupted and crashed; scheduled, register and status events on
+every backend; bad events. After each run the invariants hold and
+``AWSCURRENT`` loads in box-sdk-gen.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from box_secrets import _faults, errors
+from box_secrets.aws_lambda import _log, handler
+
+from .helpers import BACKENDS, make_store_uri, pem_chunks
+from .lambda_support import aws, holder, labels, start_rotation
+from .rotation_support import Rig, new_rig
+
+
+@pytest.fixture
+def logs(monkeypatch) -> io.StringIO:
+    out = io.StringIO()
+    monkeypatch.setattr(_log, "stream", out)
+    return out
+
+
+@pytest.fixture
+def env(monkeypatch, moto, box_emulator, logs) -> None:
+    """The function's environment: AWS at moto (boto3's own variable), Box at the emulator."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
+    monkeypatch.setenv("BOX_API_BASE_URL", box_emulator.base_url)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "box-secrets-rotation")
+    monkeypatch.delenv("BOX_SECRETS_NOTIFY", raising=False)
+    monkeypatch.delenv("BOX_SECRETS_STORE", raising=False)
+
+
+def _secret(rig: Rig) -> str:
+    return rig.uri.removeprefix("aws-sm://").partition("?")[0]
+
+
+def _step(step: str, secret: str, token: str, **extra: Any) -> dict[str, Any]:
+    return handler({"Step": step, "SecretId": secret, "ClientRequestToken": token, **extra}, None)
+
+
+def _lines(logs: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in logs.getvalue().splitlines()]
+
+
+def _step_lines(logs: io.StringIO) -> list[dict[str, Any]]:
+    return [line for line in _lines(logs) if "step" in line]
+
+
+def _secrets_of(rig: Rig, app: Any) -> list[str]:
+    out = [app.client_secret]
+    for material in rig.snap().materials.values():
+        out += [material.passphrase, *pem_chunks(material.pem)]
+    return out
+
+
+@pytest.fixture
+def aws_rig(moto, make_app, tmp_path, env) -> tuple[Rig, Any]:
+    app = make_app()
+    rig = new_rig(make_store_uri("aws", tmp_path, moto, None), lambda: app)
+    return rig, app
+
+
+def test_rotation_with_a_person_in_the_middle(aws_rig, moto, logs) -> None:
+    rig, app = aws_rig
+    secret, old_key = _secret(rig), rig.store.read_current().fingerprint
+    token = start_rotation(moto.url, secret)
+    rotation_token = "rt-" + "5" * 40  # a credential: passed on, never logged
+
+    assert _step("createSecret", secret, token, RotationToken=rotation_token)["outcome"] == "staged"
+    assert _step("createSecret", secret, token)["outcome"] == "nothing"  # idempotent
+    pending = rig.snap().record.pending
+    assert pending is not None and pending.slot == token and pending.key_id is None
+    assert holder(moto.url, secret, "AWSPENDING") == token  # the placeholder was adopted
+    rig.check()
+
+    assert _step("setSecret", secret, token)["outcome"] == "notified"
+    assert _step("setSecret", secret, token)["outcome"] == "waiting"  # once per interval
+    notices = [line for line in _lines(logs) if line.get("event") == "notification"]
+    assert len(notices) == 1 and "BEGIN PUBLIC KEY" in notices[0]["notice"]["public_key_pem"]
+
+    for step in ("testSecret", "finishSecret"):
+        with pytest.raises(errors.PersonNeededError) as waiting:
+            _step(step, secret, token)
+        assert str(waiting.value) == (
+            f"awaiting registration of key {pending.fingerprint} in the Box Developer Console"
+        )
+        assert len(_package_frames(waiting.value)) <= 2  # handler and one helper: no storm
+    last = _step_lines(logs)[-1]
+    assert last["level"] == "WARNING" and last["outcome"] == "person-needed"
+    assert rig.store.read_current().fingerprint == old_key  # nothing promoted yet
+    old_version = holder(moto.url, secret, "AWSCURRENT")
+
+    kid = rig.person_registers_pending()
+    rig.engine.register(kid)  # what `box-secrets register` does
+    rig.check()
+    assert holder(moto.url, secret, "AWSPENDING") == token
+    for _ in range(2):
+        assert _step("testSecret", secret, token)["outcome"] == "verified"
+    assert _step("finishSecret", secret, token)["outcome"] == "promoted"
+    for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+        assert _step(step, secret, token)["outcome"] == "nothing"  # a finished rotation
+    assert labels(moto.url, secret)[token] == ["AWSCURRENT"]  # no AWSPENDING left behind
+    assert labels(moto.url, secret)[old_version] == ["AWSPREVIOUS"]
+    assert rig.store.read_current().public_key_id == kid
+    rig.check()
+    rig.active_works_with_box_sdk_gen()
+    text = logs.getvalue()
+    for value in [*_secrets_of(rig, app), rotation_token]:
+        assert value not in text
+
+
+def _package_frames(exc: BaseException) -> list[str]:
+    frames, tb = [], exc.__traceback__
+    while tb is not None:
+        if "/box_secrets/" in tb.tb_frame.f_code.co_filename:
+            frames.append(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    assert exc.__cause__ is None and exc.__suppress_context__
+    return frames
+
+
+def test_register_event_finishes_the_rotation(aws_rig, moto, logs) -> None:
+    rig, _app = aws_rig
+    secret = _secret(rig)
+    token = start_rotation(moto.url, secret)
+    _step("createSecret", secret, token)
+    _step("setSecret", secret, token)
+    old_version = holder(moto.url, secret, "AWSCURRENT")
+    kid = rig.person_registers_pending()
+    result = handler(
+        {"action": "register", "public_key_id": kid, "store": f"aws-sm://{secret}"}, None
+    )
+    assert result["stores"][0]["action"] == "promoted"
+    assert labels(moto.url, secret) == {token: ["AWSCURRENT"], old_version: ["AWSPREVIOUS"]}
+    # Secrets Manager retrying the attempt now finds it finished.
+    for step in ("testSecret", "finishSecret"):
+        assert _step(step, secret, token)["outcome"] == "nothing"
+    rig.check()
+    rig.active_works_with_box_sdk_gen()
+
+
+def test_interrupted_rotation_resumes_under_a_new_token_with_the_same_key(
+    aws_rig, moto, logs
+) -> None:
+    rig, _app = aws_rig
+    secret = _secret(rig)
+    first = start_rotation(moto.url, secret)
+    _step("createSecret", secret, first)
+    with pytest.raises(errors.PersonNeededError):
+        _step("testSecret", secret, first)
+    pending = rig.snap().record.pending
+    assert pending is not None
+    kid = rig.person_registers_pending()  # the person pasted the key meanwhile
+    rig.engine.register(kid)
+    second = start_rotation(moto.url, secret)  # the failed attempt is retried as a new one
+    assert _step("createSecret", secret, second)["outcome"] == "reused"
+    again = rig.snap().record.pending
+    assert again is not None and again.fingerprint == pending.fingerprint  # no second key
+    assert holder(moto.url, secret, "AWSPENDING") == second
+    rig.check()
+    assert _step("testSecret", secret, second)["outcome"] == "verified"
+    assert _step("finishSecret", secret, second)["outcome"] == "promoted"
+    assert holder(moto.url, secret, "AWSCURRENT") == second
+    assert holder(moto.url, secret, "AWSPENDING") is None
+    rig.check()
+    rig.active_works_with_box_sdk_gen()
+
+
+def test_a_stale_awspending_is_cleared(aws_rig, moto) -> None:
+    rig, _app = aws_rig
+    secret = _secret(rig)
+    sm = aws("secretsmanager", moto.url)
+    # A failed rotation from before box-secrets left AWSPENDING on a real version.
+    current = sm.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["SecretString"]
+    sm.put_secret_value(
+        SecretId=secret,
+        ClientRequestToken="5ea1e000-0000-4000-8000-000000000001",
+        SecretString=current,
+        VersionStages=["AWSPENDING"],
+    )
+    result = handler({"stores": [f"aws-sm://{secret}"]}, None)
+    assert result["stores"][0]["ok"] is True
+    assert holder(moto.url, secret, "AWSPENDING") is None
+    # An abandoned attempt: finishSecret drops its AWSPENDING and fails loudly.
+    token = start_rotation(moto.url, secret)
+    _step("createSecret", secret, token)
+    rig.engine.abandon()
+    with pytest.raises(errors.InvalidTransitionError, match="abandoned"):
+        _step("finishSecret", secret, token)
+    assert holder(moto.url, secret, "AWSPENDING") is None
+    rig.check()
+
+
+def _versions(moto_url: str, secret: str) -> Any:
+    sm = aws("secretsmanager", moto_url)
+    return sm.list_secret_version_ids(SecretId=secret, IncludeDeprecated=True)["Versions"]
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ("not an object", "must be a JSON object"),
+        ({"Step": "rotateNow", "SecretId": "x", "ClientRequestToken": "t" * 36}, "unknown"),
+        ({"Step": "createSecret", "ClientRequestToken": "t" * 36}, "no SecretId"),
+        ({"Step": "createSecret", "SecretId": "x"}, "no ClientRequestToken"),
+        ({"Step": "createSecret", "SecretId": "x", "ClientRequestToken": "short"}, "32 to 64"),
+        ({"action": "explode"}, "unknown action"),
+        ({"action": "register", "store": "file:x.json"}, "no public_key_id"),
+        ({"action": "register", "public_key_id": "a b", "store": "file:x"}, "key ID"),
+        ({"stores": "file:x.json"}, "must be a list"),
+        ({"stores": []}, "must be a list"),
+        ({"action": "status"}, "BOX_SECRETS_STORE"),
+        ({"detail": "something else"}, "not one box-secrets handles"),
+    ],
+)
+def test_malformed_events(event: Any, message: str, logs, monkeypatch) -> None:
+    monkeypatch.delenv("BOX_SECRETS_STORE", raising=False)
+    with pytest.raises(errors.InputError, match=message) as raised:
+        handler(event, None)
+    assert "\n" not in str(raised.value)
+    assert _step_lines(logs)[-1]["outcome"] == "bad-event"
+
+
+def test_events_the_secret_refuses_change_nothing(aws_rig, moto, logs) -> None:
+    rig, _app = aws_rig
+    secret = _secret(rig)
+    before = _versions(moto.url, secret)
+    token = "d15ab1ed-0000-4000-8000-000000000001"
+    with pytest.raises(errors.InputError, match="rotation is not enabled"):
+        _step("createSecret", secret, token)
+    start_rotation(moto.url, secret)
+    with pytest.raises(errors.InputError, match="not a version"):
+        _step("createSecret", secret, token)
+    current = holder(moto.url, secret, "AWSCURRENT")
+    assert current is not None
+    assert _step("createSecret", secret, current)["outcome"] == "nothing"  # a finished rotation
+    sm = aws("secretsmanager", moto.url)
+    sm.create_secret(Name=f"{secret}-plain", SecretString="not a Box config")
+    plain_token = start_rotation(moto.url, f"{secret}-plain")
+    with pytest.raises(errors.StoreCorruptError):
+        _step("createSecret", f"{secret}-plain", plain_token)
+    assert rig.snap().record.pending is None
+    after = [v for v in _versions(moto.url, secret) if v["VersionId"] != current]
+    assert len(after) == len(before)  # only rotate_secret's placeholder was added
+    failed = _step_lines(logs)[-1]
+    assert failed["level"] == "ERROR" and failed["outcome"] == "failed"
+
+
+@pytest.mark.parametrize("step", ["createSecret", "finishSecret"])
+def test_crash_inside_a_step_then_retry_converges(step: str, aws_rig, moto) -> None:
+    """Kill the step at its 1st, 2nd, ... crash point in turn; every retry converges."""
+    rig, _app = aws_rig
+    secret = _secret(rig)
+    token = start_rotation(moto.url, secret)
+    if step == "finishSecret":
+        _step("createSecret", secret, token)
+        rig.engine.register(rig.person_registers_pending())
+    crashes = 0
+    for nth in range(1, 40):
+        seen = [0]
+
+        def hook(point: str, nth: int = nth, seen: list[int] = seen) -> None:
+            seen[0] += 1
+            if seen[0] == nth:
+                raise _faults.SimulatedCrash(point)
+
+        _faults.install(hook)
+        try:
+            _step(step, secret, token)
+        except _faults.SimulatedCrash:
+            crashes += 1
+            rig.check()
+            continue
+        finally:
+            _faults.uninstall()
+        break
+    assert crashes >= 3, "the step passed too few crash points to prove anything"
+    rig.check()
+    if step == "createSecret":
+        assert holder(moto.url, secret, "AWSPENDING") == token
+        rig.engine.register(rig.person_registers_pending())
+        _step("finishSecret", secret, token)
+    assert holder(moto.url, secret, "AWSCURRENT") == token
+    assert holder(moto.url, secret, "AWSPENDING") is None
+    rig.check()
+    rig.active_works_with_box_sdk_gen()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_scheduled_event_advances_every_store(
+    kind, make_app, tmp_path, moto, vault, vault_token, env, logs
+) -> None:
+    app = make_app()
+    rig = new_rig(make_store_uri(kind, tmp_path, moto, vault), lambda: app)
+    rig.engine.advance(force=True)  # a key waits for a person
+    missing = f"file:{tmp_path / 'nothing-here.json'}"
+    with pytest.raises(errors.BoxSecretsError, match="1 of 2 store"):
+        handler({"stores": [rig.uri, missing]}, None)
+    lines = _step_lines(logs)
+    good = next(line for line in lines if line.get("store") == rig.uri)
+    bad = next(line for line in lines if line.get("store") == missing)
+    assert good["level"] == "INFO" and bad["level"] == "ERROR"
+    metrics = [line for line in _lines(logs) if "_aws" in line and line["Store"] == rig.uri]
+    assert metrics[-1]["PersonNeeded"] == 1 and metrics[-1]["RotationErrors"] == 0
+    assert metrics[-1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "BoxSecrets"
+
+    result = handler({"stores": [rig.uri]}, None)
+    summary = result["stores"][0]
+    assert summary["ok"] and summary["person_needed"] and summary["state"] == "staged"
+    status = handler({"action": "status", "stores": [rig.uri]}, None)["stores"][0]["status"]
+    assert status["pending"]["fingerprint_sha256"] == rig.snap().record.pending.fingerprint
+    kid = rig.person_registers_pending()
+    registered = handler({"action": "register", "public_key_id": kid, "store": rig.uri}, None)
+    assert registered["stores"][0]["action"] == "promoted"
+    rig.check()
+    rig.active_works_with_box_sdk_gen()
+    text = logs.getvalue()
+    for value in _secrets_of(rig, app):
+        assert value not in text
+
+
+def test_rule_events_use_the_environment_store(tmp_path, make_app, env, monkeypatch) -> None:
+    app = make_app()
+    rig = new_rig(make_store_uri("file", tmp_path, None, None), lambda: app)
+    monkeypatch.setenv("BOX_SECRETS_STORE", rig.uri)
+    rule_event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    result = handler(rule_event, None)
+    assert result["stores"][0]["store"] == rig.uri and result["stores"][0]["action"] == "nothing"
