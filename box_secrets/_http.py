@@ -161,6 +161,8 @@ def _proxy_for(url: str) -> str | None:
     if not proxy:
         return None
     host = (parts.hostname or "").lower()
+    if host in ("localhost", "127.0.0.1", "::1"):
+        return None  # loopback never goes through a proxy (the emulator, the secrets extension)
     for raw in (env.get("no_proxy") or env.get("NO_PROXY") or "").split(","):
         entry = raw.strip().lower().lstrip(".")
         if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):

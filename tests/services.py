@@ -144,3 +144,83 @@ class FaultProxy:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SecretsExtension:
+    """A stand-in for AWS's Parameters and Secrets Lambda Extension, in front of moto.
+
+    Follows the documented HTTP API: ``GET /secretsmanager/get?secretId=...``
+    with ``versionStage`` or ``versionId``, the ``X-Aws-Parameters-Secrets-Token``
+    header (a request without the session token is refused), the
+    ``GetSecretValue`` JSON as the body, and a cache kept for ``ttl`` seconds.
+    Status codes AWS does not document are chosen strictly: 401 for a missing or
+    wrong token, 400 for a bad query, and Secrets Manager's own status for its
+    errors.
+    """
+
+    def __init__(self, moto_url: str, session_token: str, ttl: float = 300.0) -> None:
+        import time
+
+        import boto3
+
+        sm = boto3.client("secretsmanager", endpoint_url=moto_url, region_name="us-east-1")
+        self.hits = 0
+        self.fail_with: int | None = None  # answer every request with this status
+        cache: dict[tuple[str, str], tuple[float, bytes]] = {}
+        ext = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                from urllib.parse import parse_qs, urlsplit
+
+                ext.hits += 1
+                if ext.fail_with is not None:
+                    self._send(ext.fail_with, b'{"message": "failing on purpose"}')
+                    return
+                if self.headers.get("X-Aws-Parameters-Secrets-Token") != session_token:
+                    self._send(401, b'{"message": "missing or invalid session token"}')
+                    return
+                parts = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                if parts.path != "/secretsmanager/get" or not query.get("secretId"):
+                    self._send(400, b'{"message": "secretId is required"}')
+                    return
+                key = (query["secretId"], query.get("versionId") or query.get("versionStage", ""))
+                cached = cache.get(key)
+                if cached is not None and time.monotonic() - cached[0] < ttl:
+                    self._send(200, cached[1])
+                    return
+                kwargs = {"SecretId": query["secretId"]}
+                if query.get("versionId"):
+                    kwargs["VersionId"] = query["versionId"]
+                else:
+                    kwargs["VersionStage"] = query.get("versionStage", "AWSCURRENT")
+                try:
+                    value = sm.get_secret_value(**kwargs)
+                except sm.exceptions.ClientError as exc:
+                    status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+                    self._send(status, json.dumps(exc.response["Error"]).encode())
+                    return
+                value.pop("ResponseMetadata", None)
+                body = json.dumps(value, default=str).encode()
+                cache[key] = (time.monotonic(), body)
+                self._send(200, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

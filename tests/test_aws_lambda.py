@@ -335,3 +335,69 @@ def test_rule_events_use_the_environment_store(tmp_path, make_app, env, monkeypa
     rule_event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
     result = handler(rule_event, None)
     assert result["stores"][0]["store"] == rig.uri and result["stores"][0]["action"] == "nothing"
+
+
+# -- end to end through RotateSecret, with moto relaying each invocation here ---------
+
+
+@pytest.fixture(scope="module")
+def relayed_moto():  # type: ignore[no-untyped-def]
+    from .lambda_support import Relay
+    from .services import MotoServer
+
+    relay = Relay()
+    server = MotoServer(invoke_url=relay.url)
+    server.relay = relay  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+    relay.stop()
+
+
+def test_two_rotations_through_rotate_secret(relayed_moto, make_app, tmp_path, env, monkeypatch):  # type: ignore[no-untyped-def]
+    moto, relay = relayed_moto, relayed_moto.relay
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
+    app = make_app()
+    rig = new_rig(make_store_uri("aws", tmp_path, moto, None), lambda: app)
+    secret = _secret(rig)
+    sm = aws("secretsmanager", moto.url)
+
+    def rotate() -> list[tuple[str, str]]:
+        relay.calls.clear()
+        from .lambda_support import rotation_function
+
+        sm.rotate_secret(
+            SecretId=secret,
+            RotationLambdaARN=rotation_function(moto.url),
+            RotationRules={"AutomaticallyAfterDays": 30},
+        )
+        return list(relay.calls)
+
+    waiting = [
+        ("createSecret", "staged"),
+        ("setSecret", "notified"),
+        ("testSecret", "PersonNeededError"),  # AWS stops the attempt here
+    ]
+    assert rotate() == waiting
+    first = holder(moto.url, secret, "AWSPENDING")
+    kid = rig.person_registers_pending()
+    handler({"action": "register", "public_key_id": kid, "store": f"aws-sm://{secret}"}, None)
+    assert holder(moto.url, secret, "AWSCURRENT") == first
+    rig.check()
+    rig.active_works_with_box_sdk_gen()
+
+    rig.person_removes(app.kid)  # the person removes the old key at Box
+    assert rotate() == waiting  # createSecret retired the old key, then staged a new one
+    assert rig.snap().record.previous is None
+    rig.engine.register(rig.person_registers_pending())  # `box-secrets register`
+    # Secrets Manager tries again (moto starts a new attempt; AWS retries the same one):
+    assert rotate() == [
+        ("createSecret", "reused"),
+        ("setSecret", "nothing"),
+        ("testSecret", "verified"),
+        ("finishSecret", "promoted"),
+    ]
+    current = holder(moto.url, secret, "AWSCURRENT")
+    assert current not in (None, first) and holder(moto.url, secret, "AWSPENDING") is None
+    assert holder(moto.url, secret, "AWSPREVIOUS") == first
+    rig.check()
+    rig.active_works_with_box_sdk_gen()

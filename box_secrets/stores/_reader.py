@@ -38,9 +38,12 @@ _lock = threading.Lock()
 
 def clear_cache() -> None:
     """Forget every cached config and opened store (tests, or after changing a store by hand)."""
+    from ._sm_extension import forget
+
     with _lock:
         _cache.clear()
         _stores.clear()
+    forget()
 
 
 def _ttl_from_env() -> float:
@@ -73,11 +76,21 @@ def _store(uri: str) -> Store:
 
 
 class StoreSource:
-    """A :class:`~box_secrets._sources.KeySource` reading the active key from a store."""
+    """A :class:`~box_secrets._sources.KeySource` reading the active key from a store.
+
+    Inside Lambda, a Secrets Manager store is read through AWS's Parameters and
+    Secrets extension when one answers (``_sm_extension``): the store, and
+    boto3, are then opened only for a forced refresh.
+    """
 
     def __init__(self, uri: str, *, ttl: float | None = None) -> None:
-        self._store = _store(uri)
-        self.uri = self._store.uri
+        from ._sm_extension import extension_reader
+        from ._uri import parse_store_uri
+
+        parsed = parse_store_uri(uri)
+        self.uri = str(parsed)
+        self._extension = extension_reader(parsed)
+        self._store: Store | None = None if self._extension else _store(self.uri)
         self.ttl = _ttl_from_env() if ttl is None else ttl
         self._fetch_lock = threading.Lock()
 
@@ -87,7 +100,16 @@ class StoreSource:
 
     @property
     def store(self) -> Store:
+        if self._store is None:
+            self._store = _store(self.uri)
         return self._store
+
+    def _read(self, force_refresh: bool) -> dict[str, Any]:
+        if self._extension is not None and not force_refresh:
+            data = self._extension.read()
+            if data is not None:
+                return data
+        return self.store.read_current_data()
 
     def load(self, *, force_refresh: bool = False) -> BoxAppConfig:
         """The current config, from the process cache unless older than ``ttl``.
@@ -105,7 +127,7 @@ class StoreSource:
             started = time.monotonic()
             if entry is not None and not force_refresh and started - entry.fetched < self.ttl:
                 return entry.config
-            data = self._store.read_current_data()
+            data = self._read(force_refresh)
             if entry is not None and data == entry.data:
                 config = entry.config  # unchanged: keep the parsed key
             else:
