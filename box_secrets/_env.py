@@ -33,6 +33,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BOX_SECRETS_VAULT_ROLE", "", "the Vault role for `auth=aws` or `auth=kubernetes` when the URI has no `role=`"),
     Variable("BOX_SECRETS_SECRETS_EXTENSION", "", "`0` never reads Secrets Manager through the Lambda extension; `1` also outside Lambda; unset: inside Lambda"),
     Variable("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773", "the port of AWS's Parameters and Secrets Lambda Extension"),
+    Variable("AWS_REGION", "", "set by Lambda; the secrets extension is used only for stores in this region"),
     Variable("AWS_SESSION_TOKEN", "", "set by Lambda; sent to the secrets extension as `X-Aws-Parameters-Secrets-Token`"),
     Variable("BOX_SECRETS_METRICS", "1", "`0` stops the Lambda handler's CloudWatch embedded-metric lines"),
     Variable("BOX_SECRETS_ALLOW_INSECURE_HTTP", "", "`1` allows `http://` to remote hosts (warned every time; avoid)"),
