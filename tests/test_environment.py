@@ -25,7 +25,7 @@ def test_the_code_reads_no_unlisted_variable() -> None:
     for path in (ROOT / "box_secrets").rglob("*.py"):
         if path.name == "_demo.py":  # the demo names its own variable for --client-secret-env
             continue
-        used |= set(re.findall(r'"((?:BOX|VAULT|AWS)_[A-Z0-9_]+)"', path.read_text()))
+        used |= set(re.findall(r'"((?:BOX|VAULT|AWS|PARAMETERS)_[A-Z0-9_]+)"', path.read_text()))
     used -= {"BOX_AUDIENCE"}  # a constant's name in __all__, not a variable
     assert used <= listed, sorted(used - listed)
     assert listed - used <= {"AWS_MAX_ATTEMPTS"}, sorted(listed - used)  # read by botocore
