@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean constraints
+.PHONY: demo test lint typecheck unit bench clean constraints lambda-zip
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ bench: $(STAMP_DEV)
 	$(PY) bench/token_bench.py
 	$(PY) bench/store_bench.py
 
+## lambda-zip: build dist/box-secrets-lambda.zip for AWS Lambda (ARCH=x86_64|arm64, LAMBDA_PYTHON=3.12)
+ARCH          ?= x86_64
+LAMBDA_PYTHON ?= 3.12
+lambda-zip: $(STAMP_RUN)
+	$(PY) -m box_secrets._lambda_zip --out dist/box-secrets-lambda.zip \
+	  --python $(LAMBDA_PYTHON) --arch $(ARCH)
+
 ## constraints: re-pin constraints.txt to the newest releases pyproject.toml allows
 constraints:
 	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin
@@ -50,4 +57,4 @@ constraints:
 	rm -rf .venv-pin
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache dist
