@@ -40,6 +40,7 @@ unit: $(STAMP_DEV)
 bench: $(STAMP_DEV)
 	$(PY) bench/token_bench.py
 	$(PY) bench/store_bench.py
+	$(PY) bench/lambda_bench.py
 
 ## lambda-zip: build dist/box-secrets-lambda.zip for AWS Lambda (ARCH=x86_64|arm64, LAMBDA_PYTHON=3.12)
 ARCH          ?= x86_64

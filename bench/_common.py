@@ -103,8 +103,8 @@ def fmt(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms"
 
 
-def table(title: str, rows: list[tuple[str, str, str, str]]) -> str:
-    head = ("measure", "box-secrets", "box-sdk-gen", "ratio")
+def table(title: str, rows: list[tuple[str, str, str, str]], theirs: str = "box-sdk-gen") -> str:
+    head = ("measure", "box-secrets", theirs, "ratio")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"

@@ -21,7 +21,8 @@ from box_secrets.aws_lambda import handler
 
 
 def aws(service: str, moto_url: str) -> Any:
-    return boto3.client(service, endpoint_url=moto_url, region_name="us-east-1")
+    # A new session each time: the default one caches the credentials it first saw.
+    return boto3.Session().client(service, endpoint_url=moto_url, region_name="us-east-1")
 
 
 def rotation_function(moto_url: str, name: str = "box-secrets-rotation") -> str:
