@@ -401,3 +401,18 @@ def test_two_rotations_through_rotate_secret(relayed_moto, make_app, tmp_path, e
     assert holder(moto.url, secret, "AWSPREVIOUS") == first
     rig.check()
     rig.active_works_with_box_sdk_gen()
+
+
+def test_a_failing_webhook_leaves_no_address_in_the_logs(aws_rig, moto, logs, monkeypatch) -> None:
+    rig, _app = aws_rig
+    secret = _secret(rig)
+    hook = "http://127.0.0.1:9/hooks/T0PSECRETPATH?token=Q5SECRETQUERY"
+    monkeypatch.setenv("BOX_SECRETS_NOTIFY", hook)
+    token = start_rotation(moto.url, secret)
+    _step("createSecret", secret, token)
+    with pytest.raises(errors.NotifyError) as failed:
+        _step("setSecret", secret, token)
+    text = logs.getvalue() + str(failed.value)
+    assert "T0PSECRETPATH" not in text and "Q5SECRETQUERY" not in text
+    assert _step_lines(logs)[-1]["level"] == "ERROR"
+    rig.check()
