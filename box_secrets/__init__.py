@@ -152,6 +152,7 @@ _CACHES = (
     ("tokens", "clear_providers"),
     ("_http", "reset_default_client"),
     ("stores._file", "forget_warnings"),
+    ("_aws", "reset_clients"),
 )
 
 

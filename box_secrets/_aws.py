@@ -21,7 +21,18 @@ from .errors import (
     StoreUnavailableError,
 )
 
-__all__ = ["ERRORS", "client", "error_class", "error_code"]
+__all__ = ["ERRORS", "client", "error_class", "error_code", "reset_clients"]
+
+#: Built clients, reused: creating one loads botocore's service model and
+#: endpoint rules (about 100-200 ms), and clients are thread-safe. Keyed by
+#: the target and the AWS_* environment, so another identity gets a new one.
+_clients: dict[tuple[str | None, ...], Any] = {}
+
+
+def reset_clients() -> None:
+    """Forget every built client (``box_secrets.clear_caches``)."""
+    _clients.clear()
+
 
 #: AWS error code -> the box-secrets error it means (the message is the caller's).
 ERRORS: dict[str, type[StoreError]] = {
@@ -72,6 +83,16 @@ def client(
         InputError: the named profile is not configured.
         MissingExtraError: boto3 is not installed.
     """
+    import hashlib
+
+    # Credentials, region and endpoints may come from AWS_* variables: any change
+    # to them (tests switching identities, a refreshed session token) is a new client.
+    aws_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))
+    fingerprint = hashlib.sha256(repr(aws_env).encode()).hexdigest()
+    key = (service, region, endpoint_url, profile, fingerprint)
+    built = _clients.get(key)
+    if built is not None:
+        return built
     boto3 = require("boto3")
     botocore_config = require("botocore.config")
     botocore_exceptions = require("botocore.exceptions")
@@ -82,7 +103,7 @@ def client(
             f"the AWS profile {(profile or '')[:60]!r} is not configured; check ~/.aws/config "
             "or drop profile= from the URI"
         ) from None
-    return session.client(
+    built = _clients[key] = session.client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
@@ -96,3 +117,4 @@ def client(
             read_timeout=15,
         ),
     )
+    return built

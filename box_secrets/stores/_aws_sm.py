@@ -28,6 +28,7 @@ writes, so a retried write is a no-op.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import uuid
@@ -100,6 +101,13 @@ class SecretsManagerStore(Store):
         # The RotationToken of the rotation event being served: passed on to
         # PutSecretValue (cross-account rotation), never logged or stored.
         self.rotation_token: str | None = None
+        # Versions are immutable (AWS: "PutSecretValue ... creates a new version"),
+        # so a version read once is never read again by this store object.
+        self._versions: dict[str, tuple[dict[str, Any], str, float | None]] = {}
+        # The labels as last described, until this object writes: a repair right
+        # after a load starts from them instead of describing the secret again
+        # (every move is still checked by Secrets Manager against its source).
+        self._seen_labels: dict[str, list[str]] | None = None
         endpoint = uri.params.get("endpoint_url")
         if endpoint is not None:
             from .._urls import check_url
@@ -163,6 +171,9 @@ class SecretsManagerStore(Store):
     def _get(
         self, *, stage: str | None = None, version: str | None = None
     ) -> tuple[dict[str, Any], str, float | None]:
+        if version is not None and version in self._versions:
+            data, vid, created = self._versions[version]
+            return copy.deepcopy(data), vid, created
         kwargs: dict[str, str] = {"SecretId": self.secret_id}
         if version is not None:
             kwargs["VersionId"] = version
@@ -181,7 +192,9 @@ class SecretsManagerStore(Store):
         if not isinstance(data, dict):
             raise StoreCorruptError(f"secret {self.secret_id} does not hold a Box config")
         created = resp.get("CreatedDate")
-        return data, resp["VersionId"], created.timestamp() if created is not None else None
+        found = (data, resp["VersionId"], created.timestamp() if created is not None else None)
+        self._versions[found[1]] = (copy.deepcopy(data), found[1], found[2])
+        return found
 
     def rotation_state(self) -> tuple[bool, dict[str, list[str]]]:
         """(rotation enabled, each version's labels): what a rotation Lambda checks first."""
@@ -189,6 +202,7 @@ class SecretsManagerStore(Store):
             "describing the secret", lambda c: c.describe_secret(SecretId=self.secret_id)
         )
         labels = {v: list(s) for v, s in (desc.get("VersionIdsToStages") or {}).items()}
+        self._seen_labels = {v: list(s) for v, s in labels.items()}
         return bool(desc.get("RotationEnabled")), labels
 
     def current_revision(self) -> str | None:
@@ -279,6 +293,7 @@ class SecretsManagerStore(Store):
         }
         if self.rotation_token:
             kwargs["RotationToken"] = self.rotation_token
+        self._seen_labels = None
         crashpoint("aws.put", "before")
         self._call("writing a secret version", lambda c: c.put_secret_value(**kwargs))
         crashpoint("aws.put", "after")
@@ -289,6 +304,7 @@ class SecretsManagerStore(Store):
             kwargs["MoveToVersionId"] = to
         if from_ is not None:
             kwargs["RemoveFromVersionId"] = from_
+        self._seen_labels = None
         crashpoint("aws.label", "before")
         try:
             self.client.update_secret_version_stage(**kwargs)
@@ -334,6 +350,7 @@ class SecretsManagerStore(Store):
         # after creating it leaves a store that loads.
         text = _dumps(snapshot.to_document(embed=True))
         token = _token(self.secret_id, "create", hashlib.sha256(text.encode()).hexdigest())
+        self._seen_labels = None
         crashpoint("aws.put", "before")
         self._call(
             "creating the secret",
@@ -369,7 +386,7 @@ class SecretsManagerStore(Store):
             WRITING: None,
         }
         for _ in range(12):
-            labels = self._labels()
+            labels = self._seen_labels or self._labels()
             if self._holder(labels, RECORD) != [record_version]:
                 return
             move = self._next_move(labels, want)
