@@ -45,14 +45,26 @@ def _requirements(extras: list[str]) -> list[str]:
     return reqs
 
 
-def _install(target: Path, python: str, arch: str, extras: list[str]) -> None:
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"]
-    cmd += ["--target", str(target), "--only-binary=:all:", "--implementation", "cp"]
-    cmd += ["--python-version", python, "--abi", f"cp{python.replace('.', '')}"]
+def _pip_target(python: str, arch: str) -> list[str]:
+    args = ["--only-binary=:all:", "--implementation", "cp"]
+    args += ["--python-version", python, "--abi", f"cp{python.replace('.', '')}"]
     for platform in _PLATFORMS[arch]:
-        cmd += ["--platform", platform]
-    cmd += ["-c", str(ROOT / "constraints.txt"), *_requirements(extras)]
-    subprocess.run(cmd, check=True)  # noqa: S603 - our own pip, fixed arguments
+        args += ["--platform", platform]
+    return args
+
+
+def _install(
+    target: Path, python: str, arch: str, extras: list[str], wheels: Path, *, download: bool
+) -> None:
+    """Fetch the wheels into ``wheels`` (unless told not to), then install from there only."""
+    pins = ["-c", str(ROOT / "constraints.txt"), *_requirements(extras)]
+    pip = [sys.executable, "-m", "pip"]
+    if download:
+        cmd = [*pip, "download", "--quiet", "--dest", str(wheels), *_pip_target(python, arch)]
+        subprocess.run([*cmd, *pins], check=True)  # noqa: S603 - our own pip, fixed arguments
+    cmd = [*pip, "install", "--quiet", "--no-compile", "--no-index", "--find-links", str(wheels)]
+    cmd += ["--target", str(target), *_pip_target(python, arch)]
+    subprocess.run([*cmd, *pins], check=True)  # noqa: S603 - our own pip, fixed arguments
     shutil.copytree(
         ROOT / "box_secrets",
         target / "box_secrets",
@@ -100,16 +112,35 @@ def _zip(source: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
-def build(out: Path, *, python: str = "3.12", arch: str = "x86_64", extras: list[str]) -> int:
-    """Build the zip at ``out``; returns its size in bytes."""
+def build(
+    out: Path,
+    *,
+    python: str = "3.12",
+    arch: str = "x86_64",
+    extras: list[str],
+    wheels: Path | None = None,
+) -> int:
+    """Build the zip at ``out``; returns its size in bytes.
+
+    ``wheels``: a directory already holding the wheels of an earlier build with
+    the same inputs (nothing is downloaded then).
+    """
     if arch not in _PLATFORMS:
         raise SystemExit(f"ARCH must be x86_64 or arm64, not {arch!r}")
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "package"
-        _install(target, python, arch, extras)
+        fetched = wheels if wheels is not None else Path(tmp) / "wheels"
+        _install(target, python, arch, extras, fetched, download=wheels is None)
         _prune(target)
         _zip(target, out)
     return out.stat().st_size
+
+
+def fetch(wheels: Path, *, python: str = "3.12", arch: str = "x86_64", extras: list[str]) -> None:
+    """Download the wheels a build needs into ``wheels`` (for later offline builds)."""
+    pins = ["-c", str(ROOT / "constraints.txt"), *_requirements(extras)]
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(wheels)]
+    subprocess.run([*cmd, *_pip_target(python, arch), *pins], check=True)  # noqa: S603
 
 
 def main() -> None:

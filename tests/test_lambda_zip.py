@@ -45,15 +45,17 @@ def _interpreter() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, str]:  # type: ignore[no-untyped-def]
+def built(tmp_path_factory) -> tuple[Path, str, Path]:  # type: ignore[no-untyped-def]
     exe, version = _interpreter()
+    wheels = tmp_path_factory.mktemp("wheels")
+    _lambda_zip.fetch(wheels, python=version, extras=["vault"])  # the one network step
     out = tmp_path_factory.mktemp("dist") / "box-secrets-lambda.zip"
-    _lambda_zip.build(out, python=version, extras=["vault"])
-    return out, exe
+    _lambda_zip.build(out, python=version, extras=["vault"], wheels=wheels)
+    return out, exe, wheels
 
 
 def test_the_zip_holds_what_lambda_needs_and_nothing_else(built) -> None:
-    out, _ = built
+    out, _, _ = built
     names = zipfile.ZipFile(out).namelist()
     assert names == sorted(names)
     tops = {n.split("/")[0] for n in names}
@@ -68,15 +70,16 @@ def test_the_zip_holds_what_lambda_needs_and_nothing_else(built) -> None:
 
 
 def test_the_same_inputs_give_the_same_bytes(built, tmp_path) -> None:
-    out, exe = built
+    out, exe, wheels = built
     version = RUNTIME if exe != sys.executable else f"{sys.version_info[0]}.{sys.version_info[1]}"
     again = tmp_path / "again.zip"
-    _lambda_zip.build(again, python=version, extras=["vault"])
+    # Same wheels, a fresh install and zip: everything the build itself decides.
+    _lambda_zip.build(again, python=version, extras=["vault"], wheels=wheels)
     assert again.read_bytes() == out.read_bytes()
 
 
 def test_the_handler_runs_from_the_unpacked_zip(built, tmp_path, moto, make_app) -> None:
-    out, exe = built
+    out, exe, _ = built
     package = tmp_path / "task"
     zipfile.ZipFile(out).extractall(package)
     # What the runtime adds: boto3 and its dependencies, nothing of ours.
