@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import getpass
 import math
 import os
-import socket
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -78,9 +76,13 @@ def actor() -> str:
     if fn:
         return f"lambda:{fn}"
     try:
+        import getpass
+
         user = getpass.getuser()
     except Exception:  # no passwd entry in some containers
         user = str(os.getuid())
+    import socket  # here, not at import: readers never need it
+
     return f"{user}@{socket.gethostname()}"
 
 

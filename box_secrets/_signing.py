@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -164,6 +163,8 @@ def _b64(data: bytes) -> bytes:
 
 def new_jti() -> str:
     """A fresh, cryptographically random JWT ID: 43 URL-safe characters."""
+    import secrets
+
     return secrets.token_urlsafe(32)
 
 

@@ -3,28 +3,39 @@
 Exit codes: 0 success (or nothing due), 1 failure (Box refused, store or
 network trouble), 2 bad input, 3 waiting for a person (rotation commands).
 Errors are one sentence on stderr; no traceback, no secret. The group lives
-in ``_group``; each command module registers its commands on it.
+in ``_group``; each command module registers its commands on it (``_app``
+loads them all). ``box-secrets terraform`` runs before click is imported: it
+runs at every Terraform plan, so its start-up is kept to the minimum.
 """
 
 from __future__ import annotations
 
-from ..errors import BoxSecretsError
-from . import (
-    _emulator,  # noqa: F401 - registers commands
-    _rotation,  # noqa: F401
-    _store,  # noqa: F401
-    _token,  # noqa: F401
-)
-from ._group import EXIT_FAILURE, EXIT_INPUT, EXIT_WAITING, cli, fail
+import sys
+from typing import Any
 
 __all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli", "main"]
 
 
 def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["terraform"] and not {"-h", "--help"} & set(args):
+        from .._terraform import main as terraform
+
+        sys.exit(terraform(args[1:]))
     from .. import _faults
+    from ..errors import BoxSecretsError
+    from ._app import cli, fail
 
     try:
         _faults.arm_from_env()
     except BoxSecretsError as exc:
         fail(str(exc), exc.exit_code)
     cli.main(prog_name="box-secrets")
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli"):
+        from . import _app
+
+        return getattr(_app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,17 +1,26 @@
-"""Key rotation with a person in the loop: stage, register, verify, promote, retire."""
+"""Key rotation with a person in the loop: stage, register, verify, promote, retire.
+
+Names load on first use, so a tool that needs only the words or the views
+(``box-secrets terraform status``) does not import the engine, the token
+module or cryptography.
+"""
 
 from __future__ import annotations
 
-from ._engine import RotationEngine
-from ._notify import (
-    LogNotifier,
-    Notification,
-    Notifier,
-    SNSNotifier,
-    WebhookNotifier,
-    open_notifier,
-)
-from ._outcome import Outcome
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._engine import RotationEngine
+    from ._notify import (
+        LogNotifier,
+        Notification,
+        Notifier,
+        SNSNotifier,
+        WebhookNotifier,
+        open_notifier,
+    )
+    from ._outcome import Outcome
 
 __all__ = [
     "LogNotifier",
@@ -23,3 +32,23 @@ __all__ = [
     "WebhookNotifier",
     "open_notifier",
 ]
+
+_WHERE = {
+    "RotationEngine": "._engine",
+    "Outcome": "._outcome",
+    "LogNotifier": "._notify",
+    "Notification": "._notify",
+    "Notifier": "._notify",
+    "SNSNotifier": "._notify",
+    "WebhookNotifier": "._notify",
+    "open_notifier": "._notify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,14 @@
+"""The whole click application: the group and every command module registered on it."""
+
+from __future__ import annotations
+
+from . import (
+    _emulator,  # noqa: F401 - registers commands
+    _rotation,  # noqa: F401
+    _store,  # noqa: F401
+    _terraform,  # noqa: F401
+    _token,  # noqa: F401
+)
+from ._group import EXIT_FAILURE, EXIT_INPUT, EXIT_WAITING, cli, fail
+
+__all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli", "fail"]
