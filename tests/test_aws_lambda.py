@@ -416,3 +416,21 @@ def test_a_failing_webhook_leaves_no_address_in_the_logs(aws_rig, moto, logs, mo
     assert "T0PSECRETPATH" not in text and "Q5SECRETQUERY" not in text
     assert _step_lines(logs)[-1]["level"] == "ERROR"
     rig.check()
+
+
+def test_remind_asks_once_and_retires_a_key_box_refuses(aws_rig, moto, logs) -> None:
+    """The Secrets Manager module's daily event: remind, retire, never stage."""
+    rig, app = aws_rig
+    event = {"action": "remind", "stores": [rig.uri]}
+    assert handler(event, None)["stores"][0]["action"] == "nothing"  # nobody is needed
+    rig.engine.stage(notify=False)
+    assert handler(event, None)["stores"][0]["action"] == "notified"
+    assert handler(event, None)["stores"][0]["action"] == "waiting"  # once per interval
+    rig.engine.register(rig.person_registers_pending())
+    rig.engine.promote()
+    assert handler(event, None)["stores"][0]["action"] in ("reminded", "waiting")
+    rig.person_removes(app.kid)
+    assert handler(event, None)["stores"][0]["action"] == "retired"
+    assert handler(event, None)["stores"][0]["action"] == "nothing"
+    assert rig.snap().record.pending is None  # it never staged a key
+    rig.check()

@@ -7,7 +7,9 @@ function serves any number of secrets and stores:
 - schedules (``{"stores": [URI, ...]}``, or ``BOX_SECRETS_STORE``): advance each;
 - ``{"action": "register", "public_key_id": "...", "store": URI}``: a person
   finishes a rotation from the console or ``aws lambda invoke``;
-- ``{"action": "status"}``: the typed status view of each store.
+- ``{"action": "status"}``: the typed status view of each store;
+- ``{"action": "remind", "stores": [...]}``: remind a person if due, retire an
+  old key Box refuses; never stage (beside Secrets Manager's own schedule).
 
 Every step writes one JSON line to CloudWatch Logs and, unless
 ``BOX_SECRETS_METRICS=0``, one embedded-metric line (``PersonNeeded``,

@@ -9,7 +9,10 @@ Four kinds of event reach :func:`box_secrets.aws_lambda.handler`:
   EventBridge rule's ``Scheduled Event``, or ``{}``): advance each store;
 - ``{"action": "register", "public_key_id": ..., "store": ...}``: a person
   finishes a rotation without the CLI;
-- ``{"action": "status"}`` (optionally with ``store`` or ``stores``).
+- ``{"action": "status"}`` (optionally with ``store`` or ``stores``);
+- ``{"action": "remind", "stores": [...]}``: remind a person if one is needed
+  and retire an old key Box already refuses, never staging one (the daily
+  companion of Secrets Manager's own rotation schedule).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ..errors import InputError
 __all__ = ["STEPS", "JobEvent", "RotationEvent", "parse_event"]
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
-Action = Literal["advance", "register", "status"]
+Action = Literal["advance", "register", "remind", "status"]
 
 #: Secrets Manager's ClientRequestToken: 32 to 64 characters (its API reference).
 _TOKEN = re.compile(r"^[A-Za-z0-9-]{32,64}$")
@@ -121,9 +124,11 @@ def parse_event(event: object) -> RotationEvent | JobEvent:
                     "(letters and digits)"
                 )
             return JobEvent("register", _stores(event)[:1], key_id)
-        if action in ("status", "advance"):
+        if action in ("status", "advance", "remind"):
             return JobEvent(action, _stores(event))
-        raise InputError(f"unknown action {str(action)[:40]!r}; use register, status or advance")
+        raise InputError(
+            f"unknown action {str(action)[:40]!r}; use register, status, remind or advance"
+        )
     scheduled_rule = event.get("detail-type") == "Scheduled Event"
     if "stores" in event or scheduled_rule or not event:
         return JobEvent("advance", _stores(event))

@@ -51,6 +51,12 @@ def _one(action: str, uri: str, key_id: str | None) -> dict[str, Any]:
         outcome = engine.register(key_id, verify=True)
         if outcome.waiting:
             raise PersonNeededError(outcome.message)
+    elif action == "remind":
+        record = engine.store.load().record
+        retired = None
+        if record.previous is not None and record.pending is None:
+            retired = engine.retire()  # only when Box already refuses the old key
+        outcome = retired if retired and retired.action == "retired" else engine.remind()
     else:
         outcome = engine.advance()
     view = engine.status()

@@ -1,0 +1,185 @@
+# A schedule that advances any box-secrets stores (Vault, files on EFS,
+# Secrets Manager without its rotation protocol): stage when due, remind, verify,
+# promote, retire. A person registers keys with the register event or the CLI.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  notify = (
+    var.notify_topic_arn != null
+    ? "sns://${var.notify_topic_arn}?region=${data.aws_region.current.name}"
+    : var.notify
+  )
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${var.function_name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  name               = "${var.function_name}-role"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid       = "WriteItsLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.secret_arns) > 0 ? [1] : []
+    content {
+      sid = "RotateTheBoxSecrets"
+      actions = [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+      ]
+      resources = var.secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.notify_topic_arn == null ? [] : [var.notify_topic_arn]
+    content {
+      sid       = "AskAPerson"
+      actions   = ["sns:Publish"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.vpc_subnet_ids) > 0 ? [1] : []
+    content {
+      sid = "RunInTheVpc"
+      actions = [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+      ]
+      resources = ["*"] # EC2 does not scope these actions to resources
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  name   = "advance-box-secrets"
+  role   = aws_iam_role.function.id
+  policy = data.aws_iam_policy_document.function.json
+}
+
+resource "aws_lambda_function" "this" {
+  function_name    = var.function_name
+  description      = "box-secrets: scheduled Box key rotation"
+  role             = aws_iam_role.function.arn
+  runtime          = "python3.12"
+  handler          = "box_secrets.aws_lambda.handler"
+  architectures    = [var.architecture]
+  filename         = var.lambda_zip_path
+  source_code_hash = filebase64sha256(var.lambda_zip_path)
+  timeout          = 300
+  memory_size      = 256
+  tags             = var.tags
+
+  environment {
+    variables = merge(var.environment, {
+      BOX_API_BASE_URL     = var.box_api_base_url
+      BOX_SECRETS_NOTIFY   = local.notify
+      BOX_SECRETS_STORE    = var.stores[0]
+      BOX_SECRETS_DEADLINE = "60"
+    })
+  }
+
+  dynamic "vpc_config" {
+    for_each = length(var.vpc_subnet_ids) > 0 ? [1] : []
+    content {
+      subnet_ids         = var.vpc_subnet_ids
+      security_group_ids = var.vpc_security_group_ids
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.function, aws_cloudwatch_log_group.this]
+}
+
+data "aws_iam_policy_document" "assume_scheduler" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${var.function_name}-scheduler"
+  assume_role_policy = data.aws_iam_policy_document.assume_scheduler.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.this.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "invoke-box-secrets"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+resource "aws_scheduler_schedule" "this" {
+  name                = var.function_name
+  schedule_expression = var.schedule_expression
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.this.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ stores = var.stores })
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "rotation_errors" {
+  for_each            = toset(var.stores)
+  alarm_name          = "${var.function_name}-errors-${substr(sha256(each.value), 0, 12)}"
+  alarm_description   = "box-secrets scheduled rotation failed for ${each.value}."
+  namespace           = "BoxSecrets"
+  metric_name         = "RotationErrors"
+  dimensions          = { Store = each.value }
+  statistic           = "Maximum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  tags                = var.tags
+}
