@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean constraints lambda-zip
+.PHONY: demo test lint typecheck unit bench clean constraints lambda-zip terraform-docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +34,14 @@ typecheck: $(STAMP_DEV)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP_DEV)
-	$(VENV)/bin/pytest -n 2 --dist load -q --durations=15
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q --durations=15
 
 ## bench: the token and store benchmarks against box-sdk-gen (results go in docs/benchmarks.md)
 bench: $(STAMP_DEV)
 	$(PY) bench/token_bench.py
 	$(PY) bench/store_bench.py
 	$(PY) bench/lambda_bench.py
+	$(PY) bench/terraform_bench.py
 
 ## lambda-zip: build dist/box-secrets-lambda.zip for AWS Lambda (ARCH=x86_64|arm64, LAMBDA_PYTHON=3.12)
 ARCH          ?= x86_64
@@ -48,6 +49,10 @@ LAMBDA_PYTHON ?= 3.12
 lambda-zip: $(STAMP_RUN)
 	$(PY) -m box_secrets._lambda_zip --out dist/box-secrets-lambda.zip \
 	  --python $(LAMBDA_PYTHON) --arch $(ARCH)
+
+## terraform-docs: regenerate the inputs and outputs tables of terraform/modules/*/README.md
+terraform-docs: $(STAMP_DEV)
+	$(PY) -m tests.terraform_docs
 
 ## constraints: re-pin constraints.txt to the newest releases pyproject.toml allows
 constraints:

@@ -107,3 +107,30 @@ def store_uri(request, tmp_path: Path, vault_token) -> str:  # type: ignore[no-u
     moto = request.getfixturevalue("moto") if request.param == "aws" else None
     vault = request.getfixturevalue("vault")
     return make_store_uri(request.param, tmp_path, moto, vault)
+
+
+@pytest.fixture(scope="session")
+def lambda_package(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """(zip, wheels dir, python version): one ``make lambda-zip`` build shared by every worker.
+
+    Built once per test run (the first worker to get here builds it under a
+    lock; the others wait and reuse it), for the Lambda runtime's Python when
+    this machine has it (see tests/test_lambda_zip.py).
+    """
+    import fcntl
+
+    from box_secrets import _lambda_zip
+
+    from .lambda_support import runtime_python
+
+    _exe, version = runtime_python()
+    shared = tmp_path_factory.getbasetemp().parent / "lambda-package"
+    shared.mkdir(exist_ok=True)
+    out, wheels = shared / "box-secrets-lambda.zip", shared / "wheels"
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.exists():
+            wheels.mkdir(exist_ok=True)
+            _lambda_zip.fetch(wheels, python=version, extras=["vault"])
+            _lambda_zip.build(out, python=version, extras=["vault"], wheels=wheels)
+    return out, wheels, version

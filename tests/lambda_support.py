@@ -8,9 +8,15 @@ the test process, stopping a rotation at its first failed step as AWS does.
 
 from __future__ import annotations
 
+import glob
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
 import threading
+import warnings
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -49,13 +55,13 @@ def rotation_function(moto_url: str, name: str = "box-secrets-rotation") -> str:
     )
 
 
-def start_rotation(moto_url: str, secret_id: str) -> str:
+def start_rotation(moto_url: str, secret_id: str, function_arn: str | None = None) -> str:
     """Switch rotation on (moto creates the AWSPENDING placeholder); the new version's token."""
     sm = aws("secretsmanager", moto_url)
     before = set(sm.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {}))
     sm.rotate_secret(
         SecretId=secret_id,
-        RotationLambdaARN=rotation_function(moto_url),
+        RotationLambdaARN=function_arn or rotation_function(moto_url),
         RotationRules={"AutomaticallyAfterDays": 30},
     )
     labels = sm.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
@@ -124,3 +130,22 @@ class Relay:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+#: The Python of the Lambda runtime the package is built for.
+RUNTIME = "3.12"
+
+
+def runtime_python() -> tuple[str, str]:
+    """(python executable, its version) for the Lambda runtime, or the running one."""
+    candidates = [shutil.which(f"python{RUNTIME}") or ""]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{RUNTIME}*/bin/python3")))
+    for exe in candidates:
+        if exe and subprocess.run([exe, "-c", "pass"], capture_output=True).returncode == 0:
+            return exe, RUNTIME
+    current = f"{sys.version_info.major}.{sys.version_info.minor}"
+    warnings.warn(
+        f"no Python {RUNTIME} here: the Lambda zip was built and run for Python {current}",
+        stacklevel=2,
+    )
+    return sys.executable, current

@@ -8,14 +8,10 @@ zip is built for the running Python instead, and the run says so.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
 import subprocess
-import sys
 import textwrap
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -24,38 +20,19 @@ import pytest
 from box_secrets import _lambda_zip
 
 from .helpers import make_store_uri
+from .lambda_support import runtime_python
 from .rotation_support import new_rig
-
-RUNTIME = "3.12"
-
-
-def _interpreter() -> tuple[str, str]:
-    """(python executable, its version) for the Lambda runtime, or the running one."""
-    candidates = [shutil.which(f"python{RUNTIME}") or ""]
-    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{RUNTIME}*/bin/python3")))
-    for exe in candidates:
-        if exe and subprocess.run([exe, "-c", "pass"], capture_output=True).returncode == 0:
-            return exe, RUNTIME
-    current = f"{sys.version_info.major}.{sys.version_info.minor}"
-    warnings.warn(
-        f"no Python {RUNTIME} here: the Lambda zip was built and run for Python {current}",
-        stacklevel=2,
-    )
-    return sys.executable, current
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, str, Path]:  # type: ignore[no-untyped-def]
-    exe, version = _interpreter()
-    wheels = tmp_path_factory.mktemp("wheels")
-    _lambda_zip.fetch(wheels, python=version, extras=["vault"])  # the one network step
-    out = tmp_path_factory.mktemp("dist") / "box-secrets-lambda.zip"
-    _lambda_zip.build(out, python=version, extras=["vault"], wheels=wheels)
-    return out, exe, wheels
+def built(lambda_package) -> tuple[Path, str, Path, str]:  # type: ignore[no-untyped-def]
+    out, wheels, version = lambda_package
+    exe, _ = runtime_python()
+    return out, exe, wheels, version
 
 
 def test_the_zip_holds_what_lambda_needs_and_nothing_else(built) -> None:
-    out, _, _ = built
+    out, _, _, _ = built
     names = zipfile.ZipFile(out).namelist()
     assert names == sorted(names)
     tops = {n.split("/")[0] for n in names}
@@ -70,8 +47,7 @@ def test_the_zip_holds_what_lambda_needs_and_nothing_else(built) -> None:
 
 
 def test_the_same_inputs_give_the_same_bytes(built, tmp_path) -> None:
-    out, exe, wheels = built
-    version = RUNTIME if exe != sys.executable else f"{sys.version_info[0]}.{sys.version_info[1]}"
+    out, _, wheels, version = built
     again = tmp_path / "again.zip"
     # Same wheels, a fresh install and zip: everything the build itself decides.
     _lambda_zip.build(again, python=version, extras=["vault"], wheels=wheels)
@@ -79,7 +55,7 @@ def test_the_same_inputs_give_the_same_bytes(built, tmp_path) -> None:
 
 
 def test_the_handler_runs_from_the_unpacked_zip(built, tmp_path, moto, make_app) -> None:
-    out, exe, _ = built
+    out, exe, _, _ = built
     package = tmp_path / "task"
     zipfile.ZipFile(out).extractall(package)
     # What the runtime adds: boto3 and its dependencies, nothing of ours.

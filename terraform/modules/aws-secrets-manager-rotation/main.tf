@@ -207,13 +207,14 @@ resource "aws_scheduler_schedule" "daily" {
 
 # Alarms read box-secrets' own metrics: a rotation waiting for a person is not
 # an error (docs/aws-lambda.md, "What Secrets Manager and CloudWatch show").
+# count, not for_each: the store URIs hold ARNs known only after apply.
 resource "aws_cloudwatch_metric_alarm" "rotation_errors" {
-  for_each            = toset(local.stores)
-  alarm_name          = "${var.function_name}-errors-${substr(sha256(each.value), 0, 12)}"
-  alarm_description   = "box-secrets rotation failed for ${each.value} (not merely waiting for a person)."
+  count               = length(local.secret_arns)
+  alarm_name          = "${var.function_name}-errors-${count.index}"
+  alarm_description   = "box-secrets rotation failed for ${local.stores[count.index]} (not merely waiting for a person)."
   namespace           = "BoxSecrets"
   metric_name         = "RotationErrors"
-  dimensions          = { Store = each.value }
+  dimensions          = { Store = local.stores[count.index] }
   statistic           = "Maximum"
   period              = 3600
   evaluation_periods  = 1
@@ -225,12 +226,12 @@ resource "aws_cloudwatch_metric_alarm" "rotation_errors" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "person_needed" {
-  for_each            = toset(local.stores)
-  alarm_name          = "${var.function_name}-person-needed-${substr(sha256(each.value), 0, 12)}"
-  alarm_description   = "A person has been needed at Box for ${each.value} for ${var.person_needed_alarm_days} days."
+  count               = length(local.secret_arns)
+  alarm_name          = "${var.function_name}-person-needed-${count.index}"
+  alarm_description   = "A person has been needed at Box for ${local.stores[count.index]} for ${var.person_needed_alarm_days} days."
   namespace           = "BoxSecrets"
   metric_name         = "PersonNeeded"
-  dimensions          = { Store = each.value }
+  dimensions          = { Store = local.stores[count.index] }
   statistic           = "Minimum"
   period              = 86400
   evaluation_periods  = var.person_needed_alarm_days
