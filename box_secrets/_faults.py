@@ -15,9 +15,7 @@ library import (a Lambda, a service) never arms a crash point, and a stray
 from __future__ import annotations
 
 import os
-import re
 import sys
-import threading
 from collections.abc import Callable
 
 from .errors import InputError
@@ -26,7 +24,7 @@ __all__ = ["SimulatedCrash", "arm_from_env", "crashpoint", "install", "uninstall
 
 CRASH_ENV = "BOX_SECRETS_CRASH_AT"
 OPT_IN_ENV = "BOX_SECRETS_TEST_HOOKS"
-_POINT = re.compile(r"^[a-z]+(?:\.[a-z]+)?:(?:before|after)$")
+_POINT = r"^[a-z]+(?:\.[a-z]+)?:(?:before|after)$"
 
 CRASH_EXIT_CODE = 75
 
@@ -54,10 +52,12 @@ def uninstall() -> None:
 
 
 def _parse(spec: str) -> dict[str, int]:
+    import re
+
     targets: dict[str, int] = {}
     for item in spec.split(","):
         point, sep, nth = item.strip().partition("#")
-        if not _POINT.match(point) or (sep and not (nth.isdigit() and 0 < int(nth) < 10**6)):
+        if not re.match(_POINT, point) or (sep and not (nth.isdigit() and 0 < int(nth) < 10**6)):
             raise InputError(
                 f"{CRASH_ENV} must list points like store.commit:after#2 separated by commas; "
                 f"{item.strip()[:60]!r} is not one"
@@ -69,6 +69,8 @@ def _parse(spec: str) -> dict[str, int]:
 def _from_env(spec: str) -> Callable[[str], None]:
     targets = _parse(spec)
     seen: dict[str, int] = {}
+    import threading
+
     lock = threading.Lock()
 
     def hook(point: str) -> None:

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import stat
 import time
 from collections.abc import Iterator
@@ -83,6 +82,8 @@ def atomic_write(path: str, data: bytes, *, mode: int = 0o600) -> None:
     target, then fsync the directory so the rename survives a power cut.
     """
     directory = os.path.dirname(os.path.abspath(path)) or "."
+    import secrets
+
     tmp = os.path.join(directory, f".{os.path.basename(path)}{TMP_MARK}{secrets.token_hex(6)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:

@@ -10,10 +10,8 @@ engine edits it. Everything here is non-secret except :class:`KeyMaterial`.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import os
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._config import BoxAppConfig
@@ -99,6 +97,55 @@ def _parse_ts(value: Any, where: str) -> float | None:
         raise StoreCorruptError(f"the record's {where} is not a valid time") from None
 
 
+class _Fields:
+    """A plain record class: ``__init__``, ``==`` and ``repr`` from ``_FIELDS``.
+
+    Not ``dataclasses``: importing it (and ``inspect``, ``ast``, ``dis``) costs
+    more than the rest of the read path, and ``box-secrets terraform status``
+    runs at every Terraform plan. ``_FIELDS`` maps each name to its default,
+    or to ``_REQUIRED``; a callable default is a factory.
+    """
+
+    _FIELDS: dict[str, Any] = {}
+
+    def __init__(self, **values: Any) -> None:
+        cls = type(self)
+        unknown = set(values) - set(cls._FIELDS)
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
+        for name, default in cls._FIELDS.items():
+            if name in values:
+                value = values[name]
+            elif default is _REQUIRED:
+                raise TypeError(f"{cls.__name__} needs {name!r}")
+            else:
+                value = default() if callable(default) else default
+            setattr(self, name, value)
+        self._check()
+
+    def _check(self) -> None:
+        """Validation after ``__init__`` (a subclass's hook)."""
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Fields)
+            and type(other) is type(self)
+            and self._values() == other._values()
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIELDS)
+        return f"{type(self).__name__}({inner})"
+
+
+_REQUIRED = object()
+
+
 #: Inclusive bounds of each policy value; a value outside (or nan, inf) is refused.
 POLICY_BOUNDS: dict[str, tuple[float, float]] = {
     "max_age_days": (1.0, 3650.0),
@@ -108,16 +155,30 @@ POLICY_BOUNDS: dict[str, tuple[float, float]] = {
 KEY_SIZES = (2048, 3072, 4096)
 
 
-@dataclass
-class Policy:
+class Policy(_Fields):
     """When to rotate and how often to remind; checked on creation and on every read."""
 
-    key_size: int = 2048
-    max_age_days: float = 90.0
-    grace_days: float = 7.0
-    renotify_hours: float = 24.0
+    key_size: int
+    max_age_days: float
+    grace_days: float
+    renotify_hours: float
+    _FIELDS = {"key_size": 2048, "max_age_days": 90.0, "grace_days": 7.0, "renotify_hours": 24.0}
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        key_size: int = 2048,
+        max_age_days: float = 90.0,
+        grace_days: float = 7.0,
+        renotify_hours: float = 24.0,
+    ) -> None:
+        super().__init__(
+            key_size=key_size,
+            max_age_days=max_age_days,
+            grace_days=grace_days,
+            renotify_hours=renotify_hours,
+        )
+
+    def _check(self) -> None:
         if isinstance(self.key_size, bool) or self.key_size not in KEY_SIZES:
             raise InputError(f"key size must be one of {', '.join(map(str, KEY_SIZES))} bits")
         for name, (low, high) in POLICY_BOUNDS.items():
@@ -130,7 +191,7 @@ class Policy:
             setattr(self, name, float(value))
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {name: getattr(self, name) for name in self._FIELDS}
 
     @classmethod
     def from_json(cls, data: Any) -> Policy:
@@ -138,7 +199,7 @@ class Policy:
             return cls()
         if not isinstance(data, dict):
             raise StoreCorruptError("the record's policy is not an object")
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = set(cls._FIELDS)
         try:
             policy = cls(**{k: v for k, v in data.items() if k in known})
         except TypeError:
@@ -151,26 +212,76 @@ class Policy:
         return policy
 
 
-@dataclass
-class KeyInfo:
+class KeyInfo(_Fields):
     """Non-secret facts about one key pair."""
 
     fingerprint: str
     public_key_pem: str
-    key_id: str | None = None
-    bits: int = 2048
-    origin: Origin = "generated"
-    created_at: float = field(default_factory=now)
-    registered_at: float | None = None
-    verified_at: float | None = None  # Box accepted a token signed with this key
-    activated_at: float | None = None
-    superseded_at: float | None = None  # became the previous key
-    notified_at: float | None = None  # a person was last asked to act on it
-    refused_key_ids: list[str] = field(default_factory=list)
-    ref: str | None = None  # backend reference (a Secrets Manager version id)
+    key_id: str | None
+    bits: int
+    origin: Origin
+    created_at: float
+    registered_at: float | None
+    verified_at: float | None  # Box accepted a token signed with this key
+    activated_at: float | None
+    superseded_at: float | None  # became the previous key
+    notified_at: float | None  # a person was last asked to act on it
+    refused_key_ids: list[str]
+    ref: str | None  # backend reference (a Secrets Manager version id)
     # A version reserved by the caller for this key's complete config (the
     # ClientRequestToken of a Secrets Manager rotation); the store fills it.
-    slot: str | None = None
+    slot: str | None
+    _FIELDS = {
+        "fingerprint": _REQUIRED,
+        "public_key_pem": _REQUIRED,
+        "key_id": None,
+        "bits": 2048,
+        "origin": "generated",
+        "created_at": now,
+        "registered_at": None,
+        "verified_at": None,
+        "activated_at": None,
+        "superseded_at": None,
+        "notified_at": None,
+        "refused_key_ids": list,
+        "ref": None,
+        "slot": None,
+    }
+
+    def __init__(
+        self,
+        fingerprint: str,
+        public_key_pem: str,
+        *,
+        key_id: str | None = None,
+        bits: int = 2048,
+        origin: Origin = "generated",
+        created_at: float | None = None,
+        registered_at: float | None = None,
+        verified_at: float | None = None,
+        activated_at: float | None = None,
+        superseded_at: float | None = None,
+        notified_at: float | None = None,
+        refused_key_ids: list[str] | None = None,
+        ref: str | None = None,
+        slot: str | None = None,
+    ) -> None:
+        super().__init__(
+            fingerprint=fingerprint,
+            public_key_pem=public_key_pem,
+            key_id=key_id,
+            bits=bits,
+            origin=origin,
+            created_at=now() if created_at is None else created_at,
+            registered_at=registered_at,
+            verified_at=verified_at,
+            activated_at=activated_at,
+            superseded_at=superseded_at,
+            notified_at=notified_at,
+            refused_key_ids=[] if refused_key_ids is None else refused_key_ids,
+            ref=ref,
+            slot=slot,
+        )
 
     _TIMES = (
         "created_at",
@@ -183,16 +294,16 @@ class KeyInfo:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = _ts(value) if f.name in self._TIMES else copy.copy(value)
+        for name in self._FIELDS:
+            value = getattr(self, name)
+            out[name] = _ts(value) if name in self._TIMES else copy.copy(value)
         return out
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> KeyInfo:
         if not isinstance(data, dict) or not isinstance(data.get("fingerprint"), str):
             raise StoreCorruptError(f"the record's {where} key is malformed")
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = set(cls._FIELDS)
         values = {k: v for k, v in data.items() if k in known}
         for name in cls._TIMES:
             if name in values:
@@ -221,20 +332,49 @@ class KeyInfo:
         )
 
 
-@dataclass
-class Event:
+class Event(_Fields):
     """One transition in the append-only history."""
 
     at: float
     action: str
     actor: str
-    key_id: str | None = None
-    old_fingerprint: str | None = None
-    new_fingerprint: str | None = None
-    detail: str | None = None
+    key_id: str | None
+    old_fingerprint: str | None
+    new_fingerprint: str | None
+    detail: str | None
+    _FIELDS = {
+        "at": _REQUIRED,
+        "action": _REQUIRED,
+        "actor": _REQUIRED,
+        "key_id": None,
+        "old_fingerprint": None,
+        "new_fingerprint": None,
+        "detail": None,
+    }
+
+    def __init__(
+        self,
+        *,
+        at: float,
+        action: str,
+        actor: str,
+        key_id: str | None = None,
+        old_fingerprint: str | None = None,
+        new_fingerprint: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(
+            at=at,
+            action=action,
+            actor=actor,
+            key_id=key_id,
+            old_fingerprint=old_fingerprint,
+            new_fingerprint=new_fingerprint,
+            detail=detail,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
+        out = {name: getattr(self, name) for name in self._FIELDS}
         out["at"] = rfc3339(self.at)
         return {k: v for k, v in out.items() if v is not None}
 
@@ -243,20 +383,52 @@ class Event:
         if not isinstance(data, dict) or "action" not in data:
             raise StoreCorruptError("the record's history holds a malformed entry")
         at = _parse_ts(data.get("at"), "history time") or 0.0
-        known = {f.name for f in dataclasses.fields(cls)} - {"at"}
+        known = set(cls._FIELDS) - {"at"}
         return cls(at=at, **{k: v for k, v in data.items() if k in known})
 
 
-@dataclass
-class RotationRecord:
-    policy: Policy = field(default_factory=Policy)
-    active: KeyInfo | None = None
-    pending: KeyInfo | None = None
-    previous: KeyInfo | None = None
-    destroying: list[KeyInfo] = field(default_factory=list)
-    history: list[Event] = field(default_factory=list)
-    seq: int = 0
-    auth: str = "jwt"  # "ccg" for Client Credentials apps (no keys to rotate)
+class RotationRecord(_Fields):
+    policy: Policy
+    active: KeyInfo | None
+    pending: KeyInfo | None
+    previous: KeyInfo | None
+    destroying: list[KeyInfo]
+    history: list[Event]
+    seq: int
+    auth: str  # "ccg" for Client Credentials apps (no keys to rotate)
+    _FIELDS = {
+        "policy": Policy,
+        "active": None,
+        "pending": None,
+        "previous": None,
+        "destroying": list,
+        "history": list,
+        "seq": 0,
+        "auth": "jwt",
+    }
+
+    def __init__(
+        self,
+        *,
+        policy: Policy | None = None,
+        active: KeyInfo | None = None,
+        pending: KeyInfo | None = None,
+        previous: KeyInfo | None = None,
+        destroying: list[KeyInfo] | None = None,
+        history: list[Event] | None = None,
+        seq: int = 0,
+        auth: str = "jwt",
+    ) -> None:
+        super().__init__(
+            policy=Policy() if policy is None else policy,
+            active=active,
+            pending=pending,
+            previous=previous,
+            destroying=[] if destroying is None else destroying,
+            history=[] if history is None else history,
+            seq=seq,
+            auth=auth,
+        )
 
     @property
     def state(self) -> State:

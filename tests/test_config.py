@@ -223,3 +223,29 @@ def test_repr_shows_no_secret(rsa_key) -> None:
     for secret in ["s3cr3t-client-value", "the-passphrase", *pem_chunks(text)]:
         assert secret not in shown
     assert "abc123clientid" in shown
+
+
+def test_rfc3339_without_datetime_matches_datetime() -> None:
+    """box_secrets._time parses its own format by hand (no datetime import at every plan)."""
+    import datetime
+    import random
+
+    from box_secrets._time import parse_rfc3339, rfc3339
+
+    rng = random.Random(7)
+    for ts in [
+        0,
+        951782400,
+        4107542399,
+        *(rng.randint(-2_000_000_000, 8_000_000_000) for _ in range(2000)),
+    ]:
+        text = rfc3339(ts)
+        assert text == datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        assert parse_rfc3339(text) == ts
+    for bad in ("2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z", "nope"):
+        with pytest.raises(ValueError):
+            parse_rfc3339(bad)
+    assert parse_rfc3339("2024-02-29T00:00:00Z") == 1709164800
+    assert parse_rfc3339("2026-11-28T13:00:00+01:00") == parse_rfc3339("2026-11-28T12:00:00Z")

@@ -8,41 +8,47 @@ a private key, passphrase, client secret or token.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
-from .._record import State
 from .._time import rfc3339
 
 if TYPE_CHECKING:
-    from .._record import KeyInfo, RotationRecord
+    from typing import TypedDict
 
-__all__ = ["DAY", "KeyView", "State", "StatusView", "key_view", "status_view"]
+    from .._record import KeyInfo, RotationRecord, State
+
+__all__ = ["DAY", "KeyView", "StatusView", "key_view", "status_view"]
 
 DAY = 86400.0
 
+if TYPE_CHECKING:
 
-class KeyView(TypedDict):
-    """One key's public facts."""
+    class KeyView(TypedDict):
+        """One key's public facts."""
 
-    key_id: str | None
-    fingerprint_sha256: str
-    public_key_pem: str
-    origin: str
-    created_at: str | None
-    activated_at: str | None
-    signer: str
+        key_id: str | None
+        fingerprint_sha256: str
+        public_key_pem: str
+        origin: str
+        created_at: str | None
+        activated_at: str | None
+        signer: str
 
+    class StatusView(TypedDict):
+        """Where a store stands and what happens next (``status --json``)."""
 
-class StatusView(TypedDict):
-    """Where a store stands and what happens next (``status --json``)."""
+        state: State
+        active: KeyView | None
+        pending: KeyView | None
+        previous: KeyView | None
+        next_action: str
+        person_needed: bool
+        key_age_days: float | None
 
-    state: State
-    active: KeyView | None
-    pending: KeyView | None
-    previous: KeyView | None
-    next_action: str
-    person_needed: bool
-    key_age_days: float | None
+else:
+    # At run time both are plain dicts; building TypedDict classes costs import
+    # time on the path of `box-secrets terraform status` (every Terraform plan).
+    KeyView = StatusView = dict
 
 
 def _ts(value: float | None) -> str | None:

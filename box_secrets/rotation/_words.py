@@ -11,13 +11,13 @@ import shlex
 from typing import TYPE_CHECKING
 
 from .._time import rfc3339
-from ._notify import Notification
 from ._views import DAY
 
 if TYPE_CHECKING:
     from .._document import Snapshot
     from .._record import KeyInfo, Policy, RotationRecord
     from ..stores import Store
+    from ._notify import Notification
 
 __all__ = ["Words", "policy_text"]
 
@@ -87,6 +87,8 @@ class Words:
                 f"Box refused key ID {refused} for this key: that ID belongs to another key "
                 "or was mistyped. Check the fingerprint below against the key you registered.",
             )
+        from ._notify import Notification
+
         return Notification(
             kind="reregister" if refused else "register",
             title=title,
@@ -99,6 +101,8 @@ class Words:
         )
 
     def remove_notice(self, snap: Snapshot, key: KeyInfo) -> Notification:
+        from ._notify import Notification
+
         return Notification(
             kind="remove",
             title=f"Box key rotation: remove the old public key {key.key_id}",

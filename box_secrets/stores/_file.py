@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
-import logging
 import os
 import re
 import stat
@@ -56,7 +54,13 @@ if TYPE_CHECKING:
 
 __all__ = ["FileStore"]
 
-log = logging.getLogger("box_secrets.stores._file")
+
+def _log() -> Any:
+    import logging  # only when there is something to say
+
+    return logging.getLogger("box_secrets.stores._file")
+
+
 _KEPT = re.compile(r"^\d{8}\.json$")
 _warned: set[str] = set()
 
@@ -67,7 +71,15 @@ def forget_warnings() -> None:
 
 
 def _revision(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
+    """The content's SHA-256: what a writer's check-and-set compares."""
+    try:  # CPython's built-in SHA-256: no OpenSSL to load on the read path
+        from _sha2 import sha256  # type: ignore[import-not-found]  # 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found]  # 3.10, 3.11
+        except ImportError:
+            from hashlib import sha256
+    return str(sha256(raw).hexdigest())
 
 
 class FileStore(Store):
@@ -123,7 +135,7 @@ class FileStore(Store):
             )
         if self.path not in _warned:  # once per process: readers poll
             _warned.add(self.path)
-            log.warning(
+            _log().warning(
                 "%s is readable by other users (mode %s); run chmod 600 on it",
                 self.path,
                 oct(st.st_mode & 0o777),

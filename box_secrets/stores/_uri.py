@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import parse_qsl, quote, unquote
 
 from ..errors import StoreURIError
 
@@ -26,6 +25,24 @@ _PARAMS = {
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 _EXAMPLES = "file:///abs/path.json, aws-sm://NAME?region=eu-west-1 or vault://MOUNT/PATH?addr=https://vault:8200"
+
+
+def unquote(text: str) -> str:
+    """``urllib.parse.unquote``, imported only for text that has escapes (the read path is lean)."""
+    if "%" not in text:
+        return text
+    from urllib.parse import unquote as _unquote
+
+    return _unquote(text)
+
+
+def parse_qsl(query: str) -> list[tuple[str, str]]:
+    """A strict ``urllib.parse.parse_qsl`` that keeps blanks (imported only for a query)."""
+    if not query:
+        return []
+    from urllib.parse import parse_qsl as _parse_qsl
+
+    return _parse_qsl(query, keep_blank_values=True, strict_parsing=True)
 
 
 class StoreURI:
@@ -51,7 +68,11 @@ class StoreURI:
         return f"StoreURI({str(self)!r})"
 
     def __str__(self) -> str:
-        query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in sorted(self.params.items()))
+        query = ""
+        if self.params:
+            from urllib.parse import quote
+
+            query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in sorted(self.params.items()))
         if self.scheme == "file":
             text = (
                 "file://" + self.location
@@ -79,7 +100,7 @@ def parse_store_uri(uri: str) -> StoreURI:
         )
     location, _, query = rest.partition("?")
     try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+        pairs = parse_qsl(query)
     except ValueError:
         raise StoreURIError(f"store URI {_safe(text)!r} has a malformed query string") from None
     params: dict[str, str] = {}
