@@ -34,7 +34,7 @@ typecheck: $(STAMP_DEV)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP_DEV)
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -q --durations=15
+	$(VENV)/bin/pytest -n 2 --dist load -q --durations=15
 
 ## bench: the token and store benchmarks against box-sdk-gen (results go in docs/benchmarks.md)
 bench: $(STAMP_DEV)

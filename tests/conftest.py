@@ -134,3 +134,10 @@ def lambda_package(tmp_path_factory):  # type: ignore[no-untyped-def]
             _lambda_zip.fetch(wheels, python=version, extras=["vault"])
             _lambda_zip.build(out, python=version, extras=["vault"], wheels=wheels)
     return out, wheels, version
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long, serial groups first (the Terraform apply, the Lambda package), so the
+    other worker's many short tests fill the time instead of trailing after."""
+    first = ("tests/test_terraform.py", "tests/test_lambda_zip.py")
+    items.sort(key=lambda item: 0 if item.nodeid.startswith(first) else 1)

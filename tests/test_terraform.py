@@ -9,11 +9,14 @@ the mirror): it is parsed, and the program it calls is run with its query.
 Where terraform or the mirror is missing these tests are skipped, and the
 summary says why.
 
-All tests here run on one worker (``xdist_group``): they share one apply.
+The apply is one test (apply, check, bootstrap, rotate, destroy): terraform
+and its 700 MB provider make each step slow, and one test keeps the one apply
+on one worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -35,7 +38,6 @@ BINARY = shutil.which("terraform")
 AWS_SERVICES = ("iam", "sts", "lambda", "secretsmanager", "sns", "cloudwatch", "logs", "scheduler")
 
 pytestmark = [
-    pytest.mark.xdist_group("terraform"),
     pytest.mark.skipif(BINARY is None, reason="no terraform binary on PATH: modules untested"),
     pytest.mark.skipif(
         not (MIRROR / "registry.terraform.io" / "hashicorp" / "aws").is_dir(),
@@ -44,7 +46,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tf_env(tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Terraform's environment: our CLI config (the offline mirror, linked not copied)."""
     config = tmp_path_factory.mktemp("tf") / "cli.tfrc"
@@ -205,8 +207,9 @@ output "scheduled" {{
 """
 
 
-@pytest.fixture(scope="module")
+@contextlib.contextmanager
 def applied(tf_env, lambda_package, moto, tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Both modules applied to moto in one root; destroyed on the way out unless a test did."""
     import uuid
 
     zip_path, _, _ = lambda_package
@@ -239,12 +242,24 @@ def applied(tf_env, lambda_package, moto, tmp_path_factory) -> Iterator[dict[str
         "scheduled": outputs["scheduled"]["value"],
         "destroyed": False,
     }
-    yield state
-    if not state["destroyed"]:
-        tf(tf_env, root, "destroy", "-auto-approve", "-input=false", "-refresh=false")
+    try:
+        yield state
+    finally:
+        if not state["destroyed"]:
+            tf(tf_env, root, "destroy", "-auto-approve", "-input=false", "-refresh=false")
 
 
-def test_the_secrets_manager_module_creates_what_it_says(applied, moto) -> None:
+def test_apply_check_bootstrap_rotate_destroy(
+    tf_env, lambda_package, moto, tmp_path_factory, make_app, monkeypatch
+) -> None:
+    with applied(tf_env, lambda_package, moto, tmp_path_factory) as state:
+        _the_secrets_manager_module_creates_what_it_says(state, moto)
+        _the_scheduled_module_creates_what_it_says(state, moto)
+        _bootstrap_then_rotation(state, tf_env, moto, make_app, monkeypatch)
+        _destroy_removes_everything(state, tf_env, moto)
+
+
+def _the_secrets_manager_module_creates_what_it_says(applied: dict[str, Any], moto: Any) -> None:
     sm_out = applied["sm"]
     sm = aws("secretsmanager", moto.url)
     described = sm.describe_secret(SecretId=sm_out["secret_arn"])
@@ -284,7 +299,7 @@ def test_the_secrets_manager_module_creates_what_it_says(applied, moto) -> None:
     assert metrics == ["PersonNeeded", "RotationErrors", "RotationErrors"]  # and the scheduled one
 
 
-def test_the_scheduled_module_creates_what_it_says(applied, moto) -> None:
+def _the_scheduled_module_creates_what_it_says(applied: dict[str, Any], moto: Any) -> None:
     out = applied["scheduled"]
     fn = aws("lambda", moto.url).get_function(FunctionName=out["function_name"])["Configuration"]
     variables = fn["Environment"]["Variables"]
@@ -303,8 +318,8 @@ def test_the_scheduled_module_creates_what_it_says(applied, moto) -> None:
     assert [s["Sid"] for s in document["Statement"]] == ["WriteItsLogs"]  # nothing else granted
 
 
-def test_bootstrap_then_rotation_on_the_applied_secret(
-    applied, tf_env, moto, make_app, monkeypatch
+def _bootstrap_then_rotation(
+    applied: dict[str, Any], tf_env: Any, moto: Any, make_app: Any, monkeypatch: Any
 ) -> None:
     """docs/terraform.md's bootstrap: init the empty secret, then turn rotation on, then rotate."""
     from box_secrets.aws_lambda import handler
@@ -315,7 +330,7 @@ def test_bootstrap_then_rotation_on_the_applied_secret(
     app = make_app()
     rig = new_rig(f"aws-sm://{arn}?region=us-east-1&endpoint_url={moto.url}", lambda: app)
     rotation = "module.sm.aws_secretsmanager_secret_rotation.this"
-    tf(tf_env, applied["root"], "apply", "-auto-approve", "-input=false",
+    tf(tf_env, applied["root"], "apply", "-auto-approve", "-input=false", "-refresh=false",
        "-var", "enable_rotation=true", f"-target={rotation}")  # fmt: skip
     described = aws("secretsmanager", moto.url).describe_secret(SecretId=arn)
     assert described["RotationEnabled"]
@@ -337,7 +352,7 @@ def test_bootstrap_then_rotation_on_the_applied_secret(
     rig.active_works_with_box_sdk_gen()
 
 
-def test_destroy_removes_everything(applied, tf_env, moto) -> None:
+def _destroy_removes_everything(applied: dict[str, Any], tf_env: Any, moto: Any) -> None:
     tf(tf_env, applied["root"], "destroy", "-auto-approve", "-input=false", "-refresh=false")
     applied["destroyed"] = True
     sm = aws("secretsmanager", moto.url)
