@@ -434,3 +434,30 @@ def test_remind_asks_once_and_retires_a_key_box_refuses(aws_rig, moto, logs) -> 
     assert handler(event, None)["stores"][0]["action"] == "nothing"
     assert rig.snap().record.pending is None  # it never staged a key
     rig.check()
+
+
+def test_vault_from_lambda_logs_in_with_iam_by_default(
+    make_app, vault, vault_token, tmp_path, env, logs, monkeypatch
+) -> None:
+    """No VAULT_TOKEN in the function: the store logs in with the function's AWS identity."""
+    from .helpers import vault_control
+
+    app = make_app()
+    uri = f"vault://secret/box/iam-{app.client_id[:10]}?addr={vault.addr}"
+    new_rig(uri, lambda: app)  # set up with the root token, as an operator would
+    path = uri.removeprefix("vault://secret/").partition("?")[0]
+    rules = [
+        {"path": f"secret/{kind}/{path}", "capabilities": ["create", "read", "update"]}
+        for kind in ("data", "metadata")
+    ]
+    vault_control(vault, "aws", {"role": "box-secrets-rotation", "policies": rules})
+    monkeypatch.delenv("VAULT_TOKEN")
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.vault-token either
+    monkeypatch.setenv("BOX_SECRETS_VAULT_ROLE", "box-secrets-rotation")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLAMBDAROLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "lambda-role-secret")
+    status = handler({"action": "status", "stores": [uri]}, None)["stores"][0]["status"]
+    assert status["state"] == "active" and status["active"]["key_id"] == app.kid
+    monkeypatch.setenv("BOX_SECRETS_VAULT_ROLE", "no-such-role")
+    with pytest.raises(errors.BoxSecretsError, match="1 of 1 store"):
+        handler({"action": "status", "stores": [uri]}, None)
