@@ -98,29 +98,19 @@ def _parse_ts(value: Any, where: str) -> float | None:
 
 
 class _Fields:
-    """A plain record class: ``__init__``, ``==`` and ``repr`` from ``_FIELDS``.
+    """A plain record class: ``==`` and ``repr`` over the names in ``_FIELDS``.
 
     Not ``dataclasses``: importing it (and ``inspect``, ``ast``, ``dis``) costs
     more than the rest of the read path, and ``box-secrets terraform status``
-    runs at every Terraform plan. ``_FIELDS`` maps each name to its default,
-    or to ``_REQUIRED``; a callable default is a factory.
+    runs at every Terraform plan. Each subclass's ``__init__`` holds the
+    defaults and passes every field here by name.
     """
 
-    _FIELDS: dict[str, Any] = {}
+    _FIELDS: tuple[str, ...] = ()
 
     def __init__(self, **values: Any) -> None:
-        cls = type(self)
-        unknown = set(values) - set(cls._FIELDS)
-        if unknown:
-            raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
-        for name, default in cls._FIELDS.items():
-            if name in values:
-                value = values[name]
-            elif default is _REQUIRED:
-                raise TypeError(f"{cls.__name__} needs {name!r}")
-            else:
-                value = default() if callable(default) else default
-            setattr(self, name, value)
+        for name in self._FIELDS:
+            setattr(self, name, values[name])
         self._check()
 
     def _check(self) -> None:
@@ -143,9 +133,6 @@ class _Fields:
         return f"{type(self).__name__}({inner})"
 
 
-_REQUIRED = object()
-
-
 #: Inclusive bounds of each policy value; a value outside (or nan, inf) is refused.
 POLICY_BOUNDS: dict[str, tuple[float, float]] = {
     "max_age_days": (1.0, 3650.0),
@@ -162,7 +149,12 @@ class Policy(_Fields):
     max_age_days: float
     grace_days: float
     renotify_hours: float
-    _FIELDS = {"key_size": 2048, "max_age_days": 90.0, "grace_days": 7.0, "renotify_hours": 24.0}
+    _FIELDS = (
+        "key_size",
+        "max_age_days",
+        "grace_days",
+        "renotify_hours",
+    )
 
     def __init__(
         self,
@@ -231,22 +223,22 @@ class KeyInfo(_Fields):
     # A version reserved by the caller for this key's complete config (the
     # ClientRequestToken of a Secrets Manager rotation); the store fills it.
     slot: str | None
-    _FIELDS = {
-        "fingerprint": _REQUIRED,
-        "public_key_pem": _REQUIRED,
-        "key_id": None,
-        "bits": 2048,
-        "origin": "generated",
-        "created_at": now,
-        "registered_at": None,
-        "verified_at": None,
-        "activated_at": None,
-        "superseded_at": None,
-        "notified_at": None,
-        "refused_key_ids": list,
-        "ref": None,
-        "slot": None,
-    }
+    _FIELDS = (
+        "fingerprint",
+        "public_key_pem",
+        "key_id",
+        "bits",
+        "origin",
+        "created_at",
+        "registered_at",
+        "verified_at",
+        "activated_at",
+        "superseded_at",
+        "notified_at",
+        "refused_key_ids",
+        "ref",
+        "slot",
+    )
 
     def __init__(
         self,
@@ -342,15 +334,15 @@ class Event(_Fields):
     old_fingerprint: str | None
     new_fingerprint: str | None
     detail: str | None
-    _FIELDS = {
-        "at": _REQUIRED,
-        "action": _REQUIRED,
-        "actor": _REQUIRED,
-        "key_id": None,
-        "old_fingerprint": None,
-        "new_fingerprint": None,
-        "detail": None,
-    }
+    _FIELDS = (
+        "at",
+        "action",
+        "actor",
+        "key_id",
+        "old_fingerprint",
+        "new_fingerprint",
+        "detail",
+    )
 
     def __init__(
         self,
@@ -396,16 +388,16 @@ class RotationRecord(_Fields):
     history: list[Event]
     seq: int
     auth: str  # "ccg" for Client Credentials apps (no keys to rotate)
-    _FIELDS = {
-        "policy": Policy,
-        "active": None,
-        "pending": None,
-        "previous": None,
-        "destroying": list,
-        "history": list,
-        "seq": 0,
-        "auth": "jwt",
-    }
+    _FIELDS = (
+        "policy",
+        "active",
+        "pending",
+        "previous",
+        "destroying",
+        "history",
+        "seq",
+        "auth",
+    )
 
     def __init__(
         self,
