@@ -52,11 +52,7 @@ def _one(action: str, uri: str, key_id: str | None) -> dict[str, Any]:
         if outcome.waiting:
             raise PersonNeededError(outcome.message)
     elif action == "remind":
-        record = engine.store.load().record
-        retired = None
-        if record.previous is not None and record.pending is None:
-            retired = engine.retire()  # only when Box already refuses the old key
-        outcome = retired if retired and retired.action == "retired" else engine.remind()
+        outcome = engine.remind(retire_refused=True)
     else:
         outcome = engine.advance()
     view = engine.status()

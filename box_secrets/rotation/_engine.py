@@ -161,11 +161,11 @@ class RotationEngine:
 
         return _steps.stage(self, ref=ref, notify=notify)
 
-    def remind(self) -> Outcome:
-        """Ask a person to act if one must and the reminder interval has passed; nothing else."""
+    def remind(self, *, retire_refused: bool = False) -> Outcome:
+        """Ask a person to act if one must and the interval has passed (see ``_steps.remind``)."""
         from . import _steps
 
-        return _steps.remind(self)
+        return _steps.remind(self, retire_refused=retire_refused)
 
     def verify_pending(self) -> Outcome:
         """Ask Box whether the pending key works, changing nothing."""
@@ -366,6 +366,12 @@ class RotationEngine:
             if force
             else ""
         )
+        return self._remind_removal(snap, prefix)
+
+    def _remind_removal(self, snap: Snapshot, prefix: str = "") -> Outcome:
+        """Ask a person to remove the previous key at Box, at most once per interval."""
+        previous = snap.record.previous
+        assert previous is not None
         if transitions.remind_due(previous, snap.record.policy, self.clock()):
             self._notify(
                 snap,

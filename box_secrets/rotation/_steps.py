@@ -110,11 +110,13 @@ def promote(engine: RotationEngine) -> Outcome:
     return engine._run(step)
 
 
-def remind(engine: RotationEngine) -> Outcome:
+def remind(engine: RotationEngine, *, retire_refused: bool = False) -> Outcome:
     """Ask a person to register the pending key or remove the old one, if due (idempotent).
 
     Sends at most one message per reminder interval (``renotify_hours``) and
-    changes nothing else: no key is staged, verified, promoted or retired.
+    changes nothing else: no key is staged, verified or promoted. With
+    ``retire_refused``, an old key Box already refuses is retired instead of
+    asked about (what ``advance`` does in the overlap).
     """
 
     def step(snap: Snapshot) -> Outcome:
@@ -122,21 +124,9 @@ def remind(engine: RotationEngine) -> Outcome:
         if r.pending is not None and r.pending.key_id is None:
             return engine._staged_waiting(snap)
         if r.pending is None and r.previous is not None:
-            previous = r.previous
-            if transitions.remind_due(previous, r.policy, engine.clock()):
-                engine._notify(
-                    snap,
-                    engine.words.remove_notice(snap, previous),
-                    "previous",
-                    "asked a person to remove the old key at Box",
-                )
-                return Outcome(
-                    "reminded",
-                    f"asked a person to remove key {previous.key_id} at Box",
-                    r.state,
-                    waiting=True,
-                )
-            return Outcome("waiting", engine.words.next_action(r, engine.clock()), r.state, True)
+            if retire_refused:
+                return engine._overlap(snap, force=False)
+            return engine._remind_removal(snap)
         return Outcome("nothing", "no person is needed", r.state)
 
     return engine._run(step)
