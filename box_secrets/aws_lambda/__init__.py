@@ -21,11 +21,14 @@ person raises :class:`~box_secrets.PersonNeededError`. See docs/aws-lambda.md.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import BoxSecretsError, InputError, PersonNeededError
 from . import _log
 from ._events import JobEvent, RotationEvent, parse_event
+
+if TYPE_CHECKING:
+    from ..stores._aws_sm import SecretsManagerStore
 
 __all__ = ["handler"]
 
@@ -58,28 +61,34 @@ def _rotate(event: RotationEvent, request_id: str | None) -> dict[str, Any]:
 
     started = time.monotonic()
     line: dict[str, Any] = {"request_id": request_id, "secret": event.secret_id, "step": event.step}
-    store: Any = None
+    engine: Any = None
     try:
         if any(c in event.secret_id for c in "?#"):
             raise InputError("SecretId must be a secret name or ARN, without ? or #")
-        store = open_store(f"aws-sm://{event.secret_id}")
+        store = cast("SecretsManagerStore", open_store(f"aws-sm://{event.secret_id}"))
         store.rotation_token = event.rotation_token
         engine = engine_for(store)
         outcome = run_step(event, store, engine)
     except PersonNeededError as exc:
         _finish(
-            line, started, store, "WARNING", outcome="person-needed", message=str(exc), failed=False
+            line,
+            started,
+            engine,
+            "WARNING",
+            outcome="person-needed",
+            message=str(exc),
+            failed=False,
         )
         raise exc.with_traceback(None) from None
     except BoxSecretsError as exc:
-        _finish(line, started, store, "ERROR", outcome="failed", message=str(exc), failed=True)
+        _finish(line, started, engine, "ERROR", outcome="failed", message=str(exc), failed=True)
         raise exc.with_traceback(None) from None
     except Exception as exc:
         unexpected = f"unexpected {type(exc).__name__}"
-        _finish(line, started, store, "ERROR", outcome="failed", message=unexpected, failed=True)
+        _finish(line, started, engine, "ERROR", outcome="failed", message=unexpected, failed=True)
         raise
     view = _finish(
-        line, started, store, "INFO", outcome=outcome.action, message=outcome.message, failed=False
+        line, started, engine, "INFO", outcome=outcome.action, message=outcome.message, failed=False
     )
     return {
         "step": event.step,
@@ -93,7 +102,7 @@ def _rotate(event: RotationEvent, request_id: str | None) -> dict[str, Any]:
 def _finish(
     line: dict[str, Any],
     started: float,
-    store: Any,
+    engine: Any,
     level: str,
     *,
     outcome: str,
@@ -101,12 +110,10 @@ def _finish(
     failed: bool,
 ) -> Any:
     """Log the step's line and its store's metrics; return the store's status view (or None)."""
-    from ._jobs import engine_for
-
     view = None
-    if store is not None:
+    if engine is not None:
         try:
-            view = engine_for(store).status()
+            view = engine.status()
         except Exception:  # the step's own result matters more than its metrics
             view = None
     fingerprints: dict[str, str | None] = {"active": None, "pending": None}
@@ -122,9 +129,9 @@ def _finish(
         fingerprints=fingerprints,
         message=message,
     )
-    if store is not None:
+    if engine is not None:
         _log.metrics(
-            store.uri,
+            engine.store.uri,
             person_needed=bool(view and view["person_needed"]) or outcome == "person-needed",
             key_age_days=view["key_age_days"] if view else None,
             failed=failed,
