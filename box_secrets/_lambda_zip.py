@@ -53,18 +53,15 @@ def _pip_target(python: str, arch: str) -> list[str]:
     return args
 
 
-def _install(
-    target: Path, python: str, arch: str, extras: list[str], wheels: Path, *, download: bool
-) -> None:
-    """Fetch the wheels into ``wheels`` (unless told not to), then install from there only."""
-    pins = ["-c", str(ROOT / "constraints.txt"), *_requirements(extras)]
-    pip = [sys.executable, "-m", "pip"]
-    if download:
-        cmd = [*pip, "download", "--quiet", "--dest", str(wheels), *_pip_target(python, arch)]
-        subprocess.run([*cmd, *pins], check=True)  # noqa: S603 - our own pip, fixed arguments
-    cmd = [*pip, "install", "--quiet", "--no-compile", "--no-index", "--find-links", str(wheels)]
-    cmd += ["--target", str(target), *_pip_target(python, arch)]
-    subprocess.run([*cmd, *pins], check=True)  # noqa: S603 - our own pip, fixed arguments
+def _pins(extras: list[str]) -> list[str]:
+    return ["-c", str(ROOT / "constraints.txt"), *_requirements(extras)]
+
+
+def _install(target: Path, python: str, arch: str, extras: list[str], wheels: Path) -> None:
+    """Install from the fetched wheels only (no index), then add box-secrets itself."""
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--no-index"]
+    cmd += ["--find-links", str(wheels), "--target", str(target), *_pip_target(python, arch)]
+    subprocess.run([*cmd, *_pins(extras)], check=True)  # noqa: S603 - our own pip, fixed arguments
     shutil.copytree(
         ROOT / "box_secrets",
         target / "box_secrets",
@@ -129,8 +126,10 @@ def build(
         raise SystemExit(f"ARCH must be x86_64 or arm64, not {arch!r}")
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "package"
-        fetched = wheels if wheels is not None else Path(tmp) / "wheels"
-        _install(target, python, arch, extras, fetched, download=wheels is None)
+        if wheels is None:
+            wheels = Path(tmp) / "wheels"
+            fetch(wheels, python=python, arch=arch, extras=extras)
+        _install(target, python, arch, extras, wheels)
         _prune(target)
         _zip(target, out)
     return out.stat().st_size
@@ -138,9 +137,8 @@ def build(
 
 def fetch(wheels: Path, *, python: str = "3.12", arch: str = "x86_64", extras: list[str]) -> None:
     """Download the wheels a build needs into ``wheels`` (for later offline builds)."""
-    pins = ["-c", str(ROOT / "constraints.txt"), *_requirements(extras)]
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(wheels)]
-    subprocess.run([*cmd, *_pip_target(python, arch), *pins], check=True)  # noqa: S603
+    subprocess.run([*cmd, *_pip_target(python, arch), *_pins(extras)], check=True)  # noqa: S603
 
 
 def main() -> None:

@@ -165,9 +165,7 @@ def _main(argv: list[str], out: TextIO) -> int:
             )
         operation = argv[0]
         result = _RUN[operation](_query(sys.stdin, operation))
-    except QueryError as exc:
-        return _fail(str(exc), 2)
-    except InputError as exc:
+    except (QueryError, InputError) as exc:
         return _fail(str(exc), 2)
     except BoxSecretsError as exc:
         return _fail(str(exc), exc.exit_code if exc.exit_code != 3 else 1)
