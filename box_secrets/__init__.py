@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._config import BoxAppConfig
-    from ._signing import KeyMaterial, RSASigner, Signer, signer_for
+    from ._material import KeyMaterial
+    from ._signing import RSASigner, Signer, signer_for
     from ._sources import ConfigFileSource, KeySource, StaticSource
     from .errors import (
         BoxAuthError,
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
         NoActiveKeyError,
         NotifyError,
         PersonNeededError,
+        SignerError,
+        SignerUnavailableError,
         StoreAccessDeniedError,
         StoreCorruptError,
         StoreError,
@@ -73,6 +76,8 @@ __all__ = [
     "RetryPolicy",
     "RotationEngine",
     "Signer",
+    "SignerError",
+    "SignerUnavailableError",
     "StaticSource",
     "Store",
     "StoreAccessDeniedError",
@@ -120,13 +125,15 @@ _WHERE = {
     "NoActiveKeyError": "errors",
     "NotifyError": "errors",
     "PersonNeededError": "errors",
+    "SignerError": "errors",
+    "SignerUnavailableError": "errors",
     "StoreAccessDeniedError": "errors",
     "StoreCorruptError": "errors",
     "StoreError": "errors",
     "StoreNotFoundError": "errors",
     "StoreURIError": "errors",
     "StoreUnavailableError": "errors",
-    "KeyMaterial": "_signing",
+    "KeyMaterial": "_material",
     "signer_for": "_signing",
     "RetryPolicy": "tokens",
 }

@@ -76,8 +76,12 @@ def client(
     region: str | None = None,
     endpoint_url: str | None = None,
     profile: str | None = None,
+    max_attempts: int | None = None,
 ) -> Any:
     """A boto3 client with box-secrets' timeouts and retries (``AWS_MAX_ATTEMPTS``, default 5).
+
+    ``max_attempts=1`` turns botocore's own retries off, for callers that retry
+    under their own deadline (the KMS signer, inside the token module's).
 
     Raises:
         InputError: the named profile is not configured.
@@ -89,7 +93,7 @@ def client(
     # to them (tests switching identities, a refreshed session token) is a new client.
     aws_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))
     fingerprint = hashlib.sha256(repr(aws_env).encode()).hexdigest()
-    key = (service, region, endpoint_url, profile, fingerprint)
+    key = (service, region, endpoint_url, profile, str(max_attempts), fingerprint)
     built = _clients.get(key)
     if built is not None:
         return built
@@ -111,10 +115,10 @@ def client(
             # botocore retries throttling and 5xx itself.
             retries={
                 "mode": "standard",
-                "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
+                "total_max_attempts": max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
             },
             connect_timeout=5,
-            read_timeout=15,
+            read_timeout=5 if max_attempts == 1 else 15,
         ),
     )
     return built

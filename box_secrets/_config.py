@@ -16,7 +16,7 @@ from .errors import ConfigError, NoActiveKeyError
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-    from ._signing import KeyMaterial
+    from ._material import Material
 
 __all__ = ["BoxAppConfig", "config_from_document"]
 
@@ -57,6 +57,7 @@ class BoxAppConfig:
         "_passphrase",
         "_private_key_pem",
         "_raw",
+        "_signer",
         "client_id",
         "enterprise_id",
         "fingerprint",
@@ -215,6 +216,7 @@ class BoxAppConfig:
         pem = None
         passphrase = ""
         kid = None
+        signer = None
         if auth is not None:
             base = f"{_SETTINGS}.{_AUTH}"
             if not isinstance(auth, dict):
@@ -224,10 +226,16 @@ class BoxAppConfig:
                 raise ConfigError(
                     f"{base}.privateKey must be a PEM string", field=f"{base}.privateKey"
                 )
-            # No privateKey is valid: the key may sign elsewhere (a Signer given to
-            # TokenProvider); minting then fails clearly if nothing can sign.
-            jwt = pem is not None or bool(auth.get("publicKeyID"))
-            if pem is None and auth.get("publicKeyID"):
+            # No privateKey is valid: the key may sign elsewhere (a KMS or Transit key
+            # named by ``signer``, or a Signer given to TokenProvider); minting then
+            # fails clearly if nothing can sign.
+            if pem is None and auth.get("signer") is not None:
+                from ._signer_uri import parse_signer_uri
+
+                signer = str(parse_signer_uri(auth.get("signer"), field=f"{base}.signer"))
+                kid = _text(auth.get("publicKeyID"), f"{base}.publicKeyID", required=require_key_id)
+            jwt = pem is not None or signer is not None or bool(auth.get("publicKeyID"))
+            if pem is None and signer is None and auth.get("publicKeyID"):
                 kid = _text(auth.get("publicKeyID"), f"{base}.publicKeyID", required=False)
             if pem is not None:
                 raw_pass = auth.get("passphrase")
@@ -255,6 +263,7 @@ class BoxAppConfig:
         self._passphrase = passphrase
         self._key = key
         self._jwt = jwt
+        self._signer = signer
         self.fingerprint = fingerprint
         self.trusted = False
 
@@ -289,10 +298,18 @@ class BoxAppConfig:
             )
         return self._key
 
-    def key_material(self) -> KeyMaterial:
-        """The private key as stored material (already parsed); see :func:`signer_for`."""
-        from ._signing import KeyMaterial
+    @property
+    def signer_uri(self) -> str | None:
+        """The signer URI of a key held in AWS KMS or Vault Transit (``appAuth.signer``)."""
+        return self._signer
 
+    def key_material(self) -> Material:
+        """The key as stored material (a parsed private key, or a signer URI); see
+        :func:`signer_for`."""
+        from ._material import KeyMaterial, RemoteKey
+
+        if self._signer is not None:
+            return RemoteKey(self._signer)
         return KeyMaterial(self.private_key_pem or "", self._passphrase, key=self.private_key)
 
     @property

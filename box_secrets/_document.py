@@ -13,7 +13,7 @@ import copy
 from typing import Any
 
 from ._config import BoxAppConfig, config_from_document
-from ._record import RECORD_KEY, Event, KeyInfo, KeyMaterial, Origin, RotationRecord
+from ._record import RECORD_KEY, Event, KeyInfo, Material, Origin, RotationRecord
 from ._time import now
 from .errors import StoreCorruptError
 
@@ -31,7 +31,7 @@ class Snapshot:
         self,
         base: dict[str, Any],
         record: RotationRecord,
-        materials: dict[str, KeyMaterial],
+        materials: dict[str, Material],
         revision: str | None = None,
     ) -> None:
         self.base = base
@@ -69,11 +69,15 @@ class Snapshot:
         settings = data["boxAppSettings"]
         if key is not None:
             material = self.materials[key.fingerprint]
+            auth = {
+                k: v
+                for k, v in (settings.get("appAuth") or {}).items()
+                if k not in ("privateKey", "passphrase", "signer")
+            }
             settings["appAuth"] = {
-                **(settings.get("appAuth") or {}),
+                **auth,
                 "publicKeyID": key.key_id or "",
-                "privateKey": material.pem,
-                "passphrase": material.passphrase,
+                **material.auth_fields(),
             }
         else:
             settings.pop("appAuth", None)
@@ -88,7 +92,7 @@ class Snapshot:
         """
         data = self.box_dict(self.record.active)
         if embed is True:
-            materials: dict[str, KeyMaterial] | None = self.materials
+            materials: dict[str, Material] | None = self.materials
         elif embed is False:
             materials = None
         else:
@@ -103,7 +107,7 @@ class Snapshot:
         base.pop(RECORD_KEY, None)
         base["boxAppSettings"].pop("appAuth", None)
         record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
-        materials: dict[str, KeyMaterial] = {}
+        materials: dict[str, Material] = {}
         if config.uses_jwt:
             record.active = KeyInfo.from_config(config, origin=origin, at=at)
             record.active.activated_at = at
@@ -139,7 +143,7 @@ class Snapshot:
             if raw_record is None:
                 config = BoxAppConfig.from_dict(data, trusted=trusted)
                 record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
-                materials: dict[str, KeyMaterial] = {}
+                materials: dict[str, Material] = {}
                 if config.uses_jwt:
                     when = adopted_at if adopted_at is not None else now()
                     record.active = KeyInfo.from_config(config, origin="adopted", at=when)
@@ -158,11 +162,12 @@ class Snapshot:
             else:
                 record, materials = RotationRecord.from_json(raw_record)
                 if record.active is not None:
-                    if not isinstance(auth, dict) or not isinstance(auth.get("privateKey"), str):
+                    from ._material import material_from_auth
+
+                    material = material_from_auth(auth)
+                    if material is None:
                         raise StoreCorruptError(f"{where}: the active key's private key is missing")
-                    materials[record.active.fingerprint] = KeyMaterial(
-                        auth["privateKey"], str(auth.get("passphrase") or "")
-                    )
+                    materials[record.active.fingerprint] = material
                 # validate the client fields the same way a config load would
                 BoxAppConfig.from_dict(
                     {

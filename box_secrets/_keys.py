@@ -46,6 +46,10 @@ class GeneratedKey:
     def key(self) -> RSAPrivateKey:
         return self._key
 
+    @property
+    def bits(self) -> int:
+        return self._key.key_size
+
     def __repr__(self) -> str:
         return f"GeneratedKey(fingerprint={self.fingerprint!r})"
 

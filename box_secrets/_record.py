@@ -15,7 +15,7 @@ import os
 from typing import Any, Literal
 
 from ._config import BoxAppConfig
-from ._signing import KeyMaterial
+from ._material import KeyMaterial, Material, material_from_auth
 from ._time import now, parse_rfc3339, rfc3339
 from .errors import InputError, StoreCorruptError
 
@@ -24,6 +24,7 @@ __all__ = [
     "Event",
     "KeyInfo",
     "KeyMaterial",
+    "Material",
     "Policy",
     "RotationRecord",
     "actor",
@@ -60,6 +61,8 @@ EventAction = Literal[
     "retired",
     "abandoned",
     "destroyed",
+    "disabled",
+    "kept",
     "unlabelled",
 ]
 
@@ -223,6 +226,7 @@ class KeyInfo(_Fields):
     # A version reserved by the caller for this key's complete config (the
     # ClientRequestToken of a Secrets Manager rotation); the store fills it.
     slot: str | None
+    signer_kind: str  # the key material's kind: pem, aws-kms or vault-transit
     _FIELDS = (
         "fingerprint",
         "public_key_pem",
@@ -238,6 +242,7 @@ class KeyInfo(_Fields):
         "refused_key_ids",
         "ref",
         "slot",
+        "signer_kind",
     )
 
     def __init__(
@@ -257,6 +262,7 @@ class KeyInfo(_Fields):
         refused_key_ids: list[str] | None = None,
         ref: str | None = None,
         slot: str | None = None,
+        signer_kind: str = "pem",
     ) -> None:
         super().__init__(
             fingerprint=fingerprint,
@@ -273,6 +279,7 @@ class KeyInfo(_Fields):
             refused_key_ids=[] if refused_key_ids is None else refused_key_ids,
             ref=ref,
             slot=slot,
+            signer_kind=signer_kind,
         )
 
     _TIMES = (
@@ -312,6 +319,13 @@ class KeyInfo(_Fields):
         """Facts about the key pair in a Box config (one Box already issued or registered)."""
         from ._keys import public_pem_of
 
+        if config.signer_uri is not None:
+            from .errors import ConfigError
+
+            raise ConfigError(
+                "this config names a signer, not a key pair box-secrets can take in; run "
+                "`box-secrets init --signer URI` to keep keys in AWS KMS or Vault Transit"
+            )
         assert config.fingerprint is not None
         return cls(
             fingerprint=config.fingerprint,
@@ -388,6 +402,9 @@ class RotationRecord(_Fields):
     history: list[Event]
     seq: int
     auth: str  # "ccg" for Client Credentials apps (no keys to rotate)
+    # Where new keys are made: a signer URI (a KMS alias, a Transit key), or None
+    # for RSA keys generated here and kept in the store.
+    signer: str | None
     _FIELDS = (
         "policy",
         "active",
@@ -397,6 +414,7 @@ class RotationRecord(_Fields):
         "history",
         "seq",
         "auth",
+        "signer",
     )
 
     def __init__(
@@ -410,6 +428,7 @@ class RotationRecord(_Fields):
         history: list[Event] | None = None,
         seq: int = 0,
         auth: str = "jwt",
+        signer: str | None = None,
     ) -> None:
         super().__init__(
             policy=Policy() if policy is None else policy,
@@ -420,6 +439,7 @@ class RotationRecord(_Fields):
             history=[] if history is None else history,
             seq=seq,
             auth=auth,
+            signer=signer,
         )
 
     @property
@@ -476,8 +496,8 @@ class RotationRecord(_Fields):
             )
         )
 
-    def to_json(self, materials: dict[str, KeyMaterial] | None = None) -> dict[str, Any]:
-        """Serialize; pending/previous carry their private key when it is in ``materials``."""
+    def to_json(self, materials: dict[str, Material] | None = None) -> dict[str, Any]:
+        """Serialize; pending/previous carry their key material when it is in ``materials``."""
 
         def entry(k: KeyInfo | None) -> dict[str, Any] | None:
             if k is None:
@@ -485,11 +505,10 @@ class RotationRecord(_Fields):
             out = k.to_json()
             m = materials.get(k.fingerprint) if materials is not None else None
             if m is not None:
-                out["privateKey"] = m.pem
-                out["passphrase"] = m.passphrase
+                out.update(m.auth_fields())
             return out
 
-        return {
+        out = {
             "format": FORMAT,
             "seq": self.seq,
             "auth": self.auth,
@@ -500,9 +519,12 @@ class RotationRecord(_Fields):
             "destroying": [k.to_json() for k in self.destroying],
             "history": [e.to_json() for e in self.history],
         }
+        if self.signer is not None:
+            out["signer"] = self.signer
+        return out
 
     @classmethod
-    def from_json(cls, data: Any) -> tuple[RotationRecord, dict[str, KeyMaterial]]:
+    def from_json(cls, data: Any) -> tuple[RotationRecord, dict[str, Material]]:
         """Parse; returns the record and any pending/previous material it carries."""
         if not isinstance(data, dict):
             raise StoreCorruptError(f"the {RECORD_KEY} record is not an object")
@@ -512,17 +534,21 @@ class RotationRecord(_Fields):
                 f"the {RECORD_KEY} record has format {fmt!r}; this box-secrets reads format "
                 f"{FORMAT}, so upgrade box-secrets"
             )
-        materials: dict[str, KeyMaterial] = {}
+        materials: dict[str, Material] = {}
 
         def key(name: str) -> KeyInfo | None:
             raw = data.get(name)
             if raw is None:
                 return None
             info = KeyInfo.from_json(raw, name)
-            if isinstance(raw, dict) and isinstance(raw.get("privateKey"), str):
-                materials[info.fingerprint] = KeyMaterial(
-                    raw["privateKey"], str(raw.get("passphrase") or "")
-                )
+            try:
+                material = material_from_auth(raw)
+            except InputError:
+                raise StoreCorruptError(
+                    f"the record's {name} key names a malformed signer"
+                ) from None
+            if material is not None:
+                materials[info.fingerprint] = material
             return info
 
         history = data.get("history") or []
@@ -538,5 +564,17 @@ class RotationRecord(_Fields):
             history=[Event.from_json(e) for e in history],
             seq=int(data.get("seq") or 0),
             auth=str(data.get("auth") or "jwt"),
+            signer=_signer_of(data.get("signer")),
         )
         return record, materials
+
+
+def _signer_of(value: Any) -> str | None:
+    if value is None:
+        return None
+    from ._signer_uri import parse_signer_uri
+
+    try:
+        return str(parse_signer_uri(value))
+    except InputError:
+        raise StoreCorruptError("the record's signer is not a valid signer URI") from None

@@ -6,9 +6,10 @@ never leaves AWS KMS or Vault Transit implements the same three members. The
 JWS itself is built here, by hand, because PyJWT insists on holding a real key
 object and a remote signer has none.
 
-Stored key material is a tagged kind (:class:`KeyMaterial`, ``kind="pem"``
-today) and :func:`signer_for` is the one place that turns material into a
-signer: one narrow abstraction plus a registry, as PyJWT does for algorithms.
+Stored key material is a tagged kind (``_material.py``): a private key in the
+store, or a signer URI naming a key that never leaves AWS KMS or Vault Transit.
+:func:`signer_for` is the one place that turns material into a signer: one
+narrow abstraction plus a registry, as PyJWT does for algorithms.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import base64
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ._material import KeyMaterial, Material, RemoteKey
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -86,68 +89,48 @@ class RSASigner:
         return f"RSASigner(key_id={self._kid!r})"
 
 
-class KeyMaterial:
-    """A key as a store keeps it, tagged by ``kind``.
+def _kms(material: Material, key_id: str) -> Signer:
+    from ._kms import KmsSigner
 
-    ``"pem"``: an RSA private key in PEM (encrypted PKCS#8 for generated keys)
-    and its passphrase. Other kinds (a KMS key or a Transit key reference) add
-    a class with their own fields and a :func:`signer_for` entry.
-    """
-
-    __slots__ = ("_key", "passphrase", "pem")
-
-    kind = "pem"
-
-    def __init__(self, pem: str, passphrase: str, *, key: RSAPrivateKey | None = None) -> None:
-        self.pem = pem
-        self.passphrase = passphrase
-        self._key = key
-
-    def key(self, *, validate: bool = False) -> RSAPrivateKey:
-        """The parsed private key (parsed once).
-
-        Raises:
-            ConfigError: the PEM is not an RSA key or the passphrase is wrong.
-        """
-        if self._key is None:
-            from ._keys import load_private_key
-
-            self._key = load_private_key(self.pem, self.passphrase, validate=validate)
-        return self._key
-
-    def fingerprint(self) -> str:
-        from ._keys import fingerprint_of
-
-        return fingerprint_of(self.key().public_key())
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, KeyMaterial)
-            and self.kind == other.kind
-            and self.pem == other.pem
-            and self.passphrase == other.passphrase
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"KeyMaterial(kind={self.kind!r}, <hidden>)"
+    assert isinstance(material, RemoteKey)
+    return KmsSigner(material.uri, key_id)
 
 
-_SIGNERS: dict[str, Callable[[KeyMaterial, str], Signer]] = {
-    "pem": lambda material, key_id: RSASigner(material.key(), key_id),
+def _transit(material: Material, key_id: str) -> Signer:
+    from ._transit import TransitSigner
+
+    assert isinstance(material, RemoteKey)
+    return TransitSigner(material.uri, key_id)
+
+
+def _pem(material: Material, key_id: str) -> Signer:
+    assert isinstance(material, KeyMaterial)
+    return RSASigner(material.key(), key_id)
+
+
+# The cloud SDK behind each kind is imported only when its signer is built.
+_SIGNERS: dict[str, Callable[[Material, str], Signer]] = {
+    "pem": _pem,
+    "aws-kms": _kms,
+    "vault-transit": _transit,
 }
 
 
-def signer_for(material: KeyMaterial, key_id: str) -> Signer:
-    """The signer for stored key material (the one place a kind becomes a signer).
+def signer_for(material: Material | str, key_id: str) -> Signer:
+    """The signer for key material or a signer URI (the one place a kind becomes a signer).
+
+    ``signer_for("aws-kms://alias/box-app?region=eu-west-1", kid)`` signs with
+    KMS; give the result to ``TokenProvider(signer=...)``.
 
     Raises:
-        ConfigError: no signer handles this kind of material, or the private key
-            cannot be decrypted with its passphrase.
+        ConfigError: the URI is malformed, no signer handles this kind of
+            material, or the private key cannot be decrypted with its passphrase.
+        MissingExtraError: the signer's SDK (boto3 or hvac) is not installed.
     """
     from .errors import ConfigError
 
+    if isinstance(material, str):
+        material = RemoteKey(material)
     try:
         make = _SIGNERS[material.kind]
     except KeyError:

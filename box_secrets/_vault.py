@@ -1,13 +1,14 @@
 """Vault at one edge: one client factory and one error table.
 
-The KV store builds its hvac client here (and the Transit signer will), and
-hvac's exceptions (one per HTTP status, as hvac's ``utils.raise_for_error``
+The KV store and the Transit signer build and log in their hvac clients here,
+and hvac's exceptions (one per HTTP status, as hvac's ``utils.raise_for_error``
 maps them) translate through one table. hvac is imported only when a client
 is built.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ._optional import require
@@ -19,7 +20,11 @@ from .errors import (
     StoreUnavailableError,
 )
 
-__all__ = ["ERRORS", "client", "error_class"]
+__all__ = ["ERRORS", "client", "connect", "error_class"]
+
+K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+#: Where auth=kubernetes reads the service account token, if not at K8S_JWT.
+JWT_PATH_ENV = "BOX_SECRETS_VAULT_JWT_PATH"
 
 #: hvac exception name -> what it means (the message is the caller's).
 ERRORS: dict[str, type[StoreError]] = {
@@ -46,3 +51,68 @@ def client(addr: str, *, namespace: str | None, ca_cert: str | None, timeout: fl
     """An hvac client for ``addr`` (already checked to be https or loopback)."""
     hvac = require("hvac")
     return hvac.Client(url=addr, namespace=namespace, timeout=timeout, verify=ca_cert or True)
+
+
+def connect(
+    addr: str,
+    *,
+    namespace: str | None,
+    ca_cert: str | None,
+    auth: str,
+    role: str | None,
+    params: dict[str, str],
+) -> Any:
+    """A logged-in hvac client (``auth``: token, approle, kubernetes or aws).
+
+    Raises:
+        StoreAccessDeniedError: the credentials the method needs are absent.
+        hvac.exceptions.VaultError, requests.RequestException: for the caller to word.
+    """
+    client_ = client(addr, namespace=namespace, ca_cert=ca_cert)
+    auth_mount = params.get("auth_mount") or auth
+    if auth == "token":
+        token = os.environ.get("VAULT_TOKEN") or _token_file()
+        if not token:
+            raise StoreAccessDeniedError(
+                "no Vault token: set VAULT_TOKEN, or choose another auth= in the URI"
+            )
+        client_.token = token
+    elif auth == "approle":
+        role_id, secret_id = os.environ.get("VAULT_ROLE_ID"), os.environ.get("VAULT_SECRET_ID")
+        if not role_id or not secret_id:
+            raise StoreAccessDeniedError("auth=approle needs VAULT_ROLE_ID and VAULT_SECRET_ID")
+        client_.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=auth_mount)
+    elif auth == "kubernetes":
+        # From the environment only: a URI parameter could send any local file to addr.
+        path = os.environ.get(JWT_PATH_ENV) or K8S_JWT
+        try:
+            with open(path) as fh:
+                jwt = fh.read().strip()
+        except OSError:
+            raise StoreAccessDeniedError(
+                f"auth=kubernetes cannot read the service account token at {path}"
+            ) from None
+        client_.auth.kubernetes.login(role=role, jwt=jwt, mount_point=auth_mount)
+    else:  # aws
+        boto3 = require("boto3")
+        creds = boto3.Session().get_credentials()
+        if creds is None:
+            raise StoreAccessDeniedError("auth=aws found no AWS credentials in this environment")
+        frozen = creds.get_frozen_credentials()
+        client_.auth.aws.iam_login(
+            frozen.access_key,
+            frozen.secret_key,
+            frozen.token,
+            role=role,
+            header_value=params.get("aws_header"),
+            mount_point=auth_mount,
+        )
+    return client_
+
+
+def _token_file() -> str | None:
+    try:
+        with open(os.path.expanduser("~/.vault-token")) as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None

@@ -22,6 +22,8 @@ a secret value (private key, passphrase, client secret, access token)::
     │   ├── StoreAccessDeniedError permission denied by the backend
     │   ├── StoreUnavailableError  sealed, throttled, or unreachable
     │   └── StoreCorruptError      the stored value is not a Box config / record
+    ├── SignerError                a remote signer (AWS KMS, Vault Transit) refused or failed
+    │   └── SignerUnavailableError throttled, sealed or unreachable
     ├── NotifyError                a notification could not be delivered
     └── PersonNeededError          a step waits for a person at Box; CLI exit code 3
 
@@ -45,6 +47,8 @@ __all__ = [
     "NoActiveKeyError",
     "NotifyError",
     "PersonNeededError",
+    "SignerError",
+    "SignerUnavailableError",
     "StoreAccessDeniedError",
     "StoreCorruptError",
     "StoreError",
@@ -146,6 +150,26 @@ class StoreUnavailableError(StoreError):
 
 class StoreCorruptError(StoreError):
     """The stored value is not a Box config or box-secrets record."""
+
+
+class SignerError(BoxSecretsError):
+    """A key held in AWS KMS or Vault Transit could not be used or managed there.
+
+    Access denied, a missing or disabled key, a key of the wrong kind: the
+    message names the key (never a secret) and what to change.
+    """
+
+
+class SignerUnavailableError(SignerError):
+    """The signer is throttling, sealed, failing or unreachable.
+
+    The token module retries it within its deadline when ``retry`` is True
+    (throttling, 5xx, network); a sealed Vault is not retried.
+    """
+
+    def __init__(self, message: str, *, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 class NotifyError(BoxSecretsError):

@@ -50,6 +50,8 @@ def test_public_api_is_pinned() -> None:
             "RetryPolicy",
             "RotationEngine",
             "Signer",
+            "SignerError",
+            "SignerUnavailableError",
             "StaticSource",
             "Store",
             "StoreAccessDeniedError",

@@ -18,19 +18,34 @@ def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
     """Purge each key in ``destroying`` from the store, then drop it from the record.
 
     Two steps, each idempotent: a key leaves ``destroying`` only once the
-    backend purged it. The history says "destroyed" where the backend really
-    removes every copy, and "unlabelled" for Secrets Manager (see
-    :attr:`Store.destroys_material`).
+    backend purged it. A key held in AWS KMS or Vault Transit is first made
+    unusable there (disabled, or its version trimmed). The history says
+    "destroyed" where the backend really removes every copy, "unlabelled" for
+    Secrets Manager (see :attr:`Store.destroys_material`), and what the home
+    did for a remote key.
     """
+    from .._material import RemoteKey
+
     while snap.record.destroying:
         key = snap.record.destroying[0]
+        material = snap.materials.get(key.fingerprint)
+        at_home = None
+        if isinstance(material, RemoteKey):
+            from .._homes import home_for
+
+            home = home_for(snap.record.signer)
+            if home is not None:
+                at_home = home.retire(material, snap)
         store.purge(key.fingerprint)
         nxt = snap.copy()
         nxt.record.destroying = [
             k for k in nxt.record.destroying if k.fingerprint != key.fingerprint
         ]
         nxt.materials.pop(key.fingerprint, None)
-        if store.destroys_material:
+        if at_home is not None:
+            action, detail = at_home
+            nxt.record.log(action, key=key, detail=detail)  # type: ignore[arg-type]
+        elif store.destroys_material:
             nxt.record.log("destroyed", key=key, detail="private key destroyed in the store")
         else:
             nxt.record.log("unlabelled", key=key, detail=store.retention_note)

@@ -37,6 +37,7 @@ from .. import _faults
 from .._config import BoxAppConfig
 from .._conflicts import retry_conflicts
 from .._document import Snapshot
+from .._homes import KeyHome, home_for
 from .._keys import GeneratedKey, generate_key
 from .._record import KeyInfo, Policy
 from ..errors import (
@@ -64,7 +65,8 @@ class RotationEngine:
     ``base_url`` is Box's API (or the emulator); ``notifier`` tells a person
     what to do; ``clock`` returns the current time in seconds (tests move it);
     ``key_factory(bits)`` makes the key pair a rotation stages (a new RSA key by
-    default; tests hand out pre-made keys, later signers make keys elsewhere);
+    default; tests hand out pre-made keys); a store whose record names a signer
+    (AWS KMS, Vault Transit) makes its keys there instead (``_homes``);
     ``sleep`` is how the engine pauses between conflicting writes.
     """
 
@@ -100,11 +102,18 @@ class RotationEngine:
                     f"{self.store.uri} is not initialised; run `box-secrets init` first"
                 ) from None
             self.store.repair(snap)
+            home = self._home(snap)
+            if home is not None and snap.record.active is not None:
+                home.repair(snap)  # a crash may have cut a promotion short (the alias)
             if snap.record.destroying:
                 snap = finish_destruction(self.store, snap)
             return step(snap)
 
         return retry_conflicts(attempt, where=self.store.uri, sleep=self.sleep)
+
+    @staticmethod
+    def _home(snap: Snapshot) -> KeyHome | None:
+        return home_for(snap.record.signer)
 
     def _commit(self, snap: Snapshot, new: Snapshot) -> Snapshot:
         self.store.commit(new, snap.revision)
@@ -135,11 +144,18 @@ class RotationEngine:
         enterprise_id: str | None = None,
         user_id: str | None = None,
         policy: Policy | None = None,
+        signer: str | None = None,
     ) -> Outcome:
         """Adopt a downloaded config (verified with Box first), or stage a first key.
 
+        ``signer`` (``aws-kms://alias/NAME?...`` or ``vault-transit://MOUNT/KEY?...``)
+        keeps every key of this store in AWS KMS or Vault Transit: the key behind
+        it is used if it exists, else created, and staged like any new key.
+
         Raises:
-            InputError: bad IDs, a config without a key pair, or a store holding another app.
+            InputError: bad IDs, a config without a key pair, a store holding another
+                app, or a malformed or unusable signer.
+            SignerError: KMS or Vault refused or failed.
             KeyRejectedError: Box does not accept the downloaded config's key.
             BoxUnavailableError, StoreError, NotifyError: as for :meth:`advance`.
         """
@@ -153,6 +169,7 @@ class RotationEngine:
             enterprise_id=enterprise_id,
             user_id=user_id,
             policy=policy,
+            signer=signer,
         )
 
     def stage(self, *, ref: str | None = None, notify: bool = True) -> Outcome:
@@ -254,7 +271,8 @@ class RotationEngine:
     def _stage(
         self, snap: Snapshot, *, forced: bool, ref: str | None = None, notify: bool = True
     ) -> Outcome:
-        key = self.key_factory(snap.record.policy.key_size)
+        home = self._home(snap)
+        key = home.new_key(snap) if home else self.key_factory(snap.record.policy.key_size)
         new, info = transitions.staged(snap, key, now=self.clock(), forced=forced, slot=ref)
         # Commit before anyone sees the public key: a key shown to a person
         # always has its private key stored (invariant 4).
@@ -317,6 +335,9 @@ class RotationEngine:
         incoming, outgoing = r.active, r.previous
         assert incoming is not None
         self._commit(snap, new)
+        home = self._home(new)
+        if home is not None:
+            home.promoted(new)  # after the commit: the record is the truth, the alias follows
         if outgoing is not None:
             self._notify(
                 new,

@@ -31,14 +31,32 @@ def init(
     enterprise_id: str | None = None,
     user_id: str | None = None,
     policy: Policy | None = None,
+    signer: str | None = None,
 ) -> Outcome:
     """Adopt a downloaded config (verified with Box first), or stage a first key."""
     _check_ids(client_id, enterprise_id, user_id)
+    if signer is not None:
+        from .._homes import home_for
+
+        home = home_for(signer)  # refuse a malformed signer before anything is read
+        assert home is not None
+        signer = str(home.uri)
+        if config is not None:
+            raise InputError(
+                "give --config or --signer, not both: a downloaded config holds a private key "
+                "that already left its signer"
+            )
     try:
         existing = engine.store.load()
     except StoreNotFoundError:
         existing = None
     if existing is not None:
+        if signer is not None and signer != existing.record.signer:
+            held = existing.record.signer or "keys kept in the store"
+            raise InputError(
+                f"{engine.store.uri} is already initialised with {held}; a store's signer "
+                "cannot change (use another store)"
+            )
         return _init_again(engine, existing, config, client_id, policy)
     if config is not None:
         if not config.uses_jwt:
@@ -79,7 +97,7 @@ def init(
     if user_id:
         base["userID"] = user_id
     BoxAppConfig.from_dict(base)  # check the fields before generating anything
-    snap = Snapshot(base, RotationRecord(policy=policy or Policy()), {})
+    snap = Snapshot(base, RotationRecord(policy=policy or Policy(), signer=signer), {})
     snap.record.log(
         "initialised", at=engine.clock(), detail="first key to be generated and registered"
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from .._record import KeyInfo, KeyMaterial
+from .._material import KeyMaterial, NewKey
+from .._record import KeyInfo
 from ._views import DAY
 
 if TYPE_CHECKING:
@@ -63,7 +64,12 @@ def remind_due(key: KeyInfo, policy: Policy, now: float) -> bool:
 
 
 def staged(
-    snap: Snapshot, key: GeneratedKey, *, now: float, forced: bool, slot: str | None = None
+    snap: Snapshot,
+    key: GeneratedKey | NewKey,
+    *,
+    now: float,
+    forced: bool,
+    slot: str | None = None,
 ) -> tuple[Snapshot, KeyInfo]:
     """A copy with ``key`` pending (its private key stored before anyone sees it).
 
@@ -71,16 +77,22 @@ def staged(
     Secrets Manager rotation's token).
     """
     new = snap.copy()
+    material = (
+        key.material
+        if isinstance(key, NewKey)
+        else KeyMaterial(key.private_key_pem, key.passphrase, key=key.key)
+    )
     info = KeyInfo(
         fingerprint=key.fingerprint,
         public_key_pem=key.public_key_pem,
-        bits=snap.record.policy.key_size,
+        bits=key.bits,
         origin="generated",
         created_at=now,
         slot=slot,
+        signer_kind=material.kind,
     )
     new.record.pending = info
-    new.materials[info.fingerprint] = KeyMaterial(key.private_key_pem, key.passphrase)
+    new.materials[info.fingerprint] = material
     reason = (
         "forced"
         if forced

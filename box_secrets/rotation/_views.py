@@ -65,7 +65,7 @@ def key_view(key: KeyInfo | None) -> KeyView | None:
         "origin": key.origin,
         "created_at": _ts(key.created_at),
         "activated_at": _ts(key.activated_at),
-        "signer": "pem",
+        "signer": key.signer_kind,
     }
 
 

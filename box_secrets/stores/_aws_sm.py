@@ -39,6 +39,7 @@ from .._faults import crashpoint
 from .._optional import require
 from ..errors import (
     ConflictError,
+    InputError,
     StoreAccessDeniedError,
     StoreCorruptError,
     StoreError,
@@ -225,7 +226,7 @@ class SecretsManagerStore(Store):
 
     def load(self) -> Snapshot:
         from .._document import Snapshot
-        from .._record import KeyMaterial
+        from .._material import material_from_auth
 
         labels = self._labels()
         holders = self._holder(labels, RECORD)
@@ -247,11 +248,13 @@ class SecretsManagerStore(Store):
                     raise StoreCorruptError(f"{where}: the record names a key without a version")
                 kdata, _, _ = self._get(version=key.ref)
                 auth = (kdata.get("boxAppSettings") or {}).get("appAuth") or {}
-                if not isinstance(auth.get("privateKey"), str):
-                    raise StoreCorruptError(f"{where}: key version {key.ref} holds no private key")
-                snap.materials[key.fingerprint] = KeyMaterial(
-                    auth["privateKey"], str(auth.get("passphrase") or "")
-                )
+                try:
+                    material = material_from_auth(auth)
+                except InputError:
+                    material = None
+                if material is None:
+                    raise StoreCorruptError(f"{where}: key version {key.ref} holds no key")
+                snap.materials[key.fingerprint] = material
         return snap
 
     # -- writing -------------------------------------------------------------------------

@@ -47,9 +47,6 @@ else:  # one sentence naming the extra when hvac is missing
 __all__ = ["VaultStore"]
 
 T = TypeVar("T")
-K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-#: Where auth=kubernetes reads the service account token, if not at K8S_JWT.
-JWT_PATH_ENV = "BOX_SECRETS_VAULT_JWT_PATH"
 
 
 class VaultStore(Store):
@@ -84,64 +81,23 @@ class VaultStore(Store):
     # -- client and errors ------------------------------------------------------------
 
     def _connect(self) -> Any:
-        from .._vault import client as vault_client
+        from .._vault import connect
 
-        client = vault_client(self.addr, namespace=self.namespace, ca_cert=self.ca_cert)
-        auth_mount = self.params.get("auth_mount") or self.auth
         try:
-            if self.auth == "token":
-                token = os.environ.get("VAULT_TOKEN") or _token_file()
-                if not token:
-                    raise StoreAccessDeniedError(
-                        "no Vault token: set VAULT_TOKEN, or choose another auth= in the store URI"
-                    )
-                client.token = token
-            elif self.auth == "approle":
-                role_id, secret_id = (
-                    os.environ.get("VAULT_ROLE_ID"),
-                    os.environ.get("VAULT_SECRET_ID"),
-                )
-                if not role_id or not secret_id:
-                    raise StoreAccessDeniedError(
-                        "auth=approle needs VAULT_ROLE_ID and VAULT_SECRET_ID"
-                    )
-                client.auth.approle.login(
-                    role_id=role_id, secret_id=secret_id, mount_point=auth_mount
-                )
-            elif self.auth == "kubernetes":
-                # From the environment only: a URI parameter could send any local file to addr.
-                path = os.environ.get(JWT_PATH_ENV) or K8S_JWT
-                try:
-                    with open(path) as fh:
-                        jwt = fh.read().strip()
-                except OSError:
-                    raise StoreAccessDeniedError(
-                        f"auth=kubernetes cannot read the service account token at {path}"
-                    ) from None
-                client.auth.kubernetes.login(role=self.role, jwt=jwt, mount_point=auth_mount)
-            else:  # aws
-                boto3 = require("boto3")
-                creds = boto3.Session().get_credentials()
-                if creds is None:
-                    raise StoreAccessDeniedError(
-                        "auth=aws found no AWS credentials in this environment"
-                    )
-                frozen = creds.get_frozen_credentials()
-                client.auth.aws.iam_login(
-                    frozen.access_key,
-                    frozen.secret_key,
-                    frozen.token,
-                    role=self.role,
-                    header_value=self.params.get("aws_header"),
-                    mount_point=auth_mount,
-                )
+            return connect(
+                self.addr,
+                namespace=self.namespace,
+                ca_cert=self.ca_cert,
+                auth=self.auth,
+                role=self.role,
+                params=self.params,
+            )
         except hvac_exc.VaultError as exc:
             raise self._translate(exc, f"logging in to Vault with auth={self.auth}") from exc
         except requests.RequestException as exc:
             raise StoreUnavailableError(
                 f"cannot reach Vault at {self.addr}; check addr and the network"
             ) from exc
-        return client
 
     def _call(self, doing: str, fn: Callable[[Any], T]) -> T:
         """Run one hvac call, logging in again once on 403 and retrying 429/5xx.
@@ -371,11 +327,3 @@ class VaultStore(Store):
                 for n, v in (meta.get("versions") or {}).items()
             },
         }
-
-
-def _token_file() -> str | None:
-    try:
-        with open(os.path.expanduser("~/.vault-token")) as fh:
-            return fh.read().strip() or None
-    except OSError:
-        return None

@@ -16,7 +16,13 @@ from .. import _retry
 from .._config import BoxAppConfig
 from .._signing import ALGORITHMS, Signer, build_assertion, new_jti, signer_for
 from .._sources import KeySource, as_source
-from ..errors import BoxAuthError, BoxUnavailableError, ConfigError, InputError
+from ..errors import (
+    BoxAuthError,
+    BoxUnavailableError,
+    ConfigError,
+    InputError,
+    SignerUnavailableError,
+)
 from . import _oauth
 from ._oauth import ACCESS_TOKEN_TYPE, ASSERTION_TTL, DEFAULT_BASE_URL, EXCHANGE_GRANT, JWT_GRANT
 from ._token import AccessToken
@@ -135,6 +141,8 @@ class TokenProvider:
             BoxUnavailableError: Box kept failing until the retry policy gave up.
             BoxResponseError: Box answered something its API does not promise.
             StoreError: the key's store could not be read.
+            SignerError: a KMS or Transit key could not sign (SignerUnavailableError
+                once throttling outlasted the deadline).
         """
         if as_user is None and scopes is None and resource is None and shared_link is None:
             slot = self._default
@@ -336,13 +344,13 @@ class TokenProvider:
                 "the Developer Console and put the key ID Box shows here",
                 field="boxAppSettings.appAuth.publicKeyID",
             )
-        if config.private_key_pem is None:
+        if config.private_key_pem is None and config.signer_uri is None:
             raise ConfigError(
                 "the config holds no private key and no signer was given; give TokenProvider "
                 "a signer, or put the key in boxAppSettings.appAuth.privateKey",
                 field="boxAppSettings.appAuth.privateKey",
             )
-        cache_key = (kid, config.fingerprint or "")
+        cache_key = (kid, config.fingerprint or config.signer_uri or "")
         signer = self._signers.get(cache_key)
         if signer is None:
             signer = signer_for(config.key_material(), kid)
@@ -351,7 +359,36 @@ class TokenProvider:
             self._signers[cache_key] = signer
         return signer
 
-    def _grant_fields(self, config: BoxAppConfig, stype: str, sid: str) -> dict[str, str]:
+    def _assertion(self, config: BoxAppConfig, stype: str, sid: str, deadline_at: float) -> str:
+        """A signed assertion; a remote signer that is busy is retried within the deadline."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return build_assertion(
+                    self._signer(config),
+                    client_id=config.client_id,
+                    subject_type=stype,
+                    subject_id=sid,
+                    exp=int(time.time() + self._skew) + ASSERTION_TTL,
+                    jti=new_jti(),
+                    algorithm=self.algorithm,
+                )
+            except SignerUnavailableError as exc:
+                if not exc.retry:
+                    raise
+                self.retry.pause(
+                    attempt,
+                    self.retry.backoff(attempt),
+                    deadline_at=deadline_at,
+                    what="signing the assertion",
+                    last=str(exc),
+                    error=SignerUnavailableError,
+                )
+
+    def _grant_fields(
+        self, config: BoxAppConfig, stype: str, sid: str, deadline_at: float
+    ) -> dict[str, str]:
         if not config.uses_jwt and self._given_signer is None:
             return {
                 "grant_type": "client_credentials",
@@ -360,15 +397,7 @@ class TokenProvider:
                 "box_subject_type": stype,
                 "box_subject_id": sid,
             }
-        assertion = build_assertion(
-            self._signer(config),
-            client_id=config.client_id,
-            subject_type=stype,
-            subject_id=sid,
-            exp=int(time.time() + self._skew) + ASSERTION_TTL,
-            jti=new_jti(),
-            algorithm=self.algorithm,
-        )
+        assertion = self._assertion(config, stype, sid, deadline_at)
         return {
             "grant_type": JWT_GRANT,
             "assertion": assertion,
@@ -385,7 +414,7 @@ class TokenProvider:
         retried: set[str] = set()
         url = f"{self.base_url}/oauth2/token"
         while True:
-            build = functools.partial(self._grant_fields, config, stype, sid)
+            build = functools.partial(self._grant_fields, config, stype, sid, deadline_at)
             resp = self._send(url, build, deadline_at, "token")
             if resp.status == 200:
                 tok = _oauth.parse_token(resp)
@@ -406,9 +435,10 @@ class TokenProvider:
                 # Re-read the key once: a rotation may have replaced it meanwhile.
                 retried.add(kind)
                 fresh = self._source.load(force_refresh=True)
-                if (fresh.public_key_id, fresh.fingerprint) != (
+                if (fresh.public_key_id, fresh.fingerprint, fresh.signer_uri) != (
                     config.public_key_id,
                     config.fingerprint,
+                    config.signer_uri,
                 ):
                     log.info(
                         "Box rejected key %s; retrying with key %s from %s",

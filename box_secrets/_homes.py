@@ -1,0 +1,60 @@
+"""Key homes: where a rotation makes, promotes and retires keys that never leave AWS KMS
+or Vault Transit.
+
+A store whose record names a signer (``RotationRecord.signer``) stages keys
+in that home instead of generating RSA keys in this process. The engine sees
+only this small interface; the KMS and Transit modules implement it beside
+their signers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ._document import Snapshot
+    from ._material import NewKey, RemoteKey
+    from ._signer_uri import SignerURI
+
+__all__ = ["KeyHome", "home_for"]
+
+
+class KeyHome(Protocol):
+    kind: str
+    uri: SignerURI
+
+    def new_key(self, snap: Snapshot) -> NewKey:
+        """The key to stage (an unused one found there, or a new one)."""
+
+    def promoted(self, snap: Snapshot) -> None:
+        """Bring the home in line with a promotion the record committed (idempotent)."""
+
+    def repair(self, snap: Snapshot) -> None:
+        """Same as :meth:`promoted`, run before every engine step (a crash may have cut it)."""
+
+    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[str, str]:
+        """Make a retired or abandoned key unusable where possible: (history action, detail).
+
+        The action is ``destroyed`` (gone), ``disabled`` (cannot sign, deletion
+        scheduled) or ``kept`` (not possible yet; a later retirement finishes it).
+        """
+
+
+def home_for(uri: str | None) -> KeyHome | None:
+    """The home a signer URI names, or None for keys generated in this process.
+
+    Raises:
+        ConfigError: the URI is malformed or cannot be a rotation's home.
+    """
+    if uri is None:
+        return None
+    from ._signer_uri import parse_signer_uri
+
+    kind = parse_signer_uri(uri, field="the signer").kind
+    if kind == "aws-kms":
+        from ._kms import KmsHome
+
+        return KmsHome(uri)
+    from ._transit import TransitHome
+
+    return TransitHome(uri)

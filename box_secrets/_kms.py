@@ -1,0 +1,351 @@
+"""AWS KMS: a signer whose private key never leaves KMS, and the keys' lifecycle there.
+
+RS256 is ``Sign(SigningAlgorithm=RSASSA_PKCS1_V1_5_SHA_256, MessageType=RAW)``
+over the JWS signing input (KMS hashes it; sending a digest would need
+``MessageType=DIGEST``). KMS never rotates asymmetric keys itself, so a
+rotation creates a new key, points an alias at it on promotion, and retires
+the old key by disabling it and scheduling its deletion
+(https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html).
+
+boto3 is imported only when a client is built, through ``_aws``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._material import NewKey, RemoteKey, spent
+from ._signer_uri import SignerURI, parse_signer_uri
+from .errors import ConfigError, SignerError, SignerUnavailableError
+
+if TYPE_CHECKING:
+    from ._document import Snapshot
+
+__all__ = ["KmsHome", "KmsSigner"]
+
+T = TypeVar("T")
+
+ALGORITHMS = {
+    "RS256": "RSASSA_PKCS1_V1_5_SHA_256",
+    "RS384": "RSASSA_PKCS1_V1_5_SHA_384",
+    "RS512": "RSASSA_PKCS1_V1_5_SHA_512",
+}
+SPECS = {2048: "RSA_2048", 3072: "RSA_3072", 4096: "RSA_4096"}
+BITS = {v: k for k, v in SPECS.items()}
+#: AWS error codes that mean "slow down or try again": retried by the token module.
+_BUSY = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "KMSInternalException",
+    "DependencyTimeoutException",
+    "InternalFailure",
+    "ServiceUnavailable",
+}
+TAG_APP = "box-secrets:app"
+TAG_STATE = "box-secrets:state"
+DEFAULT_DELETION_DAYS = 30
+
+
+def _client(uri: SignerURI, *, signing: bool) -> Any:
+    from . import _aws
+
+    endpoint = uri.params.get("endpoint_url")
+    if endpoint:
+        from ._urls import check_url
+
+        endpoint = check_url(endpoint, what="the aws-kms endpoint_url")
+    return _aws.client(
+        "kms",
+        region=uri.params.get("region"),
+        endpoint_url=endpoint,
+        profile=uri.params.get("profile"),
+        # A signature is retried by the token module within its deadline; botocore
+        # retrying underneath would multiply the attempts and outlast it.
+        max_attempts=1 if signing else None,
+    )
+
+
+def _call(uri: SignerURI, doing: str, fn: Callable[[Any], T], *, signing: bool = False) -> T:
+    """One KMS call with AWS's errors turned into one sentence each."""
+    from ._optional import require
+
+    botocore_exc = require("botocore.exceptions")
+    key = uri.key
+    try:
+        return fn(_client(uri, signing=signing))
+    except botocore_exc.ClientError as exc:
+        from ._aws import error_code
+
+        code = error_code(exc)
+        if code in _BUSY:
+            raise SignerUnavailableError(
+                f"AWS KMS is throttling or failing ({code}) while {doing}; box-secrets retries "
+                "within its deadline; if this persists, cache tokens longer or ask AWS for a "
+                "higher quota"
+            ) from exc
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise SignerError(
+                f"AWS KMS denied {doing} on key {key}; the caller's role needs the kms:* "
+                "actions listed in docs/signers.md on this key"
+            ) from exc
+        if code == "NotFoundException":
+            raise _NotFound(
+                f"AWS KMS has no key {key} in this account and region while {doing}; check "
+                "the key ID, region= and the account"
+            ) from exc
+        if code in ("DisabledException", "KMSInvalidStateException"):
+            raise SignerError(
+                f"AWS KMS key {key} is disabled or pending deletion ({doing}); a retired key "
+                "cannot sign: read the active key again, or cancel the deletion in KMS"
+            ) from exc
+        if code in (
+            "UnrecognizedClientException",
+            "InvalidSignatureException",
+            "ExpiredTokenException",
+        ):
+            raise SignerError(
+                f"AWS refused the credentials while {doing} ({code}); refresh them"
+            ) from exc
+        raise SignerError(f"AWS KMS failed while {doing} ({code or 'unknown error'})") from exc
+    except botocore_exc.NoCredentialsError as exc:
+        raise SignerError(
+            f"no AWS credentials found while {doing}; configure credentials for KMS"
+        ) from exc
+    except botocore_exc.BotoCoreError as exc:
+        raise SignerUnavailableError(
+            f"cannot reach AWS KMS while {doing} ({type(exc).__name__}); check the network, "
+            "region= and endpoint_url="
+        ) from exc
+
+
+class _NotFound(SignerError):
+    """No such key or alias (a home asks before it creates)."""
+
+
+def _pem_of_der(der: bytes) -> str:
+    body = base64.encodebytes(der).decode("ascii").replace("\n", "")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n"
+
+
+class KmsSigner:
+    """Signs with an asymmetric KMS key (``aws-kms://KEY-ID-OR-ALIAS?region=...``)."""
+
+    __slots__ = ("_kid", "_uri")
+
+    def __init__(self, uri: str, key_id: str) -> None:
+        self._uri = parse_signer_uri(uri)
+        if self._uri.kind != "aws-kms":
+            raise ConfigError("KmsSigner needs an aws-kms:// signer URI")
+        self._kid = key_id
+
+    @property
+    def key_id(self) -> str:
+        return self._kid
+
+    def sign(self, message: bytes, algorithm: str) -> bytes:
+        """The RSASSA-PKCS1-v1_5 signature of ``message`` (KMS hashes it).
+
+        Raises:
+            SignerUnavailableError: throttled, failing or unreachable (retry).
+            SignerError: denied, no such key, or the key is disabled.
+        """
+        response = _call(
+            self._uri,
+            "signing a Box assertion",
+            lambda c: c.sign(
+                KeyId=self._uri.key,
+                Message=message,
+                MessageType="RAW",
+                SigningAlgorithm=ALGORITHMS[algorithm],
+            ),
+            signing=True,
+        )
+        return bytes(response["Signature"])
+
+    def public_key_pem(self) -> str:
+        response = _call(
+            self._uri,
+            "reading the public key",
+            lambda c: c.get_public_key(KeyId=self._uri.key),
+        )
+        return _pem_of_der(bytes(response["PublicKey"]))
+
+    def __repr__(self) -> str:
+        return f"KmsSigner({str(self._uri)!r}, key_id={self._kid!r})"
+
+
+class KmsHome:
+    """Where a rotation keeps its keys in KMS: ``aws-kms://alias/NAME?region=...``.
+
+    The alias names the active key; ``alias/NAME-pending`` names the key being
+    staged, so a run that crashed after creating it finds it again instead of
+    making another.
+    """
+
+    kind = "aws-kms"
+
+    def __init__(self, uri: str) -> None:
+        self.uri = parse_signer_uri(uri, field="the signer")
+        if not self.uri.is_alias:
+            raise ConfigError(
+                "a rotated KMS signer must name an alias, like aws-kms://alias/box-app?region=..."
+                ": each rotation creates a new key and moves the alias to it",
+                field="signer",
+            )
+        self.alias = (
+            self.uri.key.split(":", 5)[-1] if self.uri.key.startswith("arn:") else (self.uri.key)
+        )
+        self.pending_alias = f"{self.alias}-pending"
+        days = self.uri.params.get("deletion_days")
+        self.deletion_days = int(days) if days else DEFAULT_DELETION_DAYS
+
+    def _key_uri(self, key_id: str) -> str:
+        return str(self.uri.with_key(key_id, deletion_days=None))
+
+    def _describe(self, ref: str) -> dict[str, Any] | None:
+        try:
+            out = _call(self.uri, f"describing {ref}", lambda c: c.describe_key(KeyId=ref))
+        except _NotFound:
+            return None
+        return dict(out["KeyMetadata"])
+
+    def _new_key(self, key_id: str, meta: dict[str, Any]) -> NewKey:
+        der = _call(self.uri, "reading the public key", lambda c: c.get_public_key(KeyId=key_id))[
+            "PublicKey"
+        ]
+        return NewKey(
+            RemoteKey(self._key_uri(key_id)),
+            _pem_of_der(bytes(der)),
+            bits=BITS.get(str(meta.get("KeySpec")), 2048),
+        )
+
+    def _check(self, meta: dict[str, Any], name: str) -> None:
+        if meta.get("KeyUsage") != "SIGN_VERIFY" or meta.get("KeySpec") not in BITS:
+            raise ConfigError(
+                f"{name} names a KMS key that cannot sign RS256 (KeySpec "
+                f"{meta.get('KeySpec')}, KeyUsage {meta.get('KeyUsage')}); name an alias of an "
+                "RSA SIGN_VERIFY key, or a new alias and box-secrets creates the key",
+                field="signer",
+            )
+
+    def _tag(self, key_id: str, state: str) -> None:
+        _call(
+            self.uri,
+            "tagging a key",
+            lambda c: c.tag_resource(KeyId=key_id, Tags=[{"TagKey": TAG_STATE, "TagValue": state}]),
+        )
+
+    def _point(self, alias: str, key_id: str, *, exists: bool) -> None:
+        if exists:
+            _call(
+                self.uri,
+                f"moving {alias}",
+                lambda c: c.update_alias(AliasName=alias, TargetKeyId=key_id),
+            )
+        else:
+            _call(
+                self.uri,
+                f"creating {alias}",
+                lambda c: c.create_alias(AliasName=alias, TargetKeyId=key_id),
+            )
+
+    def _create(self, snap: Snapshot) -> str:
+        bits = snap.record.policy.key_size
+        out = _call(
+            self.uri,
+            "creating a key",
+            lambda c: c.create_key(
+                KeySpec=SPECS[bits],
+                KeyUsage="SIGN_VERIFY",
+                Description=f"box-secrets: JWT signing key of Box app {snap.client_id}",
+                Tags=[
+                    {"TagKey": TAG_APP, "TagValue": snap.client_id},
+                    {"TagKey": TAG_STATE, "TagValue": "staged"},
+                ],
+            ),
+        )
+        return str(out["KeyMetadata"]["KeyId"])
+
+    def new_key(self, snap: Snapshot) -> NewKey:
+        """The key to stage: the one an alias already names if it is usable, else a new one.
+
+        Raises:
+            ConfigError: the alias names a key that cannot sign RS256 or is disabled.
+            SignerError: KMS refused or failed.
+        """
+        first = snap.record.active is None
+        alias = self.alias if first else self.pending_alias
+        meta = self._describe(alias)
+        if meta is not None:
+            key_id = str(meta["KeyId"])
+            if first:
+                self._check(meta, alias)
+            enabled = meta.get("KeyState") == "Enabled"
+            if enabled and meta.get("KeyUsage") == "SIGN_VERIFY" and meta.get("KeySpec") in BITS:
+                candidate = self._new_key(key_id, meta)
+                if candidate.fingerprint not in spent(snap):
+                    self._tag(key_id, "staged")
+                    return candidate
+            elif first and not _gave_up_keys(snap):
+                raise ConfigError(
+                    f"{alias} names a KMS key that is {meta.get('KeyState')}; enable it, or "
+                    "name a new alias and box-secrets creates the key",
+                    field="signer",
+                )
+        key_id = self._create(snap)
+        self._point(alias, key_id, exists=meta is not None)
+        return self._new_key(key_id, {"KeySpec": SPECS[snap.record.policy.key_size]})
+
+    def promoted(self, snap: Snapshot) -> None:
+        """Point the alias at the active key (idempotent; what ``repair`` runs too)."""
+        active = snap.record.active
+        material = snap.materials.get(active.fingerprint) if active else None
+        if not isinstance(material, RemoteKey) or material.kind != self.kind:
+            return
+        key_id = parse_signer_uri(material.uri).key
+        meta = self._describe(self.alias)
+        if meta is not None and meta.get("KeyId") == key_id:
+            return
+        self._point(self.alias, key_id, exists=meta is not None)
+        self._tag(key_id, "active")
+        pending = self._describe(self.pending_alias)
+        if pending is not None and pending.get("KeyId") == key_id:
+            _call(
+                self.uri,
+                f"deleting {self.pending_alias}",
+                lambda c: c.delete_alias(AliasName=self.pending_alias),
+            )
+
+    repair = promoted
+
+    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[str, str]:
+        """Disable the key and schedule its deletion (idempotent): (history action, detail)."""
+        key_id = parse_signer_uri(material.uri).key
+        meta = self._describe(key_id)
+        days = self.deletion_days
+        if meta is None or meta.get("KeyState") == "PendingDeletion":
+            return "disabled", f"KMS key {key_id} is disabled and scheduled for deletion"
+        self._tag(key_id, "retired")
+        if meta.get("KeyState") != "Disabled":
+            _call(self.uri, "disabling a key", lambda c: c.disable_key(KeyId=key_id))
+        _call(
+            self.uri,
+            "scheduling a key's deletion",
+            lambda c: c.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=days),
+        )
+        return "disabled", (
+            f"KMS key {key_id} disabled (it can no longer sign) and scheduled for deletion "
+            f"in {days} days"
+        )
+
+
+def _gave_up_keys(snap: Snapshot) -> bool:
+    """True once this store abandoned or retired a key: a disabled key behind the alias is
+    then one of ours (KMS cannot show a disabled key's public key to tell)."""
+    return any(e.action in ("abandoned", "retired") for e in snap.record.history)

@@ -1,0 +1,346 @@
+"""Vault Transit: a signer whose private key never leaves Vault, and its versions' lifecycle.
+
+RS256 is ``POST /v1/MOUNT/sign/KEY`` with ``hash_algorithm=sha2-256``,
+``signature_algorithm=pkcs1v15`` (Transit's default for RSA is PSS, which Box
+refuses) and an explicit ``key_version``; the answer ``vault:vN:<base64>`` is
+stripped of its prefix and re-encoded by the JWS builder
+(https://developer.hashicorp.com/vault/api-docs/secret/transit#sign-data).
+A rotation is a new key version; promotion records it; retirement raises
+``min_encryption_version`` (which also bounds signing) and trims older versions.
+
+hvac is imported only when a client is built, through ``_vault``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import os
+import re
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._material import NewKey, RemoteKey, spent
+from ._signer_uri import SignerURI, parse_signer_uri
+from .errors import ConfigError, InputError, SignerError, SignerUnavailableError, StoreError
+
+if TYPE_CHECKING:
+    from ._document import Snapshot
+
+__all__ = ["TransitHome", "TransitSigner"]
+
+T = TypeVar("T")
+
+HASHES = {"RS256": "sha2-256", "RS384": "sha2-384", "RS512": "sha2-512"}
+TYPES = {2048: "rsa-2048", 3072: "rsa-3072", 4096: "rsa-4096"}
+BITS = {v: k for k, v in TYPES.items()}
+_PREFIX = re.compile(r"^vault:v\d+:")
+
+
+class _Vault:
+    """One Transit key's client settings, a logged-in hvac client, and Vault's errors in words."""
+
+    def __init__(self, uri: SignerURI) -> None:
+        from ._urls import check_url
+        from .stores._uri import vault_auth
+
+        self.uri = uri
+        addr = uri.params.get("addr") or os.environ.get("VAULT_ADDR") or ""
+        if not addr:
+            raise InputError(
+                "the Vault address of the Transit signer is unknown; add ?addr=https://vault:8200 "
+                "to the signer URI or set VAULT_ADDR"
+            )
+        # The token travels in every request: refuse cleartext to a remote host.
+        self.addr = check_url(addr, what="the Vault addr")
+        self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
+        self.ca_cert = uri.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or None
+        self.auth, self.role = vault_auth(uri.params)
+        self.mount, self.name = uri.mount, uri.name
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        from ._vault import connect
+
+        try:
+            return connect(
+                self.addr,
+                namespace=self.namespace,
+                ca_cert=self.ca_cert,
+                auth=self.auth,
+                role=self.role,
+                params=self.uri.params,
+            )
+        except StoreError as exc:  # a missing credential: same words, the signer's class
+            raise SignerError(str(exc)) from exc
+
+    def call(self, doing: str, fn: Callable[[Any], T]) -> T:
+        """One hvac call; a 403 after a login (expired) logs in once more."""
+        from ._optional import require
+
+        hvac_exc = require("hvac.exceptions")
+        requests = require("requests")
+        relogged = False
+        while True:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._translated(doing, self._connect, hvac_exc, requests)
+                client = self._client
+            try:
+                return self._translated(doing, functools.partial(fn, client), hvac_exc, requests)
+            except SignerError as exc:
+                if getattr(exc, "forbidden", False) and self.auth != "token" and not relogged:
+                    relogged = True
+                    with self._lock:
+                        self._client = None
+                    continue
+                raise
+
+    def _translated(self, doing: str, fn: Callable[[], T], hvac_exc: Any, requests: Any) -> T:
+        key = f"{self.mount}/{self.name}"
+        try:
+            return fn()
+        except hvac_exc.Forbidden as exc:
+            err = SignerError(
+                f"Vault denied {doing} with Transit key {key} (403); the token's policy needs "
+                f"update on {self.mount}/sign/{self.name} (and read on "
+                f"{self.mount}/keys/{self.name}; see docs/signers.md)"
+            )
+            err.forbidden = True  # type: ignore[attr-defined]
+            raise err from exc
+        except hvac_exc.Unauthorized as exc:
+            raise SignerError(f"Vault refused the login while {doing} (401)") from exc
+        except hvac_exc.VaultDown as exc:
+            raise SignerUnavailableError(
+                f"Vault is sealed or down (503) while {doing}; unseal it, then retry",
+                retry=False,
+            ) from exc
+        except (
+            hvac_exc.RateLimitExceeded,
+            hvac_exc.InternalServerError,
+            hvac_exc.BadGateway,
+        ) as exc:
+            raise SignerUnavailableError(
+                f"Vault is rate limiting or failing ({type(exc).__name__}) while {doing}"
+            ) from exc
+        except hvac_exc.InvalidPath as exc:
+            raise _NotFound(
+                f"Vault has no Transit key {key} ({doing}); check the mount and key name"
+            ) from exc
+        except hvac_exc.InvalidRequest as exc:
+            raise SignerError(
+                f"Vault refused {doing} with Transit key {key}: {_first_error(exc)}"
+            ) from exc
+        except hvac_exc.VaultError as exc:
+            raise SignerError(f"Vault failed while {doing} ({type(exc).__name__})") from exc
+        except requests.RequestException as exc:
+            raise SignerUnavailableError(
+                f"cannot reach Vault at {self.addr} while {doing}; check addr and the network"
+            ) from exc
+
+    def read_key(self) -> dict[str, Any] | None:
+        try:
+            out = self.call(
+                "reading the Transit key",
+                lambda c: c.secrets.transit.read_key(name=self.name, mount_point=self.mount),
+            )
+        except _NotFound:
+            return None
+        return dict(out["data"])
+
+
+def _configure(client: Any, *, settings: dict[str, Any]) -> Any:
+    return client.secrets.transit.update_key_configuration(**settings)
+
+
+class _NotFound(SignerError):
+    """No such Transit key."""
+
+
+def _first_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    text = str(errors[0]) if isinstance(errors, list) and errors else "invalid request"
+    from ._urls import clean_text
+
+    return clean_text(text, limit=200)
+
+
+class TransitSigner:
+    """Signs with one version of a Vault Transit RSA key (``vault-transit://MOUNT/KEY?...``)."""
+
+    __slots__ = ("_kid", "_vault", "_version")
+
+    def __init__(self, uri: str, key_id: str) -> None:
+        parsed = parse_signer_uri(uri)
+        if parsed.kind != "vault-transit":
+            raise ConfigError("TransitSigner needs a vault-transit:// signer URI")
+        self._vault = _Vault(parsed)
+        self._kid = key_id
+        # A stored key always pins its version; a URI without one pins the latest, once.
+        self._version = parsed.version
+
+    @property
+    def key_id(self) -> str:
+        return self._kid
+
+    def _pinned(self) -> int:
+        if self._version is None:
+            data = self._vault.read_key()
+            if data is None:
+                raise SignerError(
+                    f"Vault has no Transit key {self._vault.mount}/{self._vault.name}"
+                )
+            self._version = int(data["latest_version"])
+        return self._version
+
+    def sign(self, message: bytes, algorithm: str) -> bytes:
+        """The RSASSA-PKCS1-v1_5 signature of ``message`` by the pinned version.
+
+        Raises:
+            SignerUnavailableError: rate limited, failing, sealed or unreachable.
+            SignerError: denied, no such key, or the version was retired.
+        """
+        version = self._pinned()
+        v = self._vault
+        out = v.call(
+            "signing a Box assertion",
+            lambda c: c.secrets.transit.sign_data(
+                name=v.name,
+                hash_input=base64.b64encode(message).decode("ascii"),
+                key_version=version,
+                hash_algorithm=HASHES[algorithm],
+                signature_algorithm="pkcs1v15",
+                mount_point=v.mount,
+            ),
+        )
+        signature = str(out["data"]["signature"])
+        if not _PREFIX.match(signature):
+            raise SignerError("Vault answered a signature without the vault:vN: prefix")
+        return base64.b64decode(_PREFIX.sub("", signature, count=1), validate=True)
+
+    def public_key_pem(self) -> str:
+        version = self._pinned()
+        data = self._vault.read_key()
+        keys = (data or {}).get("keys") or {}
+        entry = keys.get(str(version))
+        if not isinstance(entry, dict) or not entry.get("public_key"):
+            raise SignerError(f"Transit key version {version} no longer exists (it was trimmed)")
+        return str(entry["public_key"])
+
+    def __repr__(self) -> str:
+        return (
+            f"TransitSigner('{self._vault.mount}/{self._vault.name}', version={self._version}, "
+            f"key_id={self._kid!r})"
+        )
+
+
+class TransitHome:
+    """Where a rotation keeps its key versions: ``vault-transit://MOUNT/KEY?addr=...``."""
+
+    kind = "vault-transit"
+
+    def __init__(self, uri: str) -> None:
+        parsed = parse_signer_uri(uri, field="the signer")
+        if parsed.version is not None:
+            raise ConfigError(
+                "a rotated Transit signer names the key, not a version: drop version= from it",
+                field="signer",
+            )
+        self.uri = parsed
+        self.vault = _Vault(parsed)
+
+    def _new_key(self, data: dict[str, Any], version: int) -> NewKey:
+        entry = (data.get("keys") or {}).get(str(version)) or {}
+        if not entry.get("public_key"):
+            raise SignerError(f"Transit key version {version} has no public key")
+        return NewKey(
+            RemoteKey(str(self.uri.with_key(version=str(version)))),
+            str(entry["public_key"]),
+            bits=BITS.get(str(data.get("type")), 2048),
+        )
+
+    def new_key(self, snap: Snapshot) -> NewKey:
+        """The version to stage: the latest of a new or unused key, else a new version.
+
+        Raises:
+            ConfigError: the key exists but is not a non-exportable RSA key.
+            SignerError: Vault refused or failed.
+        """
+        v = self.vault
+        data = v.read_key()
+        if data is None:
+            bits = snap.record.policy.key_size
+            v.call(
+                "creating the Transit key",
+                lambda c: c.secrets.transit.create_key(
+                    name=v.name,
+                    key_type=TYPES[bits],
+                    exportable=False,
+                    allow_plaintext_backup=False,
+                    mount_point=v.mount,
+                ),
+            )
+            data = v.read_key() or {}
+            return self._new_key(data, int(data["latest_version"]))
+        if data.get("type") not in BITS:
+            raise ConfigError(
+                f"Transit key {v.mount}/{v.name} is of type {data.get('type')}; Box needs an "
+                "RSA key: name a new key and box-secrets creates an rsa-2048 one",
+                field="signer",
+            )
+        if data.get("exportable") or data.get("allow_plaintext_backup"):
+            raise ConfigError(
+                f"Transit key {v.mount}/{v.name} is exportable, so its private key can leave "
+                "Vault; use a key created with exportable=false and allow_plaintext_backup=false",
+                field="signer",
+            )
+        if snap.record.active is None:
+            candidate = self._new_key(data, int(data["latest_version"]))
+            if candidate.fingerprint not in spent(snap):
+                return candidate
+        v.call(
+            "rotating the Transit key",
+            lambda c: c.secrets.transit.rotate_key(name=v.name, mount_point=v.mount),
+        )
+        data = v.read_key() or {}
+        return self._new_key(data, int(data["latest_version"]))
+
+    def promoted(self, snap: Snapshot) -> None:
+        """Nothing to move: the record names the active version."""
+
+    repair = promoted
+
+    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[str, str]:
+        """Trim every version below the oldest one in use (idempotent): (action, detail)."""
+        version = parse_signer_uri(material.uri).version or 0
+        in_use = [
+            parse_signer_uri(m.uri).version or 0
+            for k in (snap.record.active, snap.record.pending, snap.record.previous)
+            if k is not None
+            for m in [snap.materials.get(k.fingerprint)]
+            if isinstance(m, RemoteKey) and m.kind == self.kind
+        ]
+        keep = min(in_use) if in_use else 0
+        if version >= keep:
+            return "kept", (
+                f"Transit version {version} stays in Vault until a later retirement trims it "
+                "(Vault trims only versions below the oldest one in use)"
+            )
+        v = self.vault
+        data = v.read_key() or {}
+        # Two calls, encryption first: Vault refuses a decryption minimum above the
+        # encryption one, and hvac refuses both in one call unless encryption > decryption.
+        for field in ("min_encryption_version", "min_decryption_version"):
+            if int(data.get(field) or 0) < keep:
+                settings: dict[str, Any] = {"name": v.name, "mount_point": v.mount, field: keep}
+                v.call(f"raising {field}", functools.partial(_configure, settings=settings))
+        if int(data.get("min_available_version") or 0) < keep:
+            v.call(
+                "trimming old key versions",
+                lambda c: c.secrets.transit.trim_key(
+                    name=v.name, min_version=keep, mount_point=v.mount
+                ),
+            )
+        return "destroyed", f"Transit versions below {keep} trimmed: version {version} is gone"
