@@ -205,6 +205,15 @@ class KmsHome:
         days = self.uri.params.get("deletion_days")
         self.deletion_days = int(days) if days else DEFAULT_DELETION_DAYS
 
+    def _change(self, doing: str, fn: Callable[[Any], T]) -> T:
+        """A call that changes KMS: a crash point on each side, for the fault matrix."""
+        from . import _faults
+
+        _faults.crashpoint("signer.change", "before")
+        out = _call(self.uri, doing, fn)
+        _faults.crashpoint("signer.change", "after")
+        return out
+
     def _key_uri(self, key_id: str) -> str:
         return str(self.uri.with_key(key_id, deletion_days=None))
 
@@ -235,30 +244,26 @@ class KmsHome:
             )
 
     def _tag(self, key_id: str, state: str) -> None:
-        _call(
-            self.uri,
+        self._change(
             "tagging a key",
             lambda c: c.tag_resource(KeyId=key_id, Tags=[{"TagKey": TAG_STATE, "TagValue": state}]),
         )
 
     def _point(self, alias: str, key_id: str, *, exists: bool) -> None:
         if exists:
-            _call(
-                self.uri,
+            self._change(
                 f"moving {alias}",
                 lambda c: c.update_alias(AliasName=alias, TargetKeyId=key_id),
             )
         else:
-            _call(
-                self.uri,
+            self._change(
                 f"creating {alias}",
                 lambda c: c.create_alias(AliasName=alias, TargetKeyId=key_id),
             )
 
     def _create(self, snap: Snapshot) -> str:
         bits = snap.record.policy.key_size
-        out = _call(
-            self.uri,
+        out = self._change(
             "creating a key",
             lambda c: c.create_key(
                 KeySpec=SPECS[bits],
@@ -316,8 +321,7 @@ class KmsHome:
         self._tag(key_id, "active")
         pending = self._describe(self.pending_alias)
         if pending is not None and pending.get("KeyId") == key_id:
-            _call(
-                self.uri,
+            self._change(
                 f"deleting {self.pending_alias}",
                 lambda c: c.delete_alias(AliasName=self.pending_alias),
             )
@@ -333,9 +337,8 @@ class KmsHome:
             return "disabled", f"KMS key {key_id} is disabled and scheduled for deletion"
         self._tag(key_id, "retired")
         if meta.get("KeyState") != "Disabled":
-            _call(self.uri, "disabling a key", lambda c: c.disable_key(KeyId=key_id))
-        _call(
-            self.uri,
+            self._change("disabling a key", lambda c: c.disable_key(KeyId=key_id))
+        self._change(
             "scheduling a key's deletion",
             lambda c: c.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=days),
         )

@@ -90,6 +90,8 @@ def _status(query: dict[str, str]) -> dict[str, str]:
     previous = view["previous"]
     out["previous_key_id"] = (previous["key_id"] or "") if previous else ""
     out["active_created_at"] = (view["active"]["created_at"] or "") if view["active"] else ""
+    # Where the keys live: pem (in the store), aws-kms or vault-transit.
+    out["signer"] = record.signer.partition("://")[0] if record.signer else "pem"
     return out
 
 

@@ -140,6 +140,15 @@ class _Vault:
                 f"cannot reach Vault at {self.addr} while {doing}; check addr and the network"
             ) from exc
 
+    def change(self, doing: str, fn: Callable[[Any], T]) -> T:
+        """A call that changes the key: a crash point on each side, for the fault matrix."""
+        from . import _faults
+
+        _faults.crashpoint("signer.change", "before")
+        out = self.call(doing, fn)
+        _faults.crashpoint("signer.change", "after")
+        return out
+
     def read_key(self) -> dict[str, Any] | None:
         try:
             out = self.call(
@@ -272,7 +281,7 @@ class TransitHome:
         data = v.read_key()
         if data is None:
             bits = snap.record.policy.key_size
-            v.call(
+            v.change(
                 "creating the Transit key",
                 lambda c: c.secrets.transit.create_key(
                     name=v.name,
@@ -300,7 +309,7 @@ class TransitHome:
             candidate = self._new_key(data, int(data["latest_version"]))
             if candidate.fingerprint not in spent(snap):
                 return candidate
-        v.call(
+        v.change(
             "rotating the Transit key",
             lambda c: c.secrets.transit.rotate_key(name=v.name, mount_point=v.mount),
         )
@@ -335,9 +344,9 @@ class TransitHome:
         for field in ("min_encryption_version", "min_decryption_version"):
             if int(data.get(field) or 0) < keep:
                 settings: dict[str, Any] = {"name": v.name, "mount_point": v.mount, field: keep}
-                v.call(f"raising {field}", functools.partial(_configure, settings=settings))
+                v.change(f"raising {field}", functools.partial(_configure, settings=settings))
         if int(data.get("min_available_version") or 0) < keep:
-            v.call(
+            v.change(
                 "trimming old key versions",
                 lambda c: c.secrets.transit.trim_key(
                     name=v.name, min_version=keep, mount_point=v.mount

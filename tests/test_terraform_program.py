@@ -84,6 +84,7 @@ STATUS_KEYS = {
     "next_action",
     "person_needed",
     "key_age_days",
+    "signer",
 }
 
 

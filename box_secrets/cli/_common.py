@@ -63,7 +63,9 @@ def echo_keys(view: Mapping[str, Any]) -> None:
         key = view[role]
         if key:
             since = f"  since {key['created_at']}" if key.get("created_at") else ""
+            kind = key.get("signer") or "pem"
+            held = "" if kind == "pem" else f"  held in {kind}"
             click.echo(
                 f"{role + ':':12} key {key.get('key_id') or '(not registered yet)'}  "
-                f"sha256 {key['fingerprint_sha256']}{since}"
+                f"sha256 {key['fingerprint_sha256']}{since}{held}"
             )

@@ -86,13 +86,28 @@ def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
     metavar="TOKEN",
     help="Root token to accept (default: a random one, printed).",
 )
-def vault_emulator_cmd(host: str, port: int, root_token: str | None) -> None:
-    """Run a local Vault (KV v2) emulator; print {"addr", "root_token"} once listening."""
+@click.option(
+    "--transit",
+    "transit_mounts",
+    multiple=True,
+    metavar="MOUNT",
+    help="Also enable a Transit engine at MOUNT (repeatable), as `vault secrets enable`.",
+)
+def vault_emulator_cmd(
+    host: str, port: int, root_token: str | None, transit_mounts: tuple[str, ...]
+) -> None:
+    """Run a local Vault (KV v2, Transit) emulator; print {"addr", "root_token"} once listening."""
     from ..emulator._vault import VaultEmulator
+
+    def make() -> VaultEmulator:
+        emu = VaultEmulator(host, port, root_token=root_token)
+        for mount in transit_mounts:
+            emu.mount_transit(mount.strip("/"))
+        return emu
 
     # The root token of a throwaway emulator is printed on purpose: tests need it.
     _serve(
-        lambda: VaultEmulator(host, port, root_token=root_token),
+        make,
         host,
         port,
         lambda emu: {"addr": emu.addr, "root_token": emu.root_token},

@@ -78,6 +78,12 @@ def _finish(outcome: Outcome, as_json: bool) -> None:
 @click.option("--enterprise-id", metavar="ID", help="The enterprise the app is authorized in.")
 @click.option("--user-id", metavar="ID", help="Or: the user the app acts as.")
 @click.option(
+    "--signer",
+    metavar="URI",
+    help="Keep the keys in AWS KMS (aws-kms://alias/NAME?region=...) or Vault Transit "
+    "(vault-transit://MOUNT/KEY?addr=...): used if it exists, else created; never exported.",
+)
+@click.option(
     "--key-size", type=click.Choice(["2048", "3072", "4096"]), help="RSA key size (default 2048)."
 )
 @click.option(
@@ -102,6 +108,7 @@ def init_cmd(
     client_secret_env: str | None,
     enterprise_id: str | None,
     user_id: str | None,
+    signer: str | None,
     key_size: str | None,
     max_age_days: float | None,
     grace_days: float | None,
@@ -127,8 +134,10 @@ def init_cmd(
         )
     engine = _engine(obj, store, notify, as_json=as_json)
     if config_path:
-        if client_id or client_secret_env or enterprise_id or user_id:
-            raise click.UsageError("give --config, or the --client-id options, not both")
+        if client_id or client_secret_env or enterprise_id or user_id or signer:
+            raise click.UsageError(
+                "give --config, or the --client-id options (and --signer), not both"
+            )
         outcome = engine.init(config=BoxAppConfig.from_file(config_path), policy=policy)
         _finish(outcome, as_json)
         return
@@ -143,6 +152,7 @@ def init_cmd(
         enterprise_id=enterprise_id,
         user_id=user_id,
         policy=policy,
+        signer=signer,
     )
     _finish(outcome, as_json)
 

@@ -1,4 +1,5 @@
-"""A local stand-in for HashiCorp Vault's KV v2 engine and the auth methods box-secrets uses.
+"""A local stand-in for HashiCorp Vault's KV v2 and Transit engines and the auth methods
+box-secrets uses.
 
 It reproduces the HTTP shapes of Vault's API documentation
 (https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2) and source
@@ -8,7 +9,8 @@ as it would against a real Vault: the success envelope, 204s,
 ``Content-Type: application/json`` with no charset, 404 bodies that differ for
 a missing versus a deleted version, CAS messages, ``cas_required``,
 ``max_versions``, metadata, token checks answering 403, ``X-Vault-Namespace``,
-a sealed mode answering 503, and fault injection.
+a sealed mode answering 503, and fault injection. Transit mounts (``_vault_transit.py``)
+serve the signing calls a Transit signer makes.
 
 Control routes under ``/_emulator/`` (unauthenticated, loopback only) create
 tokens, auth roles and mounts, seal and unseal, and inject faults.
@@ -37,6 +39,7 @@ from ._vault_http import envelope as _envelope
 from ._vault_http import errors as _errors
 from ._vault_http import json_response as _json
 from ._vault_kv import KVMount, handle_kv
+from ._vault_transit import TransitMount, handle_transit
 
 # The capabilities that can allow each HTTP method (Vault policy syntax).
 _CAPABILITIES = {
@@ -103,6 +106,7 @@ class VaultEmulatorState:
         self.root_token = root_token or "root-" + secrets.token_hex(8)
         self.tokens: dict[str, _Token] = {self.root_token: _Token(True, [])}
         self.mounts: dict[str, KVMount] = {"secret": KVMount()}
+        self.transit: dict[str, TransitMount] = {}
         self.auth_roles: dict[tuple[str, str], dict[str, Any]] = {}  # (mount, role) -> spec
         self.sealed = False
         self.faults: FaultQueue[Fault] = FaultQueue()
@@ -197,10 +201,14 @@ class VaultEmulatorState:
         if path.startswith("sys/internal/ui/mounts/"):
             return self._ui_mount(path[len("sys/internal/ui/mounts/") :])
         mount_name, _, rest = path.partition("/")
+        namespace = req.headers.get("x-vault-namespace", "").strip("/")
+        transit = self.transit.get(mount_name)
+        if transit is not None:
+            # Outside the state lock: RSA key generation and signing take milliseconds.
+            return handle_transit(req, mount=transit, namespace=namespace, rest=rest)
         mount = self.mounts.get(mount_name)
         if mount is None:
             return _errors(404, f'no handler for route "{path}". route entry not found.')
-        namespace = req.headers.get("x-vault-namespace", "").strip("/")
         with self.lock:
             return handle_kv(
                 token.allows,
@@ -261,6 +269,14 @@ class VaultEmulatorState:
                 name = str(body.get("path", "")).strip("/")
                 if not name or "/" in name:
                     return _errors(400, "path must be one segment")
+                kind = body.get("type", "kv")
+                if kind not in ("kv", "transit"):
+                    return _errors(400, "type must be kv or transit")
+                if name in self.mounts or name in self.transit:
+                    return _errors(400, f"path is already in use at {name}/")
+                if kind == "transit":
+                    self.transit[name] = TransitMount()
+                    return Response(204)
                 self.mounts[name] = KVMount(
                     int(body.get("max_versions", 0)), bool(body.get("cas_required", False))
                 )
@@ -317,6 +333,11 @@ class VaultEmulator(ServedEmulator):
     @property
     def addr(self) -> str:
         return self.base_url
+
+    def mount_transit(self, path: str = "transit") -> None:
+        """Enable a Transit engine at ``path`` (like ``vault secrets enable transit``)."""
+        with self.state.lock:
+            self.state.transit.setdefault(path, TransitMount())
 
     @property
     def root_token(self) -> str:

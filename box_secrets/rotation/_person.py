@@ -110,6 +110,12 @@ def import_pending(engine: RotationEngine, config: BoxAppConfig) -> Outcome:
 
     def step(snap: Snapshot) -> Outcome:
         r = snap.record
+        if r.signer is not None:
+            raise InputError(
+                f"{engine.store.uri} keeps its keys in {r.signer.partition('?')[0]}, where they "
+                "never leave; a key pair downloaded from the Developer Console cannot join it "
+                f"(run `{engine.words.cmd('rotate', '--force')}` to make a new key there)"
+            )
         if config.client_id != snap.client_id:
             raise InputError(
                 f"the config is for app {config.client_id}, but the store holds app "

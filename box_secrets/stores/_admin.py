@@ -64,6 +64,9 @@ def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
     record = snap.record
     if old is not None:
         record.policy = old.record.policy
+        # New keys keep being made where the store made them; the replaced keys are
+        # retired there too (a KMS key disabled, a Transit version trimmed).
+        record.signer = old.record.signer
         record.history = list(old.record.history)
         record.seq = old.record.seq
         replaced = [*old.record.destroying, *(k for _, k in old.record.roles())]
