@@ -202,6 +202,11 @@ class KmsHome:
             self.uri.key.split(":", 5)[-1] if self.uri.key.startswith("arn:") else (self.uri.key)
         )
         self.pending_alias = f"{self.alias}-pending"
+        endpoint = self.uri.params.get("endpoint_url")
+        if endpoint:
+            from ._urls import check_url
+
+            check_url(endpoint, what="the aws-kms endpoint_url")  # before anything is written
         days = self.uri.params.get("deletion_days")
         self.deletion_days = int(days) if days else DEFAULT_DELETION_DAYS
 

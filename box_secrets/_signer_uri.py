@@ -164,7 +164,11 @@ def parse_signer_uri(uri: object, *, field: str = "signer") -> SignerURI:
                 field=field,
             )
         if any(seg in (".", "..") for seg in mount.split("/")):
-            raise ConfigError(f"{field} must not hold '.' or '..' segments", field=field)
+            raise ConfigError(
+                f"{field} must not hold '.' or '..' path segments; name the Transit mount and "
+                "key plainly, like vault-transit://transit/box-app",
+                field=field,
+            )
         key = f"{mount}/{name}"
         version = params.get("version")
         if version is not None and not (version.isdigit() and 1 <= int(version) <= 10**9):

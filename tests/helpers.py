@@ -199,3 +199,14 @@ def vault_control(vault, route: str, body: dict[str, object] | None = None) -> d
     with urllib.request.urlopen(req, timeout=10) as resp:
         raw = resp.read()
     return json.loads(raw) if raw else {}
+
+
+SIGNERS = ["aws-kms", "vault-transit"]
+
+
+def make_signer_uri(kind: str, moto, vault) -> str:  # type: ignore[no-untyped-def]
+    """A fresh signer home: a new KMS alias on moto, or a new Transit key on the emulator."""
+    if kind == "aws-kms":
+        return f"aws-kms://alias/{_unique('box')}?endpoint_url={moto.url}&region=us-east-1"
+    vault.mount_transit("transit")
+    return f"vault-transit://transit/{_unique('box')}?addr={vault.addr}"

@@ -122,3 +122,20 @@ def new_rig(uri: str, make_app: Any, **app_options: Any) -> Rig:
     rig.check()
     _ = import_config  # the store was initialised through the engine (verified with Box)
     return rig
+
+
+def new_signer_rig(uri: str, signer: str, make_app: Any, **app_options: Any) -> Rig:
+    """A store whose keys live in ``signer``, its first key registered at Box and active."""
+    app = make_app(**app_options)
+    app.console.delete_key(app.client_id, app.kid)  # this app's keys live in the signer only
+    rig = Rig(uri, app.console, app.base_url, app.client_id)
+    outcome = rig.engine.init(
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        enterprise_id=app.enterprise_id,
+        signer=signer,
+    )
+    assert outcome.action == "staged", outcome
+    rig.engine.register(rig.person_registers_pending(), verify=True)
+    rig.check()
+    return rig

@@ -129,6 +129,11 @@ class FaultProxy:
         )
         self.thread.start()
 
+    def pending(self) -> int:
+        """How many injected answers are still to be given."""
+        with self._lock:
+            return sum(f[0] for f in self._faults)
+
     def _take(self) -> tuple[int, dict[str, Any]] | None:
         with self._lock:
             for fault in self._faults:

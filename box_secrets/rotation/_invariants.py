@@ -7,6 +7,7 @@ writers do, and asks the backend which private keys it can still recover.
 
 from __future__ import annotations
 
+from .._material import RemoteKey
 from .._record import Event
 from ..errors import NoActiveKeyError, StoreNotFoundError
 from ..stores import Store
@@ -49,7 +50,11 @@ class InvariantChecker:
         try:
             reader = self.store.read_current()
             allowed = {k.fingerprint for k in (r.active, r.previous) if k is not None}
-            if reader.fingerprint not in allowed:
+            # A key held by KMS or Transit is known by its signer URI, not a fingerprint.
+            named = {
+                m.uri for fp in allowed if isinstance(m := snap.materials.get(fp), RemoteKey)
+            }
+            if not (reader.fingerprint in allowed or reader.signer_uri in named):
                 bad.append("1: readers get a key that is neither active nor previous")
         except NoActiveKeyError:
             if len(became_active) > 1:

@@ -143,6 +143,9 @@ def _init_again(
             )
 
         return engine._run(change)
+    if snap.record.state == "empty":
+        # A first key was never staged (the signer refused or failed last time): stage it now.
+        return engine.advance()
     state = snap.record.state
     return Outcome(
         "nothing",
