@@ -51,9 +51,7 @@ class InvariantChecker:
             reader = self.store.read_current()
             allowed = {k.fingerprint for k in (r.active, r.previous) if k is not None}
             # A key held by KMS or Transit is known by its signer URI, not a fingerprint.
-            named = {
-                m.uri for fp in allowed if isinstance(m := snap.materials.get(fp), RemoteKey)
-            }
+            named = {m.uri for fp in allowed if isinstance(m := snap.materials.get(fp), RemoteKey)}
             if not (reader.fingerprint in allowed or reader.signer_uri in named):
                 bad.append("1: readers get a key that is neither active nor previous")
         except NoActiveKeyError:
