@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._material import NewKey, RemoteKey, spent
 from ._signer_uri import SignerURI, parse_signer_uri
-from .errors import ConfigError, SignerError, SignerUnavailableError
+from .errors import ConfigError, ConflictError, SignerError, SignerUnavailableError
 
 if TYPE_CHECKING:
     from ._document import Snapshot
@@ -98,6 +98,8 @@ def _call(uri: SignerURI, doing: str, fn: Callable[[Any], T], *, signing: bool =
                 f"AWS KMS has no key {key} in this account and region while {doing}; check "
                 "the key ID, region= and the account"
             ) from exc
+        if code == "AlreadyExistsException":
+            raise _Exists(f"{doing}: it already exists (another run made it meanwhile)") from exc
         if code in ("DisabledException", "KMSInvalidStateException"):
             raise SignerError(
                 f"AWS KMS key {key} is disabled or pending deletion ({doing}); a retired key "
@@ -125,6 +127,10 @@ def _call(uri: SignerURI, doing: str, fn: Callable[[Any], T], *, signing: bool =
 
 class _NotFound(SignerError):
     """No such key or alias (a home asks before it creates)."""
+
+
+class _Exists(SignerError):
+    """The alias exists: a concurrent run created it first."""
 
 
 def _pem_of_der(der: bytes) -> str:
@@ -309,8 +315,23 @@ class KmsHome:
                     field="signer",
                 )
         key_id = self._create(snap)
-        self._point(alias, key_id, exists=meta is not None)
+        try:
+            self._point(alias, key_id, exists=meta is not None)
+        except _Exists:
+            # A concurrent run staged its key under the alias first: ours was never
+            # shown to anyone, so it goes, and the engine reads again and decides again.
+            self._discard(key_id)
+            raise ConflictError(
+                f"another run is staging a key in {alias}; nothing was changed"
+            ) from None
         return self._new_key(key_id, {"KeySpec": SPECS[snap.record.policy.key_size]})
+
+    def _discard(self, key_id: str) -> None:
+        self._change("disabling an unused key", lambda c: c.disable_key(KeyId=key_id))
+        self._change(
+            "scheduling an unused key's deletion",
+            lambda c: c.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7),
+        )
 
     def promoted(self, snap: Snapshot) -> None:
         """Point the alias at the active key (idempotent; what ``repair`` runs too)."""

@@ -402,3 +402,37 @@ def test_init_refuses_a_bad_signer_and_writes_nothing(
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not store.exists()
+
+
+# -- the CLI ------------------------------------------------------------------------------------
+
+
+def test_cli_init_status_register_with_a_signer(
+    signer_uri: str, signer_kind: str, tmp_path: Path, make_app
+) -> None:
+    app = make_app()
+    app.console.delete_key(app.client_id, app.kid)
+    store = f"file://{tmp_path / 'box.json'}"
+    env = {"SECRET": app.client_secret, "BOX_API_BASE_URL": app.base_url}
+    init = run_cli(
+        "init", "--store", store, "--client-id", app.client_id, "--client-secret-env", "SECRET",
+        "--enterprise-id", app.enterprise_id, "--signer", signer_uri, env=env,
+    )  # fmt: skip
+    assert init.returncode == 3, init.stderr  # a person must register the key
+    status = run_cli("status", "--store", store, env=env)
+    assert status.returncode == 0, status.stderr
+    assert f"held in {signer_kind}" in status.stdout
+    pem = status.stdout.split("public key to register at Box:\n")[1].strip() + "\n"
+    kid = app.console.add_key(app.client_id, pem)
+    done = run_cli("register", "--store", store, "--public-key-id", kid, "--verify", env=env)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(run_cli("store", "show", "--store", store, "--json", env=env).stdout)
+    assert shown["active"]["signer"] == signer_kind and shown["active"]["key_id"] == kid
+    again = run_cli("init", "--store", store, "--signer", signer_uri, env=env)
+    assert again.returncode == 0 and "already initialised" in again.stdout
+    other = run_cli("init", "--store", store, "--signer", "aws-kms://alias/other", env=env)
+    assert other.returncode == 2 and "signer cannot change" in other.stderr
+    token = run_cli("token", "--store", store, env=env)
+    assert token.returncode == 0, token.stderr
+    text = (tmp_path / "box.json").read_text()
+    assert "PRIVATE KEY" not in text and '"signer": "' in text

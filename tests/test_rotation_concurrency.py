@@ -15,7 +15,8 @@ import pytest
 from box_secrets.rotation import RotationEngine
 from box_secrets.stores import open_store
 
-from .rotation_support import Collecting, new_rig
+from .helpers import SIGNERS, make_signer_uri, make_store_uri
+from .rotation_support import Collecting, new_rig, new_signer_rig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,3 +180,47 @@ def test_reader_never_fails_across_a_whole_rotation(store_uri, make_app, tmp_pat
     result = json.loads(out)
     assert result["failed"] == 0, result["errors"]
     assert result["ok"] > 20
+
+
+@pytest.mark.parametrize("signer", SIGNERS)
+def test_eight_threads_force_one_pending_in_a_signer(
+    signer: str, tmp_path: Path, request, make_app, vault, vault_token
+) -> None:
+    """Eight runs staging at once: one key reaches the record and a person; the others'
+    KMS keys are discarded (Transit's extra versions are trimmed at the next retirement)."""
+    moto = request.getfixturevalue("moto") if signer == "aws-kms" else None
+    rig = new_signer_rig(
+        make_store_uri("file", tmp_path, moto, vault),
+        make_signer_uri(signer, moto, vault),
+        make_app,
+    )
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        engine = RotationEngine(open_store(rig.uri), base_url=rig.base_url, notifier=Collecting())
+        barrier.wait()
+        try:
+            outcomes.append(engine.advance(force=True).action)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert outcomes.count("staged") == 1, outcomes
+    assert _staged_events(rig) == 2  # the first key's, and this one
+    rig.check()
+    if signer == "aws-kms":
+        import boto3
+
+        kms = boto3.Session().client("kms", endpoint_url=moto.url, region_name="us-east-1")
+        pending = rig.snap().materials[rig.snap().record.pending.fingerprint].uri  # type: ignore[union-attr]
+        alias = rig.snap().record.signer.split("://")[1].split("?")[0] + "-pending"  # type: ignore[union-attr]
+        assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] in pending
+    rig.engine.register(rig.person_registers_pending(), verify=True)
+    rig.check()
