@@ -42,6 +42,7 @@ bench: $(STAMP_DEV)
 	$(PY) bench/store_bench.py
 	$(PY) bench/lambda_bench.py
 	$(PY) bench/terraform_bench.py
+	$(PY) bench/signer_bench.py
 
 ## lambda-zip: build dist/box-secrets-lambda.zip for AWS Lambda (ARCH=x86_64|arm64, LAMBDA_PYTHON=3.12)
 ARCH          ?= x86_64
