@@ -187,6 +187,7 @@ module "sm" {{
   recovery_window_in_days = 0
   notification_emails     = ["ops@example.com"]
   box_api_base_url        = "{box}"
+  kms_signers             = [{{ client_id = "abc123", alias = "alias/box-prod" }}]
 }}
 
 module "scheduled" {{
@@ -285,6 +286,15 @@ def _the_secrets_manager_module_creates_what_it_says(applied: dict[str, Any], mo
     assert by_sid["RotateTheBoxSecret"]["Resource"] == sm_out["secret_arn"]
     assert by_sid["AskAPerson"]["Resource"] == sm_out["topic_arn"]
     assert "*" not in json.dumps([s["Resource"] for s in document["Statement"]]).replace(":*", "")
+    kms = iam.get_role_policy(RoleName=role, PolicyName="keep-box-keys-in-kms")["PolicyDocument"]
+    kms = json.loads(kms) if isinstance(kms, str) else kms
+    by_sid = {s["Sid"]: s for s in kms["Statement"]}
+    tagged = by_sid["UseAndRetireTheAppsKeys"]["Condition"]["StringEquals"]
+    assert tagged == {"aws:ResourceTag/box-secrets:app": "abc123"}
+    assert sorted(by_sid["MoveTheAppsAliases"]["Resource"]) == [
+        "arn:aws:kms:us-east-1:123456789012:alias/box-prod",
+        "arn:aws:kms:us-east-1:123456789012:alias/box-prod-pending",
+    ]
     reader = json.loads(sm_out["reader_policy_json"])["Statement"][0]
     assert reader["Condition"]["StringEquals"]["secretsmanager:VersionStage"] == "AWSCURRENT"
     subscriptions = aws("sns", moto.url).list_subscriptions_by_topic(TopicArn=sm_out["topic_arn"])
@@ -316,6 +326,8 @@ def _the_scheduled_module_creates_what_it_says(applied: dict[str, Any], moto: An
     ]
     document = json.loads(document) if isinstance(document, str) else document
     assert [s["Sid"] for s in document["Statement"]] == ["WriteItsLogs"]  # nothing else granted
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert names == ["advance-box-secrets"]  # no KMS policy unless kms_signers names apps
 
 
 def _bootstrap_then_rotation(

@@ -85,6 +85,68 @@ resource "aws_iam_role_policy" "function" {
   policy = data.aws_iam_policy_document.function.json
 }
 
+# Keys held by AWS KMS (--signer aws-kms://..., docs/signers.md): a policy of their own,
+# only when asked. Create RSA SIGN_VERIFY keys tagged with the apps; use and retire only
+# keys so tagged; move only the named aliases. (The same in both modules: Terraform
+# refuses a shared child module outside a module's own directory when the module is
+# used from an absolute path.)
+data "aws_partition" "current" {}
+
+locals {
+  kms_client_ids = distinct([for s in var.kms_signers : s.client_id])
+  kms_prefix     = "arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  kms_aliases = flatten([
+    for s in var.kms_signers : ["${local.kms_prefix}:${s.alias}", "${local.kms_prefix}:${s.alias}-pending"]
+  ])
+}
+
+data "aws_iam_policy_document" "kms_signers" {
+  statement {
+    sid       = "CreateTaggedSigningKeys"
+    actions   = ["kms:CreateKey", "kms:TagResource"]
+    resources = ["*"] # a key's ARN does not exist before it is created
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/box-secrets:app"
+      values   = local.kms_client_ids
+    }
+  }
+
+  statement {
+    sid = "UseAndRetireTheAppsKeys"
+    actions = [
+      "kms:DescribeKey",
+      "kms:GetPublicKey",
+      "kms:Sign",
+      "kms:TagResource",
+      "kms:DisableKey",
+      "kms:ScheduleKeyDeletion",
+      "kms:CreateAlias",
+      "kms:UpdateAlias",
+      "kms:DeleteAlias",
+    ]
+    resources = ["${local.kms_prefix}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/box-secrets:app"
+      values   = local.kms_client_ids
+    }
+  }
+
+  statement {
+    sid       = "MoveTheAppsAliases"
+    actions   = ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"]
+    resources = local.kms_aliases
+  }
+}
+
+resource "aws_iam_role_policy" "kms_signers" {
+  count  = length(var.kms_signers) > 0 ? 1 : 0
+  name   = "keep-box-keys-in-kms"
+  role   = aws_iam_role.function.id
+  policy = data.aws_iam_policy_document.kms_signers.json
+}
+
 resource "aws_lambda_function" "this" {
   function_name    = var.function_name
   description      = "box-secrets: scheduled Box key rotation"
@@ -115,7 +177,7 @@ resource "aws_lambda_function" "this" {
     }
   }
 
-  depends_on = [aws_iam_role_policy.function, aws_cloudwatch_log_group.this]
+  depends_on = [aws_iam_role_policy.function, aws_iam_role_policy.kms_signers, aws_cloudwatch_log_group.this]
 }
 
 data "aws_iam_policy_document" "assume_scheduler" {

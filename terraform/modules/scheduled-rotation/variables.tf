@@ -131,3 +131,17 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "kms_signers" {
+  description = "Box apps whose keys live in AWS KMS (box-secrets init --signer aws-kms://alias/NAME): each app's client ID and alias. The function may then create keys tagged with those apps, use and retire them, and move those aliases (docs/signers.md)."
+  type = list(object({
+    client_id = string
+    alias     = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for s in var.kms_signers : can(regex("^alias/[A-Za-z0-9/_-]+$", s.alias)) && can(regex("^[A-Za-z0-9]+$", s.client_id))])
+    error_message = "Each kms_signers entry needs a client_id of letters and digits and an alias like alias/box-app."
+  }
+}
