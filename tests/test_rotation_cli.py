@@ -90,6 +90,8 @@ def test_first_key_through_the_cli(store_uri: str, make_app) -> None:
     assert token.startswith("1!")
 
 
+# Secrets Manager through the CLI: the first key and the retirement tests cover it.
+@pytest.mark.parametrize("store_uri", ["file", "vault"], indirect=True)
 def test_rotation_through_the_cli(store_uri: str, make_app) -> None:
     """An active key (set up in-process): rotate, register, promote, retire, all as processes."""
     app = make_app()
@@ -147,6 +149,10 @@ def _stored_secrets(uri: str) -> list[str]:
     return out
 
 
+# The messages are the CLI's, whatever the store; Secrets Manager's own refusals are
+# tested in test_stores_errors.py and test_hardening_aws.py (a boto3 import per process
+# made this the slowest CLI test).
+@pytest.mark.parametrize("store_uri", ["file", "vault"], indirect=True)
 def test_cli_errors_and_exit_codes(store_uri: str, make_app) -> None:
     app = make_app()
     status = cli(app.base_url, "status", "--store", store_uri)

@@ -240,9 +240,15 @@ def _run_matrix(
             raise AssertionError("the command passes too many crash points; is it looping?")
 
 
+# Every scenario on the file store; on Vault, the two that pass the most points (its CAS
+# writes behave like the file's revisions; the store contract tests cover the rest).
+_MATRIX = [(s, "file") for s in SCENARIOS] + [
+    (s, "vault") for s in SCENARIOS if s.name in ("register-verify", "retire")
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["file", "vault"])  # Secrets Manager: the next test
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+@pytest.mark.parametrize(("scenario", "backend"), _MATRIX, ids=lambda v: getattr(v, "name", v))
 def test_crash_anywhere_then_converge(
     scenario: Scenario, backend: str, tmp_path, request, keys, make_app, vault_token
 ) -> None:
@@ -340,9 +346,10 @@ _ENGINE_POINTS = [
     "notify:before#1",
     "store.commit:before#2",
 ]
-# The engine's points on the cheap backends; on Secrets Manager (a boto3 import
-# per process) one engine point and one of its own label moves.
-_KILLS = [(p, b) for p in _ENGINE_POINTS for b in ("file", "vault")] + [
+# The engine's points on the file store; one on Vault; on Secrets Manager (a boto3
+# import per process) one engine point and one of its own label moves.
+_KILLS = [(p, "file") for p in _ENGINE_POINTS] + [
+    ("store.commit:after#1", "vault"),
     ("store.commit:after#1", "aws"),
     ("aws.label:before#2", "aws"),
 ]

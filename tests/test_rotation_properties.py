@@ -177,11 +177,11 @@ class Lifecycle(RuleBasedStateMachine):
 @pytest.mark.slow
 @pytest.mark.parametrize("quarter", [0, 1, 2, 3])
 def test_lifecycle_properties(quarter: int) -> None:
-    # 4 x 10 examples of up to 40 steps: four tests, so the workers share them
+    # 4 x 7 examples of up to 40 steps: four tests, so the workers share them
     # and none runs for long.
     run = Lifecycle.TestCase
     run.settings = settings(
-        max_examples=10,
+        max_examples=7,
         stateful_step_count=40,
         deadline=None,
         database=None,  # each quarter explores on its own; no replay of the others' examples
