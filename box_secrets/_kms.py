@@ -70,12 +70,19 @@ def _client(uri: SignerURI, *, signing: bool) -> Any:
     )
 
 
-def _call(uri: SignerURI, doing: str, fn: Callable[[Any], T], *, signing: bool = False) -> T:
-    """One KMS call with AWS's errors turned into one sentence each."""
+def _call(
+    uri: SignerURI,
+    doing: str,
+    fn: Callable[[Any], T],
+    *,
+    signing: bool = False,
+    key: str | None = None,
+) -> T:
+    """One KMS call with AWS's errors turned into one sentence each (naming ``key``)."""
     from ._optional import require
 
     botocore_exc = require("botocore.exceptions")
-    key = uri.key
+    key = key or uri.key
     try:
         return fn(_client(uri, signing=signing))
     except botocore_exc.ClientError as exc:
@@ -216,12 +223,12 @@ class KmsHome:
         days = self.uri.params.get("deletion_days")
         self.deletion_days = int(days) if days else DEFAULT_DELETION_DAYS
 
-    def _change(self, doing: str, fn: Callable[[Any], T]) -> T:
+    def _change(self, doing: str, fn: Callable[[Any], T], key: str | None = None) -> T:
         """A call that changes KMS: a crash point on each side, for the fault matrix."""
         from . import _faults
 
         _faults.crashpoint("signer.change", "before")
-        out = _call(self.uri, doing, fn)
+        out = _call(self.uri, doing, fn, key=key)
         _faults.crashpoint("signer.change", "after")
         return out
 
@@ -230,15 +237,15 @@ class KmsHome:
 
     def _describe(self, ref: str) -> dict[str, Any] | None:
         try:
-            out = _call(self.uri, f"describing {ref}", lambda c: c.describe_key(KeyId=ref))
+            out = _call(self.uri, "describing a key", lambda c: c.describe_key(KeyId=ref), key=ref)
         except _NotFound:
             return None
         return dict(out["KeyMetadata"])
 
     def _new_key(self, key_id: str, meta: dict[str, Any]) -> NewKey:
-        der = _call(self.uri, "reading the public key", lambda c: c.get_public_key(KeyId=key_id))[
-            "PublicKey"
-        ]
+        der = _call(
+            self.uri, "reading the public key", lambda c: c.get_public_key(KeyId=key_id), key=key_id
+        )["PublicKey"]
         return NewKey(
             RemoteKey(self._key_uri(key_id)),
             _pem_of_der(bytes(der)),
@@ -258,6 +265,7 @@ class KmsHome:
         self._change(
             "tagging a key",
             lambda c: c.tag_resource(KeyId=key_id, Tags=[{"TagKey": TAG_STATE, "TagValue": state}]),
+            key_id,
         )
 
     def _point(self, alias: str, key_id: str, *, exists: bool) -> None:
@@ -327,10 +335,11 @@ class KmsHome:
         return self._new_key(key_id, {"KeySpec": SPECS[snap.record.policy.key_size]})
 
     def _discard(self, key_id: str) -> None:
-        self._change("disabling an unused key", lambda c: c.disable_key(KeyId=key_id))
+        self._change("disabling an unused key", lambda c: c.disable_key(KeyId=key_id), key_id)
         self._change(
             "scheduling an unused key's deletion",
             lambda c: c.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7),
+            key_id,
         )
 
     def promoted(self, snap: Snapshot) -> None:
@@ -341,10 +350,9 @@ class KmsHome:
             return
         key_id = parse_signer_uri(material.uri).key
         meta = self._describe(self.alias)
-        if meta is not None and meta.get("KeyId") == key_id:
-            return
-        self._point(self.alias, key_id, exists=meta is not None)
-        self._tag(key_id, "active")
+        if meta is None or meta.get("KeyId") != key_id:
+            self._tag(key_id, "active")  # first: once the alias moved, this run may end
+            self._point(self.alias, key_id, exists=meta is not None)
         pending = self._describe(self.pending_alias)
         if pending is not None and pending.get("KeyId") == key_id:
             self._change(
@@ -363,10 +371,11 @@ class KmsHome:
             return "disabled", f"KMS key {key_id} is disabled and scheduled for deletion"
         self._tag(key_id, "retired")
         if meta.get("KeyState") != "Disabled":
-            self._change("disabling a key", lambda c: c.disable_key(KeyId=key_id))
+            self._change("disabling a key", lambda c: c.disable_key(KeyId=key_id), key_id)
         self._change(
             "scheduling a key's deletion",
             lambda c: c.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=days),
+            key_id,
         )
         return "disabled", (
             f"KMS key {key_id} disabled (it can no longer sign) and scheduled for deletion "

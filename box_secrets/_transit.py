@@ -90,8 +90,8 @@ class _Vault:
                 client = self._client
             try:
                 return self._translated(doing, functools.partial(fn, client), hvac_exc, requests)
-            except SignerError as exc:
-                if getattr(exc, "forbidden", False) and self.auth != "token" and not relogged:
+            except _Forbidden:
+                if self.auth != "token" and not relogged:
                     relogged = True
                     with self._lock:
                         self._client = None
@@ -103,13 +103,11 @@ class _Vault:
         try:
             return fn()
         except hvac_exc.Forbidden as exc:
-            err = SignerError(
+            raise _Forbidden(
                 f"Vault denied {doing} with Transit key {key} (403); the token's policy needs "
                 f"update on {self.mount}/sign/{self.name} (and read on "
                 f"{self.mount}/keys/{self.name}; see docs/signers.md)"
-            )
-            err.forbidden = True  # type: ignore[attr-defined]
-            raise err from exc
+            ) from exc
         except hvac_exc.Unauthorized as exc:
             raise SignerError(f"Vault refused the login while {doing} (401)") from exc
         except hvac_exc.VaultDown as exc:
@@ -166,6 +164,10 @@ def _configure(client: Any, *, settings: dict[str, Any]) -> Any:
 
 class _NotFound(SignerError):
     """No such Transit key."""
+
+
+class _Forbidden(SignerError):
+    """403: the policy does not allow it, or a login expired (logged in again once)."""
 
 
 def _first_error(exc: Exception) -> str:
