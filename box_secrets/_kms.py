@@ -53,12 +53,15 @@ DEFAULT_DELETION_DAYS = 30
 
 def _client(uri: SignerURI, *, signing: bool) -> Any:
     from . import _aws
+    from ._urls import trusted_endpoint
 
-    endpoint = uri.params.get("endpoint_url")
-    if endpoint:
-        from ._urls import check_url
-
-        endpoint = check_url(endpoint, what="the aws-kms endpoint_url")
+    # Only an endpoint this process is configured for (or a loopback one, for moto):
+    # a store's writer must not be able to send our signed requests elsewhere.
+    endpoint = trusted_endpoint(
+        uri.params.get("endpoint_url"),
+        env=("AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"),
+        what="the aws-kms endpoint_url",
+    )
     return _aws.client(
         "kms",
         region=uri.params.get("region"),
@@ -215,11 +218,13 @@ class KmsHome:
             self.uri.key.split(":", 5)[-1] if self.uri.key.startswith("arn:") else (self.uri.key)
         )
         self.pending_alias = f"{self.alias}-pending"
-        endpoint = self.uri.params.get("endpoint_url")
-        if endpoint:
-            from ._urls import check_url
+        from ._urls import trusted_endpoint
 
-            check_url(endpoint, what="the aws-kms endpoint_url")  # before anything is written
+        trusted_endpoint(  # before anything is written
+            self.uri.params.get("endpoint_url"),
+            env=("AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"),
+            what="the aws-kms endpoint_url",
+        )
         days = self.uri.params.get("deletion_days")
         self.deletion_days = int(days) if days else DEFAULT_DELETION_DAYS
 

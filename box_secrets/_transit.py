@@ -42,17 +42,19 @@ class _Vault:
     """One Transit key's client settings, a logged-in hvac client, and Vault's errors in words."""
 
     def __init__(self, uri: SignerURI) -> None:
-        from ._urls import check_url
+        from ._urls import check_url, trusted_endpoint
         from .stores._uri import vault_auth
 
         self.uri = uri
-        addr = uri.params.get("addr") or os.environ.get("VAULT_ADDR") or ""
+        # The token travels in every request: only to the Vault this process is
+        # configured for (VAULT_ADDR), or a loopback one when none is set. A signer URI
+        # is read from a store, and a store's writer must not be able to redirect it.
+        addr = trusted_endpoint(uri.params.get("addr"), env=("VAULT_ADDR",), what="the Vault addr")
         if not addr:
             raise InputError(
-                "the Vault address of the Transit signer is unknown; add ?addr=https://vault:8200 "
-                "to the signer URI or set VAULT_ADDR"
+                "the Vault address of the Transit signer is unknown; set VAULT_ADDR (or add "
+                "?addr= for a local Vault)"
             )
-        # The token travels in every request: refuse cleartext to a remote host.
         self.addr = check_url(addr, what="the Vault addr")
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
         self.ca_cert = uri.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or None

@@ -17,7 +17,14 @@ from urllib.parse import urlsplit
 
 from .errors import InputError
 
-__all__ = ["ALLOW_INSECURE_ENV", "check_url", "clean_text", "is_loopback", "redact_url"]
+__all__ = [
+    "ALLOW_INSECURE_ENV",
+    "check_url",
+    "clean_text",
+    "is_loopback",
+    "redact_url",
+    "trusted_endpoint",
+]
 
 #: Set to 1 to allow plain http:// to hosts other than loopback (prints a warning each time).
 ALLOW_INSECURE_ENV = "BOX_SECRETS_ALLOW_INSECURE_HTTP"
@@ -101,3 +108,58 @@ def clean_text(text: str, *, limit: int = 300) -> str:
     """Server-supplied text made safe to print: no control characters, one line, clipped."""
     flat = " ".join(_CONTROL.sub(" ", str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _same(a: str, b: str) -> bool:
+    def norm(url: str) -> tuple[str, str, int | None, str]:
+        parts = urlsplit(url.strip())
+        default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+        return (
+            parts.scheme.lower(),
+            (parts.hostname or "").lower(),
+            parts.port or default,
+            parts.path.rstrip("/"),
+        )
+
+    try:
+        return norm(a) == norm(b)
+    except ValueError:
+        return False
+
+
+def trusted_endpoint(stored: str | None, *, env: tuple[str, ...], what: str) -> str | None:
+    """The endpoint to send credentials to when a *stored* document names one.
+
+    A signer URI inside a store is data, and whoever can write the store is not
+    thereby trusted with this process's Vault token or AWS requests. So a stored
+    address is used only if it is the one this process is configured for (the
+    first set variable of ``env``), or, when none is set, a loopback address
+    (the emulators). With ``stored`` None, the configured one (or None).
+
+    Raises:
+        InputError: the stored address is not one this process trusts.
+    """
+    configured = next((os.environ[name] for name in env if os.environ.get(name)), None)
+    if stored is None:
+        return configured
+    check_url(stored, what=what)
+    if configured is not None:
+        if _same(stored, configured):
+            return stored
+        raise InputError(
+            f"the store names {redact_url(stored, keep_path=False)} as {what}, but {env[0]} is "
+            f"{redact_url(configured, keep_path=False)}; box-secrets sends credentials only to "
+            f"the address this process is configured for: set {env[0]} to the store's if you "
+            "trust it"
+        )
+    try:
+        host = urlsplit(stored).hostname or ""
+    except ValueError:
+        host = ""
+    if is_loopback(host):
+        return stored
+    raise InputError(
+        f"the store names {redact_url(stored, keep_path=False)} as {what}; box-secrets sends "
+        f"credentials only to an address this process is configured for: set {env[0]} to it "
+        "if you trust it"
+    )

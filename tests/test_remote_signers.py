@@ -436,3 +436,51 @@ def test_cli_init_status_register_with_a_signer(
     assert token.returncode == 0, token.stderr
     text = (tmp_path / "box.json").read_text()
     assert "PRIVATE KEY" not in text and '"signer": "' in text
+
+
+@pytest.mark.parametrize("where", ["https://vault.evil.example:8200", "http://127.0.0.2:8200"])
+def test_a_store_cannot_send_the_vault_token_elsewhere(
+    where: str, tmp_path, request, make_app, vault, vault_token, monkeypatch
+) -> None:
+    """A signer URI is read from the store: its writer must not redirect our Vault token."""
+    signer = make_signer_uri("vault-transit", None, vault)
+    rig = new_signer_rig(make_store_uri("file", tmp_path, None, vault), signer, make_app)
+    path = Path(parse_store_path(rig.uri))
+    data = json.loads(path.read_text())
+    auth = data["boxAppSettings"]["appAuth"]
+    auth["signer"] = auth["signer"].replace(f"addr={vault.addr}", f"addr={where}")
+    path.write_text(json.dumps(data))
+    if where.startswith("http://127."):
+        monkeypatch.setenv("VAULT_ADDR", vault.addr)  # a loopback one, but not the configured
+    clear_cache()
+    with pytest.raises(errors.InputError) as refused:
+        TokenProvider(rig.uri, base_url=rig.base_url).refresh()
+    assert "sends credentials only to" in str(refused.value) and "VAULT_ADDR" in str(refused.value)
+    assert vault_token not in str(refused.value)
+    if not where.startswith("http://127."):
+        return  # (tests never resolve a name outside loopback)
+    monkeypatch.setenv("VAULT_ADDR", where)  # the operator decides to trust it: then it is used
+    clear_cache()
+    with pytest.raises(errors.SignerUnavailableError, match="cannot reach Vault"):
+        TokenProvider(rig.uri, base_url=rig.base_url, max_attempts=1).refresh()
+
+
+def test_a_store_cannot_send_kms_requests_elsewhere(tmp_path, request, make_app, vault) -> None:
+    moto = request.getfixturevalue("moto")
+    rig = new_signer_rig(
+        make_store_uri("file", tmp_path, moto, vault),
+        make_signer_uri("aws-kms", moto, vault),
+        make_app,
+    )
+    path = Path(parse_store_path(rig.uri))
+    text = path.read_text().replace(moto.url, "https://kms.evil.example")
+    path.write_text(text)
+    clear_cache()
+    with pytest.raises(errors.InputError, match="AWS_ENDPOINT_URL_KMS"):
+        TokenProvider(rig.uri, base_url=rig.base_url).refresh()
+
+
+def parse_store_path(uri: str) -> str:
+    from box_secrets.stores._uri import parse_store_uri
+
+    return parse_store_uri(uri).location
