@@ -4,8 +4,11 @@
 
     aws-kms://alias/NAME?region=eu-west-1            a KMS alias (init, rotation)
     aws-kms://1234abcd-...?region=eu-west-1          one KMS key (what a store records)
-    vault-transit://MOUNT/KEY?addr=https://vault:8200            a Transit key
-    vault-transit://MOUNT/KEY?addr=https://vault:8200&version=3  one version of it
+    vault-transit://MOUNT/KEY                         a Transit key (Vault at VAULT_ADDR)
+    vault-transit://MOUNT/KEY?version=3               one version of it
+
+A stored ``addr`` or ``endpoint_url`` is used only if it is the address the
+process is configured for (see ``_urls.trusted_endpoint``).
 
 The stored form always names one key (a KMS key ID, a Transit version), so a
 reader signs with exactly the key whose Box key ID sits beside it. Parsing is
@@ -159,8 +162,7 @@ def parse_signer_uri(uri: object, *, field: str = "signer") -> SignerURI:
         if not mount or not _MOUNT.match(mount) or not _TRANSIT_NAME.match(name):
             raise ConfigError(
                 f"{field} must name a Transit mount and key, like "
-                "vault-transit://transit/box-app?addr=https://vault:8200 (no '..' or empty "
-                "segments)",
+                "vault-transit://transit/box-app (no '..' or empty segments)",
                 field=field,
             )
         if any(seg in (".", "..") for seg in mount.split("/")):

@@ -81,7 +81,8 @@ def _finish(outcome: Outcome, as_json: bool) -> None:
     "--signer",
     metavar="URI",
     help="Keep the keys in AWS KMS (aws-kms://alias/NAME?region=...) or Vault Transit "
-    "(vault-transit://MOUNT/KEY?addr=...): used if it exists, else created; never exported.",
+    "(vault-transit://MOUNT/KEY, Vault at VAULT_ADDR): used if it exists, else created; never "
+    "exported.",
 )
 @click.option(
     "--key-size", type=click.Choice(["2048", "3072", "4096"]), help="RSA key size (default 2048)."
