@@ -250,7 +250,7 @@ class TransitSigner:
 
 
 class TransitHome:
-    """Where a rotation keeps its key versions: ``vault-transit://MOUNT/KEY`` (Vault at VAULT_ADDR)."""
+    """Where a rotation keeps its key versions: ``vault-transit://MOUNT/KEY`` at VAULT_ADDR."""
 
     kind = "vault-transit"
 
