@@ -23,6 +23,9 @@ class KeyHome(Protocol):
     kind: str
     uri: SignerURI
 
+    def check(self) -> None:
+        """Refuse, changing nothing, a key there that could never sign for Box."""
+
     def new_key(self, snap: Snapshot) -> NewKey:
         """The key to stage (an unused one found there, or a new one)."""
 

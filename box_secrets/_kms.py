@@ -301,6 +301,17 @@ class KmsHome:
         )
         return str(out["KeyMetadata"]["KeyId"])
 
+    def check(self) -> None:
+        """The key behind the alias, if any, must be an RSA SIGN_VERIFY key.
+
+        Raises:
+            ConfigError: it is not.
+            SignerError: KMS refused or failed.
+        """
+        meta = self._describe(self.alias)
+        if meta is not None:
+            self._check(meta, self.alias)
+
     def new_key(self, snap: Snapshot) -> NewKey:
         """The key to stage: the one an alias already names if it is usable, else a new one.
 

@@ -274,6 +274,32 @@ class TransitHome:
             bits=BITS.get(str(data.get("type")), 2048),
         )
 
+    def check(self) -> None:
+        """An existing key must be a non-exportable RSA key.
+
+        Raises:
+            ConfigError: it is not.
+            SignerError: Vault refused or failed.
+        """
+        data = self.vault.read_key()
+        if data is not None:
+            self._check(data)
+
+    def _check(self, data: dict[str, Any]) -> None:
+        v = self.vault
+        if data.get("type") not in BITS:
+            raise ConfigError(
+                f"Transit key {v.mount}/{v.name} is of type {data.get('type')}; Box needs an "
+                "RSA key: name a new key and box-secrets creates an rsa-2048 one",
+                field="signer",
+            )
+        if data.get("exportable") or data.get("allow_plaintext_backup"):
+            raise ConfigError(
+                f"Transit key {v.mount}/{v.name} is exportable, so its private key can leave "
+                "Vault; use a key created with exportable=false and allow_plaintext_backup=false",
+                field="signer",
+            )
+
     def new_key(self, snap: Snapshot) -> NewKey:
         """The version to stage: the latest of a new or unused key, else a new version.
 
@@ -297,18 +323,7 @@ class TransitHome:
             )
             data = v.read_key() or {}
             return self._new_key(data, int(data["latest_version"]))
-        if data.get("type") not in BITS:
-            raise ConfigError(
-                f"Transit key {v.mount}/{v.name} is of type {data.get('type')}; Box needs an "
-                "RSA key: name a new key and box-secrets creates an rsa-2048 one",
-                field="signer",
-            )
-        if data.get("exportable") or data.get("allow_plaintext_backup"):
-            raise ConfigError(
-                f"Transit key {v.mount}/{v.name} is exportable, so its private key can leave "
-                "Vault; use a key created with exportable=false and allow_plaintext_backup=false",
-                field="signer",
-            )
+        self._check(data)
         if snap.record.active is None:
             candidate = self._new_key(data, int(data["latest_version"]))
             if candidate.fingerprint not in spent(snap):

@@ -484,3 +484,81 @@ def parse_store_path(uri: str) -> str:
     from box_secrets.stores._uri import parse_store_uri
 
     return parse_store_uri(uri).location
+
+
+# -- init uses what is there ----------------------------------------------------------------
+
+
+def _init(rig_app: Any, store: str, signer: str) -> Any:
+    from box_secrets.rotation import RotationEngine
+
+    engine = RotationEngine(store, base_url=rig_app.base_url)
+    return engine, engine.init(
+        client_id=rig_app.client_id,
+        client_secret=rig_app.client_secret,
+        enterprise_id=rig_app.enterprise_id,
+        signer=signer,
+    )
+
+
+def test_init_uses_the_kms_key_behind_an_existing_alias(tmp_path, request, make_app) -> None:
+    moto = request.getfixturevalue("moto")
+    kms = _kms(moto)
+    key = kms.create_key(KeySpec="RSA_3072", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    alias = f"alias/existing-{os.urandom(4).hex()}"
+    kms.create_alias(AliasName=alias, TargetKeyId=key)
+    engine, outcome = _init(
+        make_app(), f"file:{tmp_path / 'b.json'}", f"aws-kms://{alias}?endpoint_url={moto.url}"
+    )
+    assert outcome.action == "staged"
+    pending = engine.store.load().record.pending
+    der = kms.get_public_key(KeyId=key)["PublicKey"]
+    from cryptography.hazmat.primitives import serialization
+
+    from box_secrets._keys import fingerprint_of
+
+    assert pending.fingerprint == fingerprint_of(serialization.load_der_public_key(der))  # type: ignore[arg-type]
+    assert pending.bits == 3072
+    assert len(kms.list_keys()["Keys"]) >= 1  # and no second key was made for it
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] == key
+
+
+def test_init_uses_an_existing_transit_key(tmp_path, make_app, vault, vault_token) -> None:
+    vault.mount_transit("transit")
+    name = "existing" + os.urandom(4).hex()
+    transit = _transit(vault)
+    transit.create_key(name=name, key_type="rsa-2048")
+    transit.rotate_key(name=name)
+    engine, outcome = _init(
+        make_app(),
+        f"file:{tmp_path / 'b.json'}",
+        f"vault-transit://transit/{name}?addr={vault.addr}",
+    )
+    assert outcome.action == "staged"
+    snap = engine.store.load()
+    assert snap.materials[snap.record.pending.fingerprint].uri.endswith("version=2")  # type: ignore[union-attr]
+    assert transit.read_key(name=name)["data"]["latest_version"] == 2  # used, not rotated
+
+
+@pytest.mark.parametrize("kind", ["kms-symmetric", "transit-aes", "transit-exportable"])
+def test_init_refuses_a_key_that_cannot_be_a_signer(
+    kind: str, tmp_path, request, make_app, vault, vault_token
+) -> None:
+    name = "bad" + os.urandom(4).hex()
+    if kind == "kms-symmetric":
+        moto = request.getfixturevalue("moto")
+        key = _kms(moto).create_key()["KeyMetadata"]["KeyId"]
+        _kms(moto).create_alias(AliasName=f"alias/{name}", TargetKeyId=key)
+        signer, words = f"aws-kms://alias/{name}?endpoint_url={moto.url}", "cannot sign RS256"
+    else:
+        vault.mount_transit("transit")
+        exportable = kind == "transit-exportable"
+        _transit(vault).create_key(
+            name=name, key_type="rsa-2048" if exportable else "aes256-gcm96", exportable=exportable
+        )
+        signer = f"vault-transit://transit/{name}?addr={vault.addr}"
+        words = "is exportable" if exportable else "Box needs an RSA key"
+    store = tmp_path / "b.json"
+    with pytest.raises(errors.ConfigError, match=words):
+        _init(make_app(), f"file:{store}", signer)
+    assert not store.exists()  # refused before anything was written

@@ -97,6 +97,12 @@ def init(
     if user_id:
         base["userID"] = user_id
     BoxAppConfig.from_dict(base)  # check the fields before generating anything
+    if signer is not None:
+        from .._homes import home_for
+
+        home = home_for(signer)
+        assert home is not None
+        home.check()  # a key there that could never sign: refused before anything is written
     snap = Snapshot(base, RotationRecord(policy=policy or Policy(), signer=signer), {})
     snap.record.log(
         "initialised", at=engine.clock(), detail="first key to be generated and registered"
