@@ -58,7 +58,13 @@ class _Vault:
         self.addr = check_url(addr, what="the Vault addr")
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
         self.ca_cert = uri.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or None
+        if self.ca_cert is not None and not os.path.isfile(self.ca_cert):
+            raise InputError(
+                f"the Vault CA certificate {self.ca_cert!r} is not a readable file; give the "
+                "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
+            )
         self.auth, self.role = vault_auth(uri.params)
+        self.params = uri.params
         self.mount, self.name = uri.mount, uri.name
         self._client: Any = None
         self._lock = threading.Lock()
@@ -67,14 +73,7 @@ class _Vault:
         from ._vault import connect
 
         try:
-            return connect(
-                self.addr,
-                namespace=self.namespace,
-                ca_cert=self.ca_cert,
-                auth=self.auth,
-                role=self.role,
-                params=self.uri.params,
-            )
+            return connect(self)
         except StoreError as exc:  # a missing credential: same words, the signer's class
             raise SignerError(str(exc)) from exc
 

@@ -9,7 +9,7 @@ is built.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from ._optional import require
 from .errors import (
@@ -20,7 +20,7 @@ from .errors import (
     StoreUnavailableError,
 )
 
-__all__ = ["ERRORS", "client", "connect", "error_class"]
+__all__ = ["ERRORS", "Target", "client", "connect", "error_class"]
 
 K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #: Where auth=kubernetes reads the service account token, if not at K8S_JWT.
@@ -53,22 +53,26 @@ def client(addr: str, *, namespace: str | None, ca_cert: str | None, timeout: fl
     return hvac.Client(url=addr, namespace=namespace, timeout=timeout, verify=ca_cert or True)
 
 
-def connect(
-    addr: str,
-    *,
-    namespace: str | None,
-    ca_cert: str | None,
-    auth: str,
-    role: str | None,
-    params: dict[str, str],
-) -> Any:
-    """A logged-in hvac client (``auth``: token, approle, kubernetes or aws).
+class Target(Protocol):
+    """Where and how to log in: what the KV store and the Transit signer both know."""
+
+    addr: str
+    namespace: str | None
+    ca_cert: str | None
+    auth: str
+    role: str | None
+    params: dict[str, str]
+
+
+def connect(target: Target) -> Any:
+    """A logged-in hvac client (``target.auth``: token, approle, kubernetes or aws).
 
     Raises:
         StoreAccessDeniedError: the credentials the method needs are absent.
         hvac.exceptions.VaultError, requests.RequestException: for the caller to word.
     """
-    client_ = client(addr, namespace=namespace, ca_cert=ca_cert)
+    auth, role, params = target.auth, target.role, target.params
+    client_ = client(target.addr, namespace=target.namespace, ca_cert=target.ca_cert)
     auth_mount = params.get("auth_mount") or auth
     if auth == "token":
         token = os.environ.get("VAULT_TOKEN") or _token_file()

@@ -25,26 +25,32 @@ def _staged_events(rig) -> int:  # type: ignore[no-untyped-def]
     return sum(1 for e in rig.snap().record.history if e.action == "staged")
 
 
-def test_eight_threads_force_one_pending(store_uri, make_app) -> None:
-    rig = new_rig(store_uri, make_app)
-    barrier = threading.Barrier(8)
+def _force_at_once(uri: str, base_url: str, n: int) -> list[str]:
+    """``rotate --force`` from n threads released together; what each run did (none fails)."""
+    barrier = threading.Barrier(n)
     outcomes: list[str] = []
     errors: list[BaseException] = []
 
     def run() -> None:
-        engine = RotationEngine(open_store(store_uri), base_url=rig.base_url, notifier=Collecting())
+        engine = RotationEngine(open_store(uri), base_url=base_url, notifier=Collecting())
         barrier.wait()
         try:
             outcomes.append(engine.advance(force=True).action)
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(8)]
+    threads = [threading.Thread(target=run) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors, errors
+    return outcomes
+
+
+def test_eight_threads_force_one_pending(store_uri, make_app) -> None:
+    rig = new_rig(store_uri, make_app)
+    outcomes = _force_at_once(rig.uri, rig.base_url, 8)
     assert outcomes.count("staged") == 1, outcomes
     assert _staged_events(rig) == 1
     rig.check()
@@ -194,24 +200,7 @@ def test_eight_threads_force_one_pending_in_a_signer(
         make_signer_uri(signer, moto, vault),
         make_app,
     )
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        engine = RotationEngine(open_store(rig.uri), base_url=rig.base_url, notifier=Collecting())
-        barrier.wait()
-        try:
-            outcomes.append(engine.advance(force=True).action)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    outcomes = _force_at_once(rig.uri, rig.base_url, 8)
     assert outcomes.count("staged") == 1, outcomes
     assert _staged_events(rig) == 2  # the first key's, and this one
     rig.check()

@@ -84,14 +84,7 @@ class VaultStore(Store):
         from .._vault import connect
 
         try:
-            return connect(
-                self.addr,
-                namespace=self.namespace,
-                ca_cert=self.ca_cert,
-                auth=self.auth,
-                role=self.role,
-                params=self.params,
-            )
+            return connect(self)
         except hvac_exc.VaultError as exc:
             raise self._translate(exc, f"logging in to Vault with auth={self.auth}") from exc
         except requests.RequestException as exc:
