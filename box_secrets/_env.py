@@ -41,7 +41,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BOX_SECRETS_DEBUG", "", "`1` shows the traceback of an unexpected error in the CLI"),
     Variable("BOX_SECRETS_TEST_HOOKS", "", "`1` lets the CLI honour `BOX_SECRETS_CRASH_AT` (tests only)"),
     Variable("BOX_SECRETS_CRASH_AT", "", "tests only: crash points to kill the CLI at, like `store.commit:after#2`"),
-    Variable("VAULT_ADDR", "", "the Vault address when the store URI has no `addr=`"),
+    Variable("VAULT_ADDR", "", "the Vault address when the store URI has no `addr=`; the only Vault a Transit signer named in a store may use (else a loopback one)"),
     Variable("VAULT_TOKEN", "", "the Vault token for `auth=token` (else `~/.vault-token`)"),
     Variable("VAULT_NAMESPACE", "", "the Vault namespace when the URI has no `namespace=`"),
     Variable("VAULT_CACERT", "", "a PEM bundle to verify Vault's TLS certificate"),
@@ -49,6 +49,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("VAULT_SECRET_ID", "", "the AppRole secret ID for `auth=approle`"),
     Variable("VAULT_EMULATOR_ROOT_TOKEN", "", "the root token `box-secrets vault-emulator` accepts (default: random)"),
     Variable("AWS_MAX_ATTEMPTS", "5", "botocore's attempts per Secrets Manager call"),
+    Variable("AWS_ENDPOINT_URL_KMS", "", "the only KMS endpoint a signer named in a store may use (else AWS_ENDPOINT_URL, else a loopback one)"),
+    Variable("AWS_ENDPOINT_URL", "", "botocore's endpoint for every AWS service; also what a KMS signer's stored endpoint_url must equal"),
     Variable("AWS_LAMBDA_FUNCTION_NAME", "", "set by Lambda; names the actor in the rotation history"),
 )  # fmt: skip
 
