@@ -461,3 +461,35 @@ def test_vault_from_lambda_logs_in_with_iam_by_default(
     monkeypatch.setenv("BOX_SECRETS_VAULT_ROLE", "no-such-role")
     with pytest.raises(errors.BoxSecretsError, match="1 of 1 store"):
         handler({"action": "status", "stores": [uri]}, None)
+
+
+def test_secrets_manager_rotation_with_the_keys_in_kms(moto, make_app, tmp_path, env, vault) -> None:  # fmt: skip
+    """Secrets Manager's protocol over a store whose keys live in KMS: the secret's versions
+    carry key references, never a private key, and the alias follows the promotion."""
+    from .helpers import make_signer_uri
+    from .rotation_support import new_signer_rig
+
+    signer = make_signer_uri("aws-kms", moto, vault)
+    rig = new_signer_rig(make_store_uri("aws", tmp_path, moto, None), signer, make_app)
+    secret = _secret(rig)
+    token = start_rotation(moto.url, secret)
+    assert _step("createSecret", secret, token)["outcome"] == "staged"
+    pending = rig.snap().record.pending
+    assert pending is not None and pending.signer_kind == "aws-kms"
+    with pytest.raises(errors.PersonNeededError):
+        _step("testSecret", secret, token)
+    rig.engine.register(rig.person_registers_pending())
+    assert _step("testSecret", secret, token)["outcome"] == "verified"
+    assert _step("finishSecret", secret, token)["outcome"] == "promoted"
+    assert labels(moto.url, secret)[token] == ["AWSCURRENT"]
+    rig.check()
+    active = rig.snap().materials[rig.snap().record.active.fingerprint].uri  # type: ignore[union-attr]
+    kms = aws("kms", moto.url)
+    alias = signer.split("://")[1].split("?")[0]
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] in active
+    assert rig.reader_token().access_token
+    sm = aws("secretsmanager", moto.url)
+    for version in sm.list_secret_version_ids(SecretId=secret, IncludeDeprecated=True)["Versions"]:
+        value = sm.get_secret_value(SecretId=secret, VersionId=version["VersionId"])
+        text = value.get("SecretString") or ""
+        assert "PRIVATE KEY" not in text and "passphrase" not in text
