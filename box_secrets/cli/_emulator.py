@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -50,8 +51,15 @@ def _serve(
         )
     sys.stdout.write(json.dumps(announce(emulator)) + "\n")
     sys.stdout.flush()
+    # SIGTERM stops it as Ctrl-C does: a script that started it with `&` (where the
+    # shell makes it ignore SIGINT) or a CI service container stops it with SIGTERM.
+    signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
         emulator.serve_forever()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @cli.command("emulator")
