@@ -9,14 +9,17 @@ their signers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from ._document import Snapshot
     from ._material import NewKey, RemoteKey
     from ._signer_uri import SignerURI
 
-__all__ = ["KeyHome", "home_for"]
+__all__ = ["KeyHome", "RetireAction", "home_for"]
+
+#: What the history says a home did with a retired key: gone, unusable, or not yet.
+RetireAction = Literal["destroyed", "disabled", "kept"]
 
 
 class KeyHome(Protocol):
@@ -35,7 +38,7 @@ class KeyHome(Protocol):
     def repair(self, snap: Snapshot) -> None:
         """Same as :meth:`promoted`, run before every engine step (a crash may have cut it)."""
 
-    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[str, str]:
+    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[RetireAction, str]:
         """Make a retired or abandoned key unusable where possible: (history action, detail).
 
         The action is ``destroyed`` (gone), ``disabled`` (cannot sign, deletion

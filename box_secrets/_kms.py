@@ -22,6 +22,7 @@ from .errors import ConfigError, ConflictError, SignerError, SignerUnavailableEr
 
 if TYPE_CHECKING:
     from ._document import Snapshot
+    from ._homes import RetireAction
 
 __all__ = ["KmsHome", "KmsSigner"]
 
@@ -378,7 +379,7 @@ class KmsHome:
 
     repair = promoted
 
-    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[str, str]:
+    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[RetireAction, str]:
         """Disable the key and schedule its deletion (idempotent): (history action, detail)."""
         key_id = parse_signer_uri(material.uri).key
         meta = self._describe(key_id)

@@ -27,6 +27,7 @@ from .errors import ConfigError, InputError, SignerError, SignerUnavailableError
 
 if TYPE_CHECKING:
     from ._document import Snapshot
+    from ._homes import RetireAction
 
 __all__ = ["TransitHome", "TransitSigner"]
 
@@ -339,7 +340,7 @@ class TransitHome:
 
     repair = promoted
 
-    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[str, str]:
+    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[RetireAction, str]:
         """Trim every version below the oldest one in use (idempotent): (action, detail)."""
         version = parse_signer_uri(material.uri).version or 0
         in_use = [

@@ -44,7 +44,7 @@ def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
         nxt.materials.pop(key.fingerprint, None)
         if at_home is not None:
             action, detail = at_home
-            nxt.record.log(action, key=key, detail=detail)  # type: ignore[arg-type]
+            nxt.record.log(action, key=key, detail=detail)
         elif store.destroys_material:
             nxt.record.log("destroyed", key=key, detail="private key destroyed in the store")
         else:

@@ -88,6 +88,7 @@ class RotationEngine:
         self.key_factory = key_factory
         self.sleep = sleep
         self.words = Words(self.store)
+        self._homes: dict[str, KeyHome | None] = {}
         # How Box calls retry (TokenProvider options: max_attempts, deadline, backoff_base).
         self.token_options = {"max_attempts": 4, "deadline": 30.0, **(token_options or {})}
 
@@ -111,9 +112,15 @@ class RotationEngine:
 
         return retry_conflicts(attempt, where=self.store.uri, sleep=self.sleep)
 
-    @staticmethod
-    def _home(snap: Snapshot) -> KeyHome | None:
-        return home_for(snap.record.signer)
+    def _home(self, snap: Snapshot) -> KeyHome | None:
+        """Where the store's keys are made (None: here); one per signer, so one login."""
+        signer = snap.record.signer
+        if signer is None:
+            return None
+        home = self._homes.get(signer)
+        if home is None:
+            home = self._homes[signer] = home_for(signer)
+        return home
 
     def _commit(self, snap: Snapshot, new: Snapshot) -> Snapshot:
         self.store.commit(new, snap.revision)
