@@ -103,10 +103,13 @@ def load_private_key(
             data, password=password, unsafe_skip_rsa_key_validation=not validate
         )
     except ValueError as exc:
-        if encrypted and "decrypt" in str(exc).lower():
+        # A wrong passphrase usually fails the padding check ("decrypt"), but about one
+        # time in 256 the garbage pads correctly and fails as DER instead: for an
+        # encrypted key, either way the passphrase is the first thing to check.
+        if encrypted:
             raise ConfigError(
                 f"{field} could not be decrypted with the given passphrase; "
-                "check that the passphrase belongs to this key",
+                "check that the passphrase belongs to this key (and that the key is whole)",
                 field=field,
             ) from exc
         raise ConfigError(
