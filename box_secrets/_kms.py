@@ -215,9 +215,8 @@ class KmsHome:
                 ": each rotation creates a new key and moves the alias to it",
                 field="signer",
             )
-        self.alias = (
-            self.uri.key.split(":", 5)[-1] if self.uri.key.startswith("arn:") else (self.uri.key)
-        )
+        # An alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME) names alias/NAME.
+        self.alias = self.uri.key.split(":", 5)[-1]
         self.pending_alias = f"{self.alias}-pending"
         from ._urls import trusted_endpoint
 
@@ -249,12 +248,10 @@ class KmsHome:
         return dict(out["KeyMetadata"])
 
     def _new_key(self, key_id: str, meta: dict[str, Any]) -> NewKey:
-        der = _call(
-            self.uri, "reading the public key", lambda c: c.get_public_key(KeyId=key_id), key=key_id
-        )["PublicKey"]
+        uri = self._key_uri(key_id)
         return NewKey(
-            RemoteKey(self._key_uri(key_id)),
-            _pem_of_der(bytes(der)),
+            RemoteKey(uri),
+            KmsSigner(uri, "").public_key_pem(),
             bits=BITS.get(str(meta.get("KeySpec")), 2048),
         )
 

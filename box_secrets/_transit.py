@@ -198,9 +198,10 @@ class TransitSigner:
     def key_id(self) -> str:
         return self._kid
 
-    def _pinned(self) -> int:
+    def _pinned(self, data: dict[str, Any] | None = None) -> int:
+        """The version to sign with (``data``: a key read the caller already made)."""
         if self._version is None:
-            data = self._vault.read_key()
+            data = data or self._vault.read_key()
             if data is None:
                 raise SignerError(
                     f"Vault has no Transit key {self._vault.mount}/{self._vault.name}"
@@ -234,8 +235,8 @@ class TransitSigner:
         return base64.b64decode(_PREFIX.sub("", signature, count=1), validate=True)
 
     def public_key_pem(self) -> str:
-        version = self._pinned()
         data = self._vault.read_key()
+        version = self._pinned(data)
         keys = (data or {}).get("keys") or {}
         entry = keys.get(str(version))
         if not isinstance(entry, dict) or not entry.get("public_key"):
