@@ -70,6 +70,35 @@ def error_class(code: str) -> type[StoreError]:
     return ERRORS.get(code, StoreError)
 
 
+#: botocore's per-service endpoint variable: AWS_ENDPOINT_URL_ + the service ID in
+#: upper case with spaces as underscores (botocore ``configprovider``, "Service-specific
+#: endpoints", https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+_SERVICE_IDS = {"secretsmanager": "SECRETS_MANAGER", "kms": "KMS", "sns": "SNS", "sts": "STS"}
+
+
+def endpoint_for(service: str, endpoint_url: str | None) -> str | None:
+    """The canonical endpoint a client for ``service`` connects to, judged like any URL.
+
+    An explicit ``endpoint_url`` wins; else ``AWS_ENDPOINT_URL_<SERVICE>``, else
+    ``AWS_ENDPOINT_URL``; else None (AWS's own https endpoint). botocore would read
+    those variables itself, unjudged: so they are judged here and passed explicitly.
+    """
+    from ._urls import check_url, configured_url
+
+    if endpoint_url is not None:
+        return check_url(endpoint_url, what=f"the {service} endpoint_url")
+    specific = f"AWS_ENDPOINT_URL_{_SERVICE_IDS.get(service, service.upper())}"
+    return configured_url((specific, "AWS_ENDPOINT_URL"))
+
+
+def max_attempts_from_env() -> int:
+    """``AWS_MAX_ATTEMPTS`` (default 5), as botocore reads it, but judged: 1 to 20."""
+    raw = os.environ.get("AWS_MAX_ATTEMPTS", "").strip() or "5"
+    if not raw.isdigit() or not 1 <= int(raw) <= 20:
+        raise InputError(f"AWS_MAX_ATTEMPTS must be a whole number from 1 to 20, not {raw[:20]!r}")
+    return int(raw)
+
+
 def client(
     service: str,
     *,
@@ -84,10 +113,14 @@ def client(
     under their own deadline (the KMS signer, inside the token module's).
 
     Raises:
-        InputError: the named profile is not configured.
+        InputError: the named profile is not configured, an endpoint is not safe to
+            send credentials to, or ``AWS_MAX_ATTEMPTS`` is not a number from 1 to 20.
         MissingExtraError: boto3 is not installed.
     """
     import hashlib
+
+    endpoint_url = endpoint_for(service, endpoint_url)
+    attempts = max_attempts or max_attempts_from_env()
 
     # Credentials, region and endpoints may come from AWS_* variables: any change
     # to them (tests switching identities, a refreshed session token) is a new client.
@@ -97,6 +130,9 @@ def client(
     built = _clients.get(key)
     if built is not None:
         return built
+    from ._redact import install_record_redaction
+
+    install_record_redaction()  # botocore logs whole bodies at DEBUG
     boto3 = require("boto3")
     botocore_config = require("botocore.config")
     botocore_exceptions = require("botocore.exceptions")
@@ -115,7 +151,7 @@ def client(
             # botocore retries throttling and 5xx itself.
             retries={
                 "mode": "standard",
-                "total_max_attempts": max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
+                "total_max_attempts": attempts,
             },
             connect_timeout=5,
             read_timeout=5 if max_attempts == 1 else 15,

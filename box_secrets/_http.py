@@ -85,6 +85,9 @@ class HttpClient:
             return manager
         import urllib3
 
+        from ._redact import install_record_redaction
+
+        install_record_redaction()
         with self._lock:
             if self._direct is None:
                 self._timeout = urllib3.Timeout(

@@ -54,7 +54,7 @@ DEFAULT_DELETION_DAYS = 30
 
 def _client(uri: SignerURI, *, signing: bool) -> Any:
     from . import _aws
-    from ._urls import trusted_endpoint
+    from ._urls import trusted_endpoint, trusted_setting
 
     # Only an endpoint this process is configured for (or a loopback one, for moto):
     # a store's writer must not be able to send our signed requests elsewhere.
@@ -67,7 +67,10 @@ def _client(uri: SignerURI, *, signing: bool) -> Any:
         "kms",
         region=uri.params.get("region"),
         endpoint_url=endpoint,
-        profile=uri.params.get("profile"),
+        # The profile chooses the identity requests are signed as: not the store's choice.
+        profile=trusted_setting(
+            uri.params.get("profile"), env="AWS_PROFILE", what="the aws-kms profile"
+        ),
         # A signature is retried by the token module within its deadline; botocore
         # retrying underneath would multiply the attempts and outlast it.
         max_attempts=1 if signing else None,

@@ -172,6 +172,14 @@ def parse_signer_uri(uri: object, *, field: str = "signer") -> SignerURI:
                 field=field,
             )
         key = f"{mount}/{name}"
+        from ._vault import is_plain_mount
+
+        if "auth_mount" in params and not is_plain_mount(params["auth_mount"]):
+            raise ConfigError(
+                f"{field} auth_mount must be a plain mount path like approle (letters, digits, "
+                "'_', '.', '-'; no '..' or empty segments)",
+                field=field,
+            )
         version = params.get("version")
         if version is not None and not (version.isdigit() and 1 <= int(version) <= 10**9):
             raise ConfigError(f"{field} version must be a positive whole number", field=field)

@@ -43,7 +43,7 @@ class _Vault:
     """One Transit key's client settings, a logged-in hvac client, and Vault's errors in words."""
 
     def __init__(self, uri: SignerURI) -> None:
-        from ._urls import check_url, trusted_endpoint
+        from ._urls import check_url, trusted_endpoint, trusted_setting
         from .stores._uri import vault_auth
 
         self.uri = uri
@@ -58,7 +58,10 @@ class _Vault:
             )
         self.addr = check_url(addr, what="the Vault addr")
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
-        self.ca_cert = uri.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or None
+        # The CA bundle chooses whom TLS trusts: not the store's choice (see trusted_setting).
+        self.ca_cert = trusted_setting(
+            uri.params.get("ca_cert"), env="VAULT_CACERT", what="the Vault ca_cert"
+        )
         if self.ca_cert is not None and not os.path.isfile(self.ca_cert):
             raise InputError(
                 f"the Vault CA certificate {self.ca_cert!r} is not a readable file; give the "

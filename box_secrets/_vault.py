@@ -39,6 +39,21 @@ ERRORS: dict[str, type[StoreError]] = {
 }
 
 
+_MOUNT_SEGMENT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+
+def is_plain_mount(path: str) -> bool:
+    """True when ``path`` is a mount path that stays where it says once Vault reads it.
+
+    Mount paths (``auth_mount``, a Transit mount) go into request paths under
+    ``/v1/``: a ``..`` segment (or an encoded one) would post credentials elsewhere.
+    """
+    segments = path.split("/")
+    return bool(path) and all(
+        seg not in ("", ".", "..") and all(c in _MOUNT_SEGMENT for c in seg) for seg in segments
+    )
+
+
 def error_class(exc: Exception) -> type[StoreError]:
     """The box-secrets error an hvac exception means."""
     name = type(exc).__name__
@@ -49,6 +64,9 @@ def error_class(exc: Exception) -> type[StoreError]:
 
 def client(addr: str, *, namespace: str | None, ca_cert: str | None, timeout: float = 10) -> Any:
     """An hvac client for ``addr`` (already checked to be https or loopback)."""
+    from ._redact import install_record_redaction
+
+    install_record_redaction()
     hvac = require("hvac")
     return hvac.Client(url=addr, namespace=namespace, timeout=timeout, verify=ca_cert or True)
 

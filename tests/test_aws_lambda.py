@@ -63,9 +63,10 @@ def _secrets_of(rig: Rig, app: Any) -> list[str]:
 
 
 @pytest.fixture
-def aws_rig(moto, make_app, tmp_path, env) -> tuple[Rig, Any]:
+def aws_rig(moto, make_app, tmp_path, env, monkeypatch) -> tuple[Rig, Any]:
     app = make_app()
     rig = new_rig(make_store_uri("aws", tmp_path, moto, None), lambda: app)
+    monkeypatch.setenv("BOX_SECRETS_STORES", rig.uri)  # the store this function serves
     return rig, app
 
 
@@ -297,12 +298,13 @@ def test_crash_inside_a_step_then_retry_converges(step: str, aws_rig, moto) -> N
 
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_scheduled_event_advances_every_store(
-    kind, make_app, tmp_path, moto, vault, vault_token, env, logs
+    kind, make_app, tmp_path, moto, vault, vault_token, env, logs, monkeypatch
 ) -> None:
     app = make_app()
     rig = new_rig(make_store_uri(kind, tmp_path, moto, vault), lambda: app)
     rig.engine.advance(force=True)  # a key waits for a person
     missing = f"file:{tmp_path / 'nothing-here.json'}"
+    monkeypatch.setenv("BOX_SECRETS_STORES", f"{rig.uri}\n{missing}")
     with pytest.raises(errors.BoxSecretsError, match="1 of 2 store"):
         handler({"stores": [rig.uri, missing]}, None)
     lines = _step_lines(logs)
@@ -358,6 +360,7 @@ def test_two_rotations_through_rotate_secret(relayed_moto, make_app, tmp_path, e
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
     app = make_app()
     rig = new_rig(make_store_uri("aws", tmp_path, moto, None), lambda: app)
+    monkeypatch.setenv("BOX_SECRETS_STORES", rig.uri)
     secret = _secret(rig)
     sm = aws("secretsmanager", moto.url)
 
@@ -456,6 +459,7 @@ def test_vault_from_lambda_logs_in_with_iam_by_default(
     monkeypatch.setenv("BOX_SECRETS_VAULT_ROLE", "box-secrets-rotation")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLAMBDAROLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "lambda-role-secret")
+    monkeypatch.setenv("BOX_SECRETS_STORES", uri)
     status = handler({"action": "status", "stores": [uri]}, None)["stores"][0]["status"]
     assert status["state"] == "active" and status["active"]["key_id"] == app.kid
     monkeypatch.setenv("BOX_SECRETS_VAULT_ROLE", "no-such-role")

@@ -120,6 +120,7 @@ def test_a_rotation_needs_exactly_the_documented_actions(
     monkeypatch.setenv("BOX_API_BASE_URL", box_emulator.base_url)
     monkeypatch.setenv("BOX_SECRETS_NOTIFY", f"sns://{topic}?region=us-east-1")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("BOX_SECRETS_STORES", uri)
     _as(monkeypatch, key)
 
     def rotation() -> dict[str, Any]:

@@ -135,7 +135,8 @@ def test_userinfo_in_urls_is_never_printed(tmp_path: Path, make_app) -> None:
         "--box-base-url", "http://user:hunter2@127.0.0.1:9", "token", "--config", str(cfg),
         env={"BOX_SECRETS_MAX_ATTEMPTS": "2"},
     )  # fmt: skip
-    assert proc.returncode == 1
+    # A URL with a password is refused outright (exit 2), and the password is not echoed.
+    assert proc.returncode == 2, proc.stderr
     assert "hunter2" not in proc.stderr + proc.stdout and "user:" not in proc.stderr
     store = f"file://{tmp_path / 's.json'}"
     run_cli("store", "import", "--config", str(cfg), "--store", store)
@@ -143,7 +144,7 @@ def test_userinfo_in_urls_is_never_printed(tmp_path: Path, make_app) -> None:
         "rotate", "--force", "--store", store, "--notify", "https://u:p4ss@127.0.0.1:9/T/B/x",
         env={"BOX_API_BASE_URL": app.base_url, "BOX_SECRETS_MAX_ATTEMPTS": "2"},
     )  # fmt: skip
-    assert hook.returncode == 1, hook.stderr
+    assert hook.returncode == 2, hook.stderr
     assert "p4ss" not in hook.stderr + hook.stdout and "/T/B/x" not in hook.stderr
 
 

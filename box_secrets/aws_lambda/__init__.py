@@ -36,6 +36,7 @@ __all__ = ["handler"]
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Serve one invocation (see the module docstring for the events)."""
     request_id = getattr(context, "aws_request_id", None)
+    _quiet_libraries()
     try:
         parsed = parse_event(event)
     except InputError as exc:
@@ -52,6 +53,21 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         return run_job(parsed, request_id)
     except BoxSecretsError as exc:
         raise exc.with_traceback(None) from None
+
+
+def _quiet_libraries() -> None:
+    """Nothing secret in the function's logs at any level: see ``box_secrets._redact``.
+
+    Lambda's advanced logging controls set the root logger's level; at DEBUG,
+    botocore would log the secret it reads and writes. Its loggers (and the other
+    libraries') are held at WARNING, and whatever they still log is redacted.
+    """
+    import os
+
+    from .._redact import UNSAFE_DEBUG_ENV, hold_third_party, install_record_redaction
+
+    hold_third_party(unsafe=os.environ.get(UNSAFE_DEBUG_ENV) == "1")
+    install_record_redaction()
 
 
 def _rotate(event: RotationEvent, request_id: str | None) -> dict[str, Any]:

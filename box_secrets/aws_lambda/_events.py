@@ -24,7 +24,15 @@ from typing import Any, Literal
 
 from ..errors import InputError
 
-__all__ = ["STEPS", "JobEvent", "RotationEvent", "parse_event"]
+__all__ = [
+    "STEPS",
+    "STORES_ENV",
+    "JobEvent",
+    "RotationEvent",
+    "configured_stores",
+    "parse_event",
+    "resolve_store",
+]
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 Action = Literal["advance", "register", "remind", "status"]
@@ -67,6 +75,74 @@ _EXPECTED = (
 )
 
 
+#: The stores this function serves, one URI per line or space (beside BOX_SECRETS_STORE).
+STORES_ENV = "BOX_SECRETS_STORES"
+
+
+def configured_stores() -> tuple[str, ...]:
+    """The store URIs this function serves: ``BOX_SECRETS_STORE`` and ``BOX_SECRETS_STORES``.
+
+    These come from the function's own configuration, which only its deployer
+    can change; an event can only choose among them.
+    """
+    uris = os.environ.get(STORES_ENV, "").split()
+    single = os.environ.get("BOX_SECRETS_STORE", "").strip()
+    if single and single not in uris:
+        uris.insert(0, single)
+    return tuple(uris)
+
+
+def _aws_name(location: str) -> str:
+    """A secret's name, from its name or its ARN (``...:secret:NAME-AbCdEf``)."""
+    if location.startswith("arn:") and ":secret:" in location:
+        name = location.split(":secret:", 1)[1]
+        return re.sub(r"-[A-Za-z0-9]{6}$", "", name)
+    return location
+
+
+def resolve_store(named: str) -> str:
+    """The configured store URI an event's store name stands for.
+
+    Whoever may invoke the function could otherwise name a store whose address,
+    auth method or role sends the function's credentials to their own host. So an
+    event names a store only as the function is configured for it: the same URI,
+    or the same scheme and location with no parameters (``aws-sm://NAME`` also
+    matches a configured ARN of that secret). Connection parameters always come
+    from the configured URI.
+
+    Raises:
+        InputError: the name is malformed or not a configured store.
+    """
+    from ..stores._uri import parse_store_uri
+
+    configured = configured_stores()
+    if not configured:
+        raise InputError(
+            "this function has no configured stores, so an event may not name one: set "
+            f"{STORES_ENV} (or BOX_SECRETS_STORE) in the function's environment"
+        )
+    wanted = parse_store_uri(named)
+    for uri in configured:
+        have = parse_store_uri(uri)
+        if wanted == have:
+            return uri
+        if wanted.params or wanted.scheme != have.scheme:
+            continue
+        if wanted.location == have.location or (
+            have.scheme == "aws-sm" and _aws_name(wanted.location) == _aws_name(have.location)
+        ):
+            return uri
+    if wanted.params:
+        raise InputError(
+            "an event may not set store parameters (addr, endpoint_url, auth, role, ...): name "
+            f"the store without ?parameters, as it appears in {STORES_ENV}"
+        )
+    raise InputError(
+        f"the event names a store this function is not configured for; it serves only the "
+        f"stores in {STORES_ENV} and BOX_SECRETS_STORE"
+    )
+
+
 def _stores(event: dict[str, Any]) -> tuple[str, ...]:
     if "stores" in event:
         raw = event["stores"]
@@ -80,16 +156,15 @@ def _stores(event: dict[str, Any]) -> tuple[str, ...]:
                 f'"stores" must be a list of 1 to {_MAX_STORES} store URIs, like '
                 '["aws-sm://box/app", "vault://secret/box/app"]'
             )
-        return tuple(s.strip() for s in raw)
+        return tuple(dict.fromkeys(resolve_store(s.strip()) for s in raw))
     if "store" in event:
-        return (_text(event, "store", "Lambda"),)
-    default = os.environ.get("BOX_SECRETS_STORE", "").strip()
+        return (resolve_store(_text(event, "store", "Lambda")),)
+    default = configured_stores()
     if not default:
         raise InputError(
-            'no store named: give "stores" (or "store") in the event, or set '
-            "BOX_SECRETS_STORE in the function's environment"
+            f"no store named: set {STORES_ENV} (or BOX_SECRETS_STORE) in the function's environment"
         )
-    return (default,)
+    return default
 
 
 def parse_event(event: object) -> RotationEvent | JobEvent:
@@ -123,7 +198,12 @@ def parse_event(event: object) -> RotationEvent | JobEvent:
                     "public_key_id must be the key ID the Box Developer Console shows "
                     "(letters and digits)"
                 )
-            return JobEvent("register", _stores(event)[:1], key_id)
+            stores = _stores(event)
+            if len(stores) != 1:
+                raise InputError(
+                    'a register event finishes one rotation: name exactly one store with "store"'
+                )
+            return JobEvent("register", stores, key_id)
         if action in ("status", "advance", "remind"):
             return JobEvent(action, _stores(event))
         raise InputError(

@@ -82,6 +82,9 @@ def run_job(event: JobEvent, request_id: str | None) -> dict[str, Any]:
             result["person_needed"] = isinstance(exc, PersonNeededError)
         except Exception as exc:  # reported per store, then the invocation fails
             result = {"store": uri, "ok": False, "error": f"unexpected {type(exc).__name__}"}
+        from .._urls import redact_uri
+
+        result["store"] = redact_uri(uri)  # returned to the invoker: no password
         level = "INFO" if result["ok"] else "ERROR"
         if result.get("person_needed") and result["ok"] is not True:
             level = "WARNING"

@@ -31,11 +31,19 @@ def _clean(text: str) -> str:
     return redact(text)
 
 
+def _store(uri: str) -> str:
+    from .._urls import redact_uri
+
+    return redact_uri(uri)
+
+
 def emit(level: str, **fields: Any) -> dict[str, Any]:
     """Write one JSON line (``level`` is INFO, WARNING or ERROR) and return it."""
     line: dict[str, Any] = {"level": level, "logger": "box_secrets.aws_lambda", **fields}
     if isinstance(line.get("message"), str):
         line["message"] = _clean(line["message"])
+    if isinstance(line.get("store"), str):
+        line["store"] = _store(line["store"])
     stream.write(json.dumps(line, sort_keys=True, default=str) + "\n")
     stream.flush()
     return line
@@ -61,7 +69,7 @@ def metrics(store: str, *, person_needed: bool, key_age_days: float | None, fail
                 }
             ],
         },
-        "Store": store,
+        "Store": _store(store),
         **values,
     }
     stream.write(json.dumps(line, sort_keys=True) + "\n")

@@ -171,11 +171,9 @@ def open_notifier(uri: str | None, *, log_stream: TextIO | None = None) -> Notif
             raise InputError(
                 "an SNS notifier looks like sns://arn:aws:sns:REGION:ACCOUNT:TOPIC?region=REGION"
             )
-        if params.get("endpoint_url"):
-            from .._urls import check_url
+        from .._aws import endpoint_for
 
-            check_url(params["endpoint_url"], what="the SNS endpoint_url")
-        return SNSNotifier(
-            arn, region=params.get("region"), endpoint_url=params.get("endpoint_url")
-        )
+        # Judged now (and connected to in this canonical form), before any rotation step.
+        endpoint = endpoint_for("sns", params.get("endpoint_url") or None)
+        return SNSNotifier(arn, region=params.get("region"), endpoint_url=endpoint)
     raise InputError("--notify must be log:, an https:// webhook URL, or sns://TOPIC-ARN")

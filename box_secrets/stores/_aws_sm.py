@@ -109,12 +109,11 @@ class SecretsManagerStore(Store):
         # after a load starts from them instead of describing the secret again
         # (every move is still checked by Secrets Manager against its source).
         self._seen_labels: dict[str, list[str]] | None = None
-        endpoint = uri.params.get("endpoint_url")
-        if endpoint is not None:
-            from .._urls import check_url
+        from .._aws import endpoint_for
 
-            # SecretString travels to it: refuse cleartext to a remote host.
-            check_url(endpoint, what="the aws-sm endpoint_url")
+        # SecretString travels to it: refused now (cleartext to a remote host, a
+        # parser trick) rather than at the first call; the client connects to this form.
+        self.endpoint_url = endpoint_for("secretsmanager", uri.params.get("endpoint_url"))
 
     @property
     def client(self) -> Any:
@@ -124,7 +123,7 @@ class SecretsManagerStore(Store):
             self._client = client(
                 "secretsmanager",
                 region=self.params.get("region"),
-                endpoint_url=self.params.get("endpoint_url"),
+                endpoint_url=self.endpoint_url,
                 profile=self.params.get("profile"),
             )
         return self._client

@@ -89,6 +89,8 @@ def parse_store_uri(uri: str) -> StoreURI:
     if not isinstance(uri, str) or not uri.strip():
         raise StoreURIError(f"the store URI is empty; use one like {_EXAMPLES}")
     text = uri.strip()
+    if not _encodable(text) or not _encodable(unquote(text)):
+        raise StoreURIError("the store URI holds a character that is not valid text; retype it")
     if _CONTROL.search(text) or _CONTROL.search(unquote(text)):
         raise StoreURIError("the store URI holds a control character (such as %00); remove it")
     scheme, sep, rest = text.partition(":")
@@ -133,6 +135,13 @@ def parse_store_uri(uri: str) -> StoreURI:
     if not mount or not path:
         raise StoreURIError("vault:// needs a mount and a path, like vault://secret/box/app")
     _check_vault_segments(f"{mount}/{path}")
+    from .._vault import is_plain_mount
+
+    if "auth_mount" in params and not is_plain_mount(params["auth_mount"]):
+        raise StoreURIError(
+            "vault auth_mount must be a plain mount path like approle or team/approle "
+            "(letters, digits, '_', '.', '-'; no '..' or empty segments)"
+        )
     auth, role = vault_auth(params)
     if auth not in ("token", "approle", "aws", "kubernetes"):
         raise StoreURIError(
@@ -186,6 +195,15 @@ def _file_path(location: str, text: str) -> str:
     if not path or path.endswith("/"):
         raise StoreURIError("file: needs a path to a JSON file, like file:box_config.json")
     return os.path.normpath(path)
+
+
+def _encodable(text: str) -> bool:
+    """False for text holding a lone surrogate (from a bad JSON escape or file name)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _safe(text: str) -> str:
