@@ -273,9 +273,10 @@ def redact_uri(uri: str) -> str:
         name, eq, value = pair.partition("=")
         plain = unquote(value)
         if "@" in plain and "://" in plain:
-            pair = f"{name}{eq}{quote(redact_url(plain), safe='/:')}"
+            pairs.append(f"{name}{eq}{quote(redact_url(plain), safe='/:')}")
             changed = True
-        pairs.append(pair)
+        else:
+            pairs.append(pair)
     return f"{base}?{'&'.join(pairs)}" if changed else str(uri)
 
 

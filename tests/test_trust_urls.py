@@ -72,7 +72,7 @@ HOSTILE = [
     "http://O.nip.io",
     "http://127.0.0.1.nip.io",
     "http://ⓛocalhost",
-    "http://lоcalhost",  # a Cyrillic o
+    "http://l\u043ecalhost",  # a Cyrillic o
     "http://localhost\u200b",
     "http://local\u00adhost",
     "http://127.0.0.1\u2024O",
