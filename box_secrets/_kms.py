@@ -16,7 +16,7 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._material import NewKey, RemoteKey, spent
+from ._material import NewKey, RemoteKey, pem_fingerprint, recorded_fingerprint, spent
 from ._signer_uri import SignerURI, parse_signer_uri
 from .errors import ConfigError, ConflictError, SignerError, SignerUnavailableError
 
@@ -379,13 +379,56 @@ class KmsHome:
 
     repair = promoted
 
+    def _ours(self, key_id: str, meta: dict[str, Any], material: RemoteKey, snap: Snapshot) -> None:
+        """Refuse to touch a key this app did not make, whatever the store says.
+
+        The record is data, and whoever can write the store could point it at any
+        key the function may use (in a Lambda serving several apps, another app's).
+        So before anything destructive: the key carries this app's tag, which only
+        box-secrets sets, and (while it can still sign) its public key is the one
+        the record holds for it. A key this run already disabled is known by the
+        ``retired`` state tag, set before it was disabled.
+        """
+        out = _call(
+            self.uri,
+            "reading a key's tags",
+            lambda c: c.list_resource_tags(KeyId=key_id),
+            key=key_id,
+        )
+        tags = {str(t.get("TagKey")): str(t.get("TagValue")) for t in out.get("Tags") or []}
+        refusal = (
+            f"the store names KMS key {key_id} as one of its keys, but "
+            + "{why}; box-secrets changes only keys it made for this app, so nothing was "
+            "changed: restore the store from its history, or retire the key by hand"
+        )
+        if tags.get(TAG_APP) != snap.client_id:
+            raise SignerError(refusal.format(why=f"it is not tagged {TAG_APP}={snap.client_id}"))
+        if meta.get("KeyState") == "Enabled":
+            recorded = recorded_fingerprint(snap, material)
+            actual = pem_fingerprint(KmsSigner(self._key_uri(key_id), "").public_key_pem())
+            if recorded != actual:
+                raise SignerError(
+                    refusal.format(why="its public key is not the one the record holds for it")
+                )
+        elif tags.get(TAG_STATE) != "retired":
+            raise SignerError(
+                refusal.format(
+                    why=f"it is {meta.get('KeyState')} and was not retired by box-secrets"
+                )
+            )
+
     def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[RetireAction, str]:
-        """Disable the key and schedule its deletion (idempotent): (history action, detail)."""
+        """Disable the key and schedule its deletion (idempotent): (history action, detail).
+
+        Raises:
+            SignerError: the key is not this app's (see :meth:`_ours`), or KMS failed.
+        """
         key_id = parse_signer_uri(material.uri).key
         meta = self._describe(key_id)
         days = self.deletion_days
         if meta is None or meta.get("KeyState") == "PendingDeletion":
             return "disabled", f"KMS key {key_id} is disabled and scheduled for deletion"
+        self._ours(key_id, meta, material, snap)
         self._tag(key_id, "retired")
         if meta.get("KeyState") != "Disabled":
             self._change("disabling a key", lambda c: c.disable_key(KeyId=key_id), key_id)

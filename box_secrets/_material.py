@@ -132,6 +132,18 @@ def material_from_auth(auth: object) -> Material | None:
     return None
 
 
+def recorded_fingerprint(snap: Snapshot, material: Material) -> str | None:
+    """The fingerprint the record keeps ``material`` under (None if it keeps it nowhere)."""
+    return next((fp for fp, m in snap.materials.items() if m == material), None)
+
+
+def pem_fingerprint(public_key_pem: str) -> str:
+    """The fingerprint of a PKIX PEM public key (what the record compares homes against)."""
+    from ._keys import fingerprint_of, load_public_key
+
+    return fingerprint_of(load_public_key(public_key_pem))
+
+
 def spent(snap: Snapshot) -> set[str]:
     """Fingerprints a newly staged key must not have: keys in use, retired or abandoned."""
     r = snap.record

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._material import NewKey, RemoteKey, spent
+from ._material import NewKey, RemoteKey, pem_fingerprint, recorded_fingerprint, spent
 from ._signer_uri import SignerURI, parse_signer_uri
 from .errors import ConfigError, InputError, SignerError, SignerUnavailableError, StoreError
 
@@ -344,8 +344,53 @@ class TransitHome:
 
     repair = promoted
 
+    def _ours(
+        self, material: RemoteKey, version: int, data: dict[str, Any], snap: Snapshot
+    ) -> None:
+        """Refuse to trim a key, or a version, that is not the one the record holds.
+
+        The record is data: whoever can write the store could point the home at
+        another Transit key, whose versions a trim would remove for good. So the
+        key retired must be the home's key, every key in use must be too, and the
+        version's public key (while Vault still has it) must be the one recorded.
+        """
+        refusal = (
+            "the store names {what}; box-secrets trims only the Transit key the record's "
+            "keys live in, so nothing was changed: restore the store from its history, or "
+            "trim the key by hand"
+        )
+        keys = [material] + [
+            m
+            for k in (snap.record.active, snap.record.pending, snap.record.previous)
+            if k is not None
+            for m in [snap.materials.get(k.fingerprint)]
+            if isinstance(m, RemoteKey)
+        ]
+        for m in keys:
+            parsed = parse_signer_uri(m.uri)
+            if parsed.kind != self.kind or parsed.key != self.uri.key:
+                raise SignerError(
+                    refusal.format(
+                        what=f"{self.uri.key} as its Transit key, but one of its keys lives in "
+                        f"{parsed.key}"
+                    )
+                )
+        entry = ((data.get("keys") or {}).get(str(version))) or {}
+        if entry.get("public_key"):
+            if pem_fingerprint(str(entry["public_key"])) != recorded_fingerprint(snap, material):
+                raise SignerError(
+                    refusal.format(
+                        what=f"version {version} of {self.uri.key} as a retired key, but its "
+                        "public key is not the one the record holds"
+                    )
+                )
+
     def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[RetireAction, str]:
-        """Trim every version below the oldest one in use (idempotent): (action, detail)."""
+        """Trim every version below the oldest one in use (idempotent): (action, detail).
+
+        Raises:
+            SignerError: the version is not one of this home's (see :meth:`_ours`).
+        """
         version = parse_signer_uri(material.uri).version or 0
         in_use = [
             parse_signer_uri(m.uri).version or 0
@@ -362,6 +407,7 @@ class TransitHome:
             )
         v = self.vault
         data = v.read_key() or {}
+        self._ours(material, version, data, snap)
         # Two calls, encryption first: Vault refuses a decryption minimum above the
         # encryption one, and hvac refuses both in one call unless encryption > decryption.
         for field in ("min_encryption_version", "min_decryption_version"):

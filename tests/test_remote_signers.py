@@ -562,3 +562,72 @@ def test_init_refuses_a_key_that_cannot_be_a_signer(
     with pytest.raises(errors.ConfigError, match=words):
         _init(make_app(), f"file:{store}", signer)
     assert not store.exists()  # refused before anything was written
+
+
+# -- a crafted store cannot make a rotation destroy keys it did not create ---------------------
+
+
+def _rotated_once(rig: Rig) -> str:
+    """Stage, register and promote a second key; the previous key's signer URI."""
+    assert rig.engine.advance(force=True).action == "staged"
+    rig.engine.register(rig.person_registers_pending())
+    assert rig.engine.advance().action == "promoted"
+    return _material_uri(rig, "previous")
+
+
+@pytest.mark.parametrize("owner", ["team", "another-app", "this-app"])
+def test_retirement_refuses_a_kms_key_the_app_did_not_make(
+    owner: str, tmp_path, request, make_app, vault
+) -> None:
+    moto = request.getfixturevalue("moto")
+    rig = new_signer_rig(
+        make_store_uri("file", tmp_path, moto, vault),
+        make_signer_uri("aws-kms", moto, vault),
+        make_app,
+    )
+    previous = parse_signer_uri(_rotated_once(rig)).key
+    tags = {
+        "team": [{"TagKey": "team", "TagValue": "payments"}],
+        "another-app": [{"TagKey": "box-secrets:app", "TagValue": "someone-else"}],
+        # Tagged for this app (by someone who may tag), but not the key the record holds.
+        "this-app": [{"TagKey": "box-secrets:app", "TagValue": rig.client_id}],
+    }[owner]
+    kms = _kms(moto)
+    foreign = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY", Tags=tags)["KeyMetadata"][
+        "KeyId"
+    ]
+    path = Path(parse_store_path(rig.uri))
+    path.write_text(path.read_text().replace(previous, foreign))
+    clear_cache()
+    rig.person_removes(rig.snap().record.previous.key_id)
+    with pytest.raises(errors.SignerError, match="nothing was changed") as refused:
+        rig.engine.advance()
+    assert foreign in str(refused.value) and "\n" not in str(refused.value)
+    for key in (foreign, previous):
+        assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert kms.list_resource_tags(KeyId=foreign)["Tags"] == tags  # not even tagged
+
+
+def test_retirement_refuses_to_trim_another_transit_key(
+    tmp_path, make_app, vault, vault_token
+) -> None:
+    signer = make_signer_uri("vault-transit", None, vault)
+    rig = new_signer_rig(make_store_uri("file", tmp_path, None, vault), signer, make_app)
+    _rotated_once(rig)
+    transit = _transit(vault)
+    other = "other-" + os.urandom(4).hex()
+    transit.create_key(name=other, key_type="rsa-2048", mount_point="transit")
+    for _ in range(3):
+        transit.rotate_key(name=other, mount_point="transit")
+    path = Path(parse_store_path(rig.uri))
+    data = json.loads(path.read_text())
+    home = parse_signer_uri(data["boxSecrets"]["signer"])
+    data["boxSecrets"]["signer"] = str(home.with_key(f"transit/{other}"))
+    path.write_text(json.dumps(data))
+    clear_cache()
+    rig.person_removes(rig.snap().record.previous.key_id)
+    with pytest.raises(errors.SignerError, match="nothing was changed"):
+        rig.engine.advance()
+    after = transit.read_key(name=other, mount_point="transit")["data"]
+    assert sorted(after["keys"]) == ["1", "2", "3", "4"]
+    assert after["min_decryption_version"] == 1 and after["min_available_version"] == 0

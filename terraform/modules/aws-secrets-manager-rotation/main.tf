@@ -132,6 +132,7 @@ data "aws_iam_policy_document" "kms_signers" {
     actions = [
       "kms:DescribeKey",
       "kms:GetPublicKey",
+      "kms:ListResourceTags",
       "kms:Sign",
       "kms:TagResource",
       "kms:DisableKey",
