@@ -376,14 +376,14 @@ class TransitHome:
                     )
                 )
         entry = ((data.get("keys") or {}).get(str(version))) or {}
-        if entry.get("public_key"):
-            if pem_fingerprint(str(entry["public_key"])) != recorded_fingerprint(snap, material):
-                raise SignerError(
-                    refusal.format(
-                        what=f"version {version} of {self.uri.key} as a retired key, but its "
-                        "public key is not the one the record holds"
-                    )
+        public = entry.get("public_key")
+        if public and pem_fingerprint(str(public)) != recorded_fingerprint(snap, material):
+            raise SignerError(
+                refusal.format(
+                    what=f"version {version} of {self.uri.key} as a retired key, but its "
+                    "public key is not the one the record holds"
                 )
+            )
 
     def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[RetireAction, str]:
         """Trim every version below the oldest one in use (idempotent): (action, detail).
