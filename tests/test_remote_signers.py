@@ -41,6 +41,12 @@ def _transit(vault: Any) -> Any:
     return hvac.Client(url=vault.addr, token=vault.root_token).secrets.transit
 
 
+@pytest.fixture
+def vault_server_openbao(openbao, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("VAULT_TOKEN", openbao.root_token)
+    return openbao
+
+
 @pytest.fixture(params=SIGNERS)
 def signer_kind(request) -> str:  # type: ignore[no-untyped-def]
     return str(request.param)
@@ -58,13 +64,13 @@ def _material_uri(rig: Rig, role: str) -> str:
     return str(snap.materials[key.fingerprint].uri)  # type: ignore[union-attr]
 
 
-def _key_state(request: Any, uri: str) -> str:
+def _key_state(request: Any, uri: str, vault: Any = None) -> str:
     """Where a key stands at home: a KMS KeyState, or a Transit version's fate."""
     parsed = parse_signer_uri(uri)
     if parsed.kind == "aws-kms":
         meta = _kms(request.getfixturevalue("moto")).describe_key(KeyId=parsed.key)
         return str(meta["KeyMetadata"]["KeyState"])
-    data = _transit(request.getfixturevalue("vault")).read_key(
+    data = _transit(vault or request.getfixturevalue("vault")).read_key(
         name=parsed.name, mount_point=parsed.mount
     )["data"]
     version = parsed.version or 0
@@ -132,6 +138,8 @@ _COMBOS = [
     ("vault-transit", "file"),
     ("aws-kms", "vault"),
     ("vault-transit", "aws"),
+    # Transit and the KV store on a real OpenBao server, not the emulator.
+    ("vault-transit", "openbao"),
 ]
 
 
@@ -140,6 +148,9 @@ def test_init_two_rotations_and_minting(
     kind: str, backend: str, tmp_path: Path, request, make_app, vault, vault_token
 ) -> None:
     moto = request.getfixturevalue("moto")
+    if backend == "openbao":
+        vault = request.getfixturevalue("vault_server_openbao")
+        backend = "vault"
     store = make_store_uri(backend, tmp_path, moto, vault)
     rig = new_signer_rig(store, make_signer_uri(kind, moto, vault), make_app)
     assert rig.snap().record.active.signer_kind == kind
@@ -161,7 +172,7 @@ def test_init_two_rotations_and_minting(
         assert rig.engine.advance().action == "promoted"
         rig.check()
         new_uri = _material_uri(rig, "active")
-        assert new_uri != old_uri and _key_state(request, old_uri) == "Enabled"  # overlap
+        assert new_uri != old_uri and _key_state(request, old_uri, vault) == "Enabled"  # overlap
         if kind == "aws-kms":
             target = _kms(moto).describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
             assert parse_signer_uri(new_uri).key == target  # the alias moved
@@ -172,7 +183,7 @@ def test_init_two_rotations_and_minting(
         retired.append(old_uri)
         assert rig.reader_token().access_token
     for uri in retired:
-        assert _key_state(request, uri) in ("PendingDeletion", "Trimmed"), uri
+        assert _key_state(request, uri, vault) in ("PendingDeletion", "Trimmed"), uri
     actions = [e.action for e in rig.snap().record.history]
     assert actions.count("disabled" if kind == "aws-kms" else "destroyed") == 2
     _assert_no_private_key_material(rig, tmp_path, backend)

@@ -14,6 +14,12 @@ from .rotation_support import new_rig
 
 
 @pytest.fixture
+def store_uri(store_uri_and_openbao: str) -> str:
+    """Every backend, and the Vault store on a real OpenBao server as well as the emulator."""
+    return store_uri_and_openbao
+
+
+@pytest.fixture
 def rig(store_uri, make_app):  # type: ignore[no-untyped-def]
     return new_rig(store_uri, make_app)
 

@@ -20,6 +20,12 @@ from box_secrets.tokens import TokenProvider
 from .helpers import assert_no_secrets
 
 
+@pytest.fixture
+def store_uri(store_uri_and_openbao: str) -> str:
+    """Every backend, and the Vault store on a real OpenBao server as well as the emulator."""
+    return store_uri_and_openbao
+
+
 def test_empty_store_is_not_found(store_uri: str) -> None:
     with pytest.raises(StoreNotFoundError):
         open_store(store_uri).load()
