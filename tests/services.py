@@ -248,7 +248,7 @@ class OpenBao:
     ``root_token``, ``mount_transit``.
     """
 
-    root_token = "root"  # noqa: S105 (dev mode's own token, loopback only)
+    root_token = "root"  # dev mode's own token, on loopback only
 
     def __init__(self, binary: str) -> None:
         import socket
