@@ -172,7 +172,10 @@ def parse_signer_uri(uri: object, *, field: str = "signer") -> SignerURI:
                 field=field,
             )
         key = f"{mount}/{name}"
-        from ._vault import is_plain_mount
+        from ._vault import AUTH_METHODS, is_plain_mount
+
+        if "auth" in params and params["auth"] not in AUTH_METHODS:
+            raise ConfigError(f"{field} auth must be one of {', '.join(AUTH_METHODS)}", field=field)
 
         if "auth_mount" in params and not is_plain_mount(params["auth_mount"]):
             raise ConfigError(

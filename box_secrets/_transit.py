@@ -67,7 +67,8 @@ class _Vault:
                 f"the Vault CA certificate {self.ca_cert!r} is not a readable file; give the "
                 "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
             )
-        self.auth, self.role = vault_auth(uri.params)
+        # A signer URI is read from a store: this process's own auth settings win.
+        self.auth, self.role = vault_auth(uri.params, stored=True)
         self.params = uri.params
         self.mount, self.name = uri.mount, uri.name
         self._client: Any = None

@@ -23,8 +23,14 @@ from .errors import (
 __all__ = ["ERRORS", "Target", "client", "connect", "error_class"]
 
 K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-#: Where auth=kubernetes reads the service account token, if not at K8S_JWT.
+#: Where auth=kubernetes (and auth=jwt) read their token, if not at K8S_JWT or in JWT_ENV.
 JWT_PATH_ENV = "BOX_SECRETS_VAULT_JWT_PATH"
+#: auth=jwt: the JWT itself (a CI runner's OIDC ID token, e.g. GitLab's id_tokens).
+JWT_ENV = "BOX_SECRETS_VAULT_JWT"
+#: The auth methods a store or signer URI may name.
+AUTH_METHODS = ("token", "approle", "aws", "kubernetes", "jwt")
+#: A JWT is a few KB; a token file larger than this is not one (and /dev/zero never ends).
+_MAX_JWT_BYTES = 64 * 1024
 
 #: hvac exception name -> what it means (the message is the caller's).
 ERRORS: dict[str, type[StoreError]] = {
@@ -83,7 +89,7 @@ class Target(Protocol):
 
 
 def connect(target: Target) -> Any:
-    """A logged-in hvac client (``target.auth``: token, approle, kubernetes or aws).
+    """A logged-in hvac client (``target.auth``: token, approle, kubernetes, jwt or aws).
 
     Raises:
         StoreAccessDeniedError: the credentials the method needs are absent.
@@ -107,15 +113,25 @@ def connect(target: Target) -> Any:
     elif auth == "kubernetes":
         # From the environment only: a URI parameter could send any local file to addr.
         path = os.environ.get(JWT_PATH_ENV) or K8S_JWT
-        try:
-            with open(path) as fh:
-                jwt = fh.read().strip()
-        except OSError:
-            raise StoreAccessDeniedError(
-                f"auth=kubernetes cannot read the service account token at {path}"
-            ) from None
+        jwt = _read_jwt(path, what="auth=kubernetes cannot read the service account token")
         client_.auth.kubernetes.login(role=role, jwt=jwt, mount_point=auth_mount)
-    else:  # aws
+    elif auth == "jwt":
+        # A CI runner's or platform's OIDC token: from the environment, never the URI.
+        jwt = os.environ.get(JWT_ENV, "").strip()
+        if not jwt:
+            token_path = os.environ.get(JWT_PATH_ENV)
+            if not token_path:
+                raise StoreAccessDeniedError(
+                    f"auth=jwt needs the token: set {JWT_ENV} to it, or {JWT_PATH_ENV} to the "
+                    "file that holds it"
+                )
+            jwt = _read_jwt(token_path, what="auth=jwt cannot read the token")
+        if not role:
+            raise StoreAccessDeniedError(
+                "auth=jwt needs role=NAME in the URI (or BOX_SECRETS_VAULT_ROLE)"
+            )
+        client_.auth.jwt.jwt_login(role=role, jwt=jwt, path=auth_mount)
+    elif auth == "aws":
         boto3 = require("boto3")
         creds = boto3.Session().get_credentials()
         if creds is None:
@@ -129,7 +145,35 @@ def connect(target: Target) -> Any:
             header_value=params.get("aws_header"),
             mount_point=auth_mount,
         )
+    else:  # parsers refuse other names; never fall through to a login nobody chose
+        raise StoreAccessDeniedError(
+            f"Vault auth {auth[:20]!r} is not supported; use token, approle, aws, kubernetes or jwt"
+        )
     return client_
+
+
+def _read_jwt(path: str, *, what: str) -> str:
+    """A token file's text: a regular file of at most 64 KiB, read without blocking forever."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        raise StoreAccessDeniedError(f"{what} at {path}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StoreAccessDeniedError(f"{what} at {path}: it is not a regular file")
+        data = os.read(fd, _MAX_JWT_BYTES + 1)
+    except OSError:
+        raise StoreAccessDeniedError(f"{what} at {path}") from None
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_JWT_BYTES:
+        raise StoreAccessDeniedError(f"{what} at {path}: it is larger than a token can be")
+    try:
+        return data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise StoreAccessDeniedError(f"{what} at {path}: it is not a token") from None
 
 
 def _token_file() -> str | None:
