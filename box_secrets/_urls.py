@@ -103,13 +103,13 @@ def is_loopback(host: str) -> bool:
         return True
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    elif not re.fullmatch(r"[0-9.]+", host):
+    if not re.fullmatch(r"[0-9.]+|[0-9a-f:]+", host):
         return False
     try:
-        address = ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host)  # refuses 127.1, 0x7f.0.0.1, leading zeros
     except ValueError:
         return False
-    return address.is_loopback and str(address) == host
+    return address.is_loopback
 
 
 def parse_url(url: str, *, what: str) -> Url:

@@ -138,3 +138,42 @@ def test_the_cli_serves_on_ipv6(tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_bare_delete_removes_a_key_as_the_docs_show(box_console, box_emulator) -> None:
+    """docs/emulators.md: `curl -X DELETE .../_console/apps/ID/keys/KID`, no body, no type."""
+    app = box_console.create_app()
+    kid = box_console.add_key(app["client_id"], _public_pem())
+    host, port = box_emulator.base_url.removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn.request("DELETE", f"/_console/apps/{app['client_id']}/keys/{kid}")
+    assert conn.getresponse().status in (200, 204)
+
+
+def _public_pem() -> str:
+    from box_secrets._keys import generate_key
+
+    return generate_key(2048).public_key_pem
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Content-Length", "\u00b2")],
+        [("Content-Length", "1\u00b3")],
+        [("Content-Length", "2"), ("Content-Length", "2")],
+        [("Host", "127.0.0.1"), ("Host", "evil.example")],
+    ],
+)
+def test_odd_headers_get_a_400_not_a_traceback(box_emulator, vault, headers) -> None:
+    for base in (box_emulator.base_url, vault.addr):
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        conn.putrequest("POST", "/_console/apps", skip_host=True)
+        if not any(name == "Host" for name, _ in headers):
+            conn.putheader("Host", f"{host}:{port}")
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.putheader("Content-Type", "application/json")
+        conn.endheaders(b"{}")
+        assert conn.getresponse().status == 400

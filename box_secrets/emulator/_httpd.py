@@ -184,9 +184,14 @@ class _Handler(BaseHTTPRequestHandler):
         """Why a request must be refused before it is read, if it must."""
         if self.headers.get("Transfer-Encoding"):
             return 411, "send a Content-Length; chunked bodies are not accepted"
+        for name in ("Host", "Content-Length"):
+            if len(self.headers.get_all(name) or []) > 1:
+                # Two answers to "which?" (RFC 9110 section 7.2, RFC 9112 section 6.3): refuse.
+                return 400, f"the request has more than one {name} header"
         raw = self.headers.get("Content-Length")
         if raw is not None:
-            if not raw.strip().isdigit():
+            # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+            if not (raw.strip().isascii() and raw.strip().isdigit()):
                 return 400, "Content-Length must be a non-negative whole number"
             if int(raw) > MAX_BODY_BYTES:
                 return 413, f"the body is over {MAX_BODY_BYTES} bytes"
@@ -195,7 +200,10 @@ class _Handler(BaseHTTPRequestHandler):
             name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0][1:]
             if not is_loopback(name):
                 return 403, "control routes answer only requests to a loopback Host"
-            if self.command not in ("GET", "HEAD"):
+            # Only where a body is read: a cross-site page can POST a text/plain body
+            # without a CORS preflight, but cannot send DELETE at all without one (and
+            # the Host check above stops DNS rebinding), so DELETE needs no body type.
+            if self.command in ("POST", "PUT", "PATCH"):
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
                 if ctype != "application/json":
                     return 415, "control routes take Content-Type: application/json"

@@ -22,6 +22,7 @@ import fnmatch
 import secrets
 import threading
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -64,12 +65,41 @@ def _now_text(ts: float | None = None) -> str:
     return f"{whole}.{int((ts % 1) * 1e9):09d}Z"
 
 
+#: A service token's default TTL: Vault's system default, 32 days (vault/mount.go).
+_TOKEN_TTL = 32 * 24 * 3600
+
+
 class _Token:
-    __slots__ = ("policies", "root")
+    __slots__ = ("accessor", "created", "policies", "root")
 
     def __init__(self, root: bool, policies: list[tuple[str, set[str]]]) -> None:
         self.root = root
         self.policies = policies
+        self.created = time.time()
+        self.accessor = secrets.token_urlsafe(18)
+
+    def lookup(self, token_id: str) -> dict[str, Any]:
+        """``auth/token/lookup-self``'s data (vault/token_store.go handleLookup)."""
+        ttl = 0 if self.root else _TOKEN_TTL
+        return {
+            "accessor": self.accessor,
+            "creation_time": int(self.created),
+            "creation_ttl": ttl,
+            "display_name": "root" if self.root else "token",
+            "entity_id": "",
+            "expire_time": None if self.root else _now_text(self.created + ttl),
+            "explicit_max_ttl": 0,
+            "id": token_id,
+            "issue_time": _now_text(self.created),
+            "meta": None,
+            "num_uses": 0,
+            "orphan": self.root,
+            "path": "auth/token/root" if self.root else "auth/token/create",
+            "policies": ["root"] if self.root else ["default"],
+            "renewable": not self.root,
+            "ttl": ttl,
+            "type": "service",
+        }
 
     def allows(self, path: str, capability: str) -> bool:
         if self.root:
@@ -172,26 +202,20 @@ class VaultEmulatorState:
             return _errors(503, "Vault is sealed")
         if path.startswith("auth/") and path.endswith("/login") and method in ("POST", "PUT"):
             return login(self, path[5:-6], req)
-        token = self.tokens.get(req.headers.get("x-vault-token", ""))
+        token_id = _token_of(req)
+        token = self.tokens.get(token_id)
         if token is None:
             return _errors(403, "permission denied")
         if path == "auth/token/revoke-self" and method in ("POST", "PUT"):
             # https://developer.hashicorp.com/vault/api-docs/auth/token#revoke-a-token-self
             with self.lock:
-                self.tokens.pop(req.headers.get("x-vault-token", ""), None)
+                self.tokens.pop(token_id, None)
             return Response(204)
         if path == "auth/token/lookup-self":
-            return _json(
-                200,
-                _envelope(
-                    {
-                        "policies": ["root"] if token.root else ["default"],
-                        "ttl": 0,
-                        "renewable": False,
-                    },
-                    mount_type="token",
-                ),
-            )
+            return _json(200, _envelope(token.lookup(token_id), mount_type="token"))
+        if method in ("POST", "PUT", "PATCH") and path.endswith("/"):
+            # vault/request_handling.go handleCancelableRequest: a write to a directory.
+            return _errors(400, "cannot write to a path ending in '/'")
         # vault/request_handling.go: the ACL is checked before the request is routed,
         # so a token without access gets 403 even for a path nothing is mounted at.
         if not token.root and not any(
@@ -200,6 +224,8 @@ class VaultEmulatorState:
             return _errors(403, "1 error occurred:\n\t* permission denied\n\n")
         if path.startswith("sys/internal/ui/mounts/"):
             return self._ui_mount(path[len("sys/internal/ui/mounts/") :])
+        if path.startswith("sys/mounts/") and method == "GET":
+            return self._mount_read(path[len("sys/mounts/") :])
         mount_name, _, rest = path.partition("/")
         namespace = req.headers.get("x-vault-namespace", "").strip("/")
         transit = self.transit.get(mount_name)
@@ -219,32 +245,52 @@ class VaultEmulatorState:
                 rest=rest,
             )
 
+    def _mount_info(self, mount_name: str) -> dict[str, Any]:
+        """A KV mount as vault/logical_system.go mountInfo describes it."""
+        return {
+            "type": "kv",
+            "description": "key/value secret storage",
+            "accessor": f"kv_{abs(hash(mount_name)) % 16**8:08x}",
+            "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kv/{mount_name}")),
+            "options": {"version": "2"},
+            "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": False},
+            "local": False,
+            "seal_wrap": False,
+            "external_entropy_access": False,
+            "plugin_version": "",
+            "running_plugin_version": "v0.25.0+builtin",
+            "running_sha256": "",
+            "deprecation_status": "supported",
+        }
+
     def _ui_mount(self, target: str) -> Response:
         """What the Vault CLI asks to learn a path's KV version (``vault kv get`` preflight).
 
-        The shape follows vault/logical_system.go pathInternalUIMountRead; the
-        answer for an unknown mount is not documented, so it is a 400 here.
+        vault/logical_system.go pathInternalUIMountRead: the mount's info; for a
+        path no mount serves, a 403 with the "preflight capability check" text.
         """
         mount_name = target.strip("/").split("/")[0]
         if mount_name not in self.mounts:
-            return _errors(400, f"no mount found for path {target!r}")
-        return _json(
-            200,
-            _envelope(
-                {
-                    "type": "kv",
-                    "path": f"{mount_name}/",
-                    "description": "key/value secret storage",
-                    "accessor": f"kv_{abs(hash(mount_name)) % 16**8:08x}",
-                    "options": {"version": "2"},
-                    "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": False},
-                    "local": False,
-                    "seal_wrap": False,
-                    "external_entropy_access": False,
-                },
-                mount_type="system",
-            ),
-        )
+            path = target.strip("/") + "/"
+            return _errors(
+                403,
+                "preflight capability check returned 403, please ensure client's policies "
+                f'grant access to path "{path}"',
+            )
+        info = {**self._mount_info(mount_name), "path": f"{mount_name}/"}
+        return _json(200, _envelope(info, mount_type="system"))
+
+    def _mount_read(self, target: str) -> Response:
+        """``GET sys/mounts/<path>`` (vault/logical_system.go handleReadMount).
+
+        Vault's sys routes put the data at the top level of the answer as well
+        (http/sys_mount.go kept that legacy shape for these routes).
+        """
+        mount_name = target.strip("/")
+        if mount_name not in self.mounts:
+            return _errors(400, f"No secret engine mount at {mount_name}/")
+        info = self._mount_info(mount_name)
+        return _json(200, {**info, **_envelope(info, mount_type="system")})
 
     # -- /_emulator control routes ----------------------------------------------------------
 
@@ -302,6 +348,15 @@ class VaultEmulatorState:
             if route == "stats" and req.method == "GET":
                 return _json(200, dict(self.stats))
         return _errors(404, f"no control route {req.method} {req.path}")
+
+
+def _token_of(req: Request) -> str:
+    """The request's token: ``X-Vault-Token``, else ``Authorization: Bearer`` (http/handler.go)."""
+    token = req.headers.get("x-vault-token", "")
+    if token:
+        return token
+    scheme, _, value = req.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
 
 
 _FAULT_TEXT = {

@@ -44,10 +44,12 @@ def login(state: VaultEmulatorState, mount: str, req: Request) -> Response:
                 ),
                 None,
             )
-            if spec is None:
-                return _errors(400, "invalid role ID")
-            if not secrets.compare_digest(str(spec["secret_id"]), str(body.get("secret_id", ""))):
-                return _errors(400, "invalid secret id")
+            # builtin/credential/approle/path_login.go: one answer for either wrong ID,
+            # so a caller cannot learn which half was right.
+            if spec is None or not secrets.compare_digest(
+                str(spec["secret_id"]), str(body.get("secret_id", ""))
+            ):
+                return _errors(400, "invalid role or secret ID")
         elif kind == "kubernetes":
             spec = state.auth_roles.get((mount, str(body.get("role", ""))))
             if spec is None:
@@ -72,18 +74,21 @@ def login(state: VaultEmulatorState, mount: str, req: Request) -> Response:
                 return _errors(400, "missing or invalid X-Vault-AWS-IAM-Server-ID header")
         assert spec is not None
         token = state.new_token(spec.get("policies"))
-    return _json(
-        200,
-        _envelope(
-            None,
-            mount_type=None,
-            auth={
-                "client_token": token,
-                "accessor": secrets.token_hex(12),
-                "policies": ["default"],
-                "token_policies": ["default"],
-                "lease_duration": 3600,
-                "renewable": True,
-            },
-        ),
-    )
+        accessor = state.tokens[token].accessor
+    # The login answer's auth block (sdk/logical/auth.go Auth, as http/logical.go
+    # respondLogical writes it); metadata carries the role name for AppRole.
+    auth = {
+        "client_token": token,
+        "accessor": accessor,
+        "policies": ["default"],
+        "token_policies": ["default"],
+        "metadata": {"role_name": str(spec.get("role") or "")},
+        "lease_duration": 3600,
+        "renewable": True,
+        "entity_id": "",
+        "token_type": "service",
+        "orphan": True,
+        "mfa_requirement": None,
+        "num_uses": 0,
+    }
+    return _json(200, _envelope(None, mount_type=None, auth=auth))

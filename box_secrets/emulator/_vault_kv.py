@@ -99,7 +99,10 @@ def handle_kv(
         return _metadata(call)
     if op == "data" and key and not key.endswith("/"):
         return _data(call)
-    if op in ("delete", "undelete", "destroy") and key and method in ("POST", "PUT"):
+    if op in ("delete", "undelete", "destroy") and key:
+        if method not in ("POST", "PUT"):
+            # path_delete.go, path_destroy.go: only UpdateOperation is routed.
+            return _errors(405, "1 error occurred:\n\t* unsupported operation\n\n")
         return _versions(call, op)
     return _invalid_path(method)
 
@@ -293,7 +296,9 @@ def _versions(call: _Call, op: str) -> Response:
     secret, now = call.secret, call.now
     numbers = _version_numbers(call.body)
     if numbers is None:
-        return _errors(400, "no version number provided")
+        # path_delete.go words it with a capital, path_destroy.go without.
+        text = "no version number provided" if op == "destroy" else "No version number provided"
+        return _errors(400, text)
     if secret is not None:
         for n in numbers:
             found = secret.versions.get(n)
@@ -313,6 +318,7 @@ def _metadata(call: _Call) -> Response:
     allows, full, store, key, method, body, now = (
         call.allows, call.full, call.store, call.key, call.method, call.body, call.now
     )  # fmt: skip
+    mount = call.mount
     secret = call.secret
     if method == "LIST":
         if not allows(full, "list"):
@@ -343,6 +349,10 @@ def _metadata(call: _Call) -> Response:
         problem = _check_metadata(body)
         if problem is not None:
             return _errors(400, problem)
+        fields = ("max_versions", "cas_required", "delete_version_after", "custom_metadata")
+        if secret is None and not any(f in body for f in fields):
+            # path_metadata.go pathMetadataWrite: nothing to set on a new key creates nothing.
+            return Response(204)
         if secret is None:
             secret = store[key] = Secret(now)
         # Lowering max_versions prunes nothing now: Vault prunes on the next write
@@ -361,6 +371,13 @@ def _metadata(call: _Call) -> Response:
             else:  # a write replaces the whole map
                 secret.custom_metadata = {k: str(v) for k, v in custom.items()}
         secret.updated = now
+        if body.get("cas_required") is False and mount.cas_required:
+            # path_metadata.go pathMetadataWrite: kept, ignored, and said so.
+            warning = (
+                '"cas_required" set to false, but is mandated by backend config. This value '
+                "will be ignored."
+            )
+            return _json(200, envelope(None, warnings=[warning]))
         return Response(204)
     if method == "DELETE":
         if not allows(full, "delete"):

@@ -366,5 +366,5 @@ def _export(key: _Key | None) -> Response:
     if key is None:
         return _errors(404)
     if not key.exportable:
-        return _errors(400, "key is not exportable")
+        return _errors(400, "private key material is not exportable")  # path_export.go
     return _errors(400, "this emulator does not export private keys")
