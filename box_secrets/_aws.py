@@ -91,6 +91,21 @@ def endpoint_for(service: str, endpoint_url: str | None) -> str | None:
     return configured_url((specific, "AWS_ENDPOINT_URL"))
 
 
+def invalid_parameter(exc: Exception, service: str, doing: str) -> InputError:
+    """botocore's client-side ``ParamValidationError`` as bad input, naming only the fields.
+
+    Its message quotes lengths and types, and could quote a value: only the
+    parameter names are kept (a RotationToken is a credential).
+    """
+    import re
+
+    names = sorted(set(re.findall(r"parameter (?:input\.)?([A-Za-z][A-Za-z0-9.]*)", str(exc))))
+    which = ", ".join(names[:5]) or "a parameter"
+    return InputError(
+        f"{service} would refuse {which} as malformed while {doing}; nothing was sent"
+    )
+
+
 def max_attempts_from_env() -> int:
     """``AWS_MAX_ATTEMPTS`` (default 5), as botocore reads it, but judged: 1 to 20."""
     raw = os.environ.get("AWS_MAX_ATTEMPTS", "").strip() or "5"

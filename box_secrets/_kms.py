@@ -132,6 +132,10 @@ def _call(
         raise SignerError(
             f"no AWS credentials found while {doing}; configure credentials for KMS"
         ) from exc
+    except botocore_exc.ParamValidationError as exc:
+        from ._aws import invalid_parameter
+
+        raise invalid_parameter(exc, "AWS KMS", doing) from None
     except botocore_exc.BotoCoreError as exc:
         raise SignerUnavailableError(
             f"cannot reach AWS KMS while {doing} ({type(exc).__name__}); check the network, "

@@ -47,6 +47,11 @@ def _from_env(name: str, default: float, low: float, high: float) -> float:
     return value
 
 
+def _real(value: object) -> bool:
+    """A finite int or float (not a bool, not a string, not nan)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class RetryPolicy:
     """How one remote request is retried: 429 (after Retry-After), 5xx and network errors."""
 
@@ -64,10 +69,14 @@ class RetryPolicy:
             max_attempts = int(_from_env(ATTEMPTS_ENV, 5, 1, 20))
         if deadline is None:
             deadline = _from_env(DEADLINE_ENV, 60.0, 1, 3600)
-        if max_attempts < 1:
-            raise InputError("max_attempts must be at least 1")
-        if not (math.isfinite(deadline) and deadline > 0):
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise InputError(
+                f"max_attempts must be a whole number of at least 1, not {max_attempts!r}"
+            )
+        if not (_real(deadline) and deadline > 0):
             raise InputError("deadline must be a positive number of seconds")
+        if not (_real(backoff_base) and _real(backoff_cap) and 0 <= backoff_base <= backoff_cap):
+            raise InputError("backoff_base and backoff_cap must be numbers with 0 <= base <= cap")
         self.max_attempts = int(max_attempts)
         self.deadline = float(deadline)
         self.backoff_base = float(backoff_base)

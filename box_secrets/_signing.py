@@ -131,6 +131,12 @@ def signer_for(material: Material | str, key_id: str) -> Signer:
 
     if isinstance(material, str):
         material = RemoteKey(material)
+    if not isinstance(getattr(material, "kind", None), str):
+        raise ConfigError(
+            f"signer_for takes key material or a signer URI string, not {type(material).__name__}"
+        )
+    if not isinstance(key_id, str):
+        raise ConfigError(f"the key ID must be a string, not {type(key_id).__name__}")
     try:
         make = _SIGNERS[material.kind]
     except KeyError:

@@ -55,6 +55,11 @@ def _query(stdin: TextIO, operation: str) -> dict[str, str]:
     bad = sorted(k for k, v in query.items() if not isinstance(v, str))
     if bad:
         raise QueryError(f"query values must be strings; {bad[0]!r} is not")
+    for key, value in query.items():
+        try:
+            (key + value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape
+            raise QueryError("the query holds text that is not valid Unicode; retype it") from None
     unknown = sorted(set(query) - _FIELDS[operation])
     if unknown:
         known = ", ".join(sorted(_FIELDS[operation]))
@@ -126,6 +131,13 @@ def _token(query: dict[str, str]) -> dict[str, str]:
             '"item_preview item_download"), or set allow_full_scope = "true": the token '
             "lands in Terraform state in plain text"
         )
+    broad = sorted(s for s in scopes if s in _BROAD_SCOPES or s.startswith("manage_"))
+    if broad and full != "true":
+        raise QueryError(
+            f"scope {broad[0]} reaches the whole account (not one item), so the token is in "
+            'effect full scope: set allow_full_scope = "true" too if that is meant, since '
+            "the token lands in Terraform state in plain text"
+        )
     if (query.get("resource") or query.get("shared_link")) and not scopes:
         raise QueryError("resource and shared_link restrict a downscoped token: name its scopes")
     provider = TokenProvider(query["store"])
@@ -141,6 +153,11 @@ def _token(query: dict[str, str]) -> dict[str, str]:
         "restricted_to": json.dumps(token.restricted_to, sort_keys=True),
     }
 
+
+#: Scopes that reach a whole account rather than items: a token limited to these is in
+#: effect a full-scope one (Box's scopes guide, https://developer.box.com/guides/api-calls/permissions-and-errors/scopes/:
+#: root_readonly and root_readwrite read or write all content; manage_* administer).
+_BROAD_SCOPES = frozenset({"root_readonly", "root_readwrite"})
 
 _RUN = {"status": _status, "public-key": _public_key, "token": _token}
 

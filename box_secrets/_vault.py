@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from ._optional import require
 from .errors import (
     ConflictError,
+    InputError,
     StoreAccessDeniedError,
     StoreError,
     StoreNotFoundError,
@@ -103,6 +104,12 @@ def connect(target: Target) -> Any:
         if not token:
             raise StoreAccessDeniedError(
                 "no Vault token: set VAULT_TOKEN, or choose another auth= in the URI"
+            )
+        if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+            # It goes in a header: requests would refuse it as "invalid header" later.
+            raise InputError(
+                "VAULT_TOKEN (or ~/.vault-token) holds spaces, line breaks or control "
+                "characters; set it to the token alone"
             )
         client_.token = token
     elif auth == "approle":

@@ -148,7 +148,7 @@ def test_planted_links_for_the_lock_and_history_are_refused(app, tmp_path: Path)
     assert not list((tmp_path / "attacker").iterdir())
 
 
-@pytest.mark.parametrize("problem", ["foreign", "world-writable"])
+@pytest.mark.parametrize("problem", ["foreign", "world-writable", "group-open"])
 def test_an_unsafe_history_directory_is_refused(app, tmp_path: Path, problem: str) -> None:
     store_file = tmp_path / "s.json"
     uri = f"file://{store_file}"
@@ -158,10 +158,11 @@ def test_an_unsafe_history_directory_is_refused(app, tmp_path: Path, problem: st
     if problem == "foreign":
         os.chown(history, 65534, 65534)
     else:
-        history.chmod(0o777)
+        history.chmod(0o777 if problem == "world-writable" else 0o770)
     before = store_file.read_bytes()
     proc = run_cli("rotate", "--force", "--store", uri, env={"BOX_API_BASE_URL": app.base_url})
-    assert "another user or is writable by everyone" in assert_clean_error(proc, 1)
+    words = "another user" if problem == "foreign" else "open to other users"
+    assert words in assert_clean_error(proc, 1)
     assert store_file.read_bytes() == before
 
 

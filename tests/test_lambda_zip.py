@@ -95,6 +95,7 @@ def test_the_handler_runs_from_the_unpacked_zip(built, tmp_path, moto, make_app)
         "AWS_REGION": "us-east-1",
         "AWS_LAMBDA_FUNCTION_NAME": "box-secrets-rotation",
         "BOX_SECRETS_METRICS": "0",
+        "BOX_SECRETS_STORES": rig.uri,
     }
     proc = subprocess.run(
         [exe, "-S", "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False

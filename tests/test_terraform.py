@@ -316,6 +316,7 @@ def _the_scheduled_module_creates_what_it_says(applied: dict[str, Any], moto: An
     variables = fn["Environment"]["Variables"]
     assert variables["BOX_SECRETS_VAULT_ROLE"] == "box-secrets"
     assert variables["BOX_SECRETS_STORE"] == applied["store"]
+    assert variables["BOX_SECRETS_STORES"] == applied["store"]  # what events may name
     schedule = aws("scheduler", moto.url).get_schedule(Name=out["function_name"])
     assert schedule["ScheduleExpression"] == "rate(1 day)"
     assert schedule["Target"]["Arn"] == out["function_arn"]
@@ -353,6 +354,11 @@ def _bootstrap_then_rotation(
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
     monkeypatch.setenv("BOX_API_BASE_URL", app.base_url)
     monkeypatch.delenv("BOX_SECRETS_NOTIFY", raising=False)
+    # The stores the deployed function serves, as the module configured them.
+    deployed = aws("lambda", moto.url).get_function(FunctionName=applied["sm"]["function_arn"])
+    served = deployed["Configuration"]["Environment"]["Variables"]["BOX_SECRETS_STORES"]
+    assert served == f"aws-sm://{arn}"
+    monkeypatch.setenv("BOX_SECRETS_STORES", served)
     token = start_rotation(moto.url, arn, applied["sm"]["function_arn"])  # the module's function
     event = {"SecretId": arn, "ClientRequestToken": token}
     assert handler({"Step": "createSecret", **event}, None)["outcome"] == "staged"

@@ -186,8 +186,11 @@ def parse_event(event: object) -> RotationEvent | JobEvent:
                 "Manager sends it"
             )
         rotation_token = event.get("RotationToken")
-        if rotation_token is not None and not isinstance(rotation_token, str):
-            raise InputError("RotationToken must be a string when present")
+        if rotation_token is not None and not (
+            isinstance(rotation_token, str) and 36 <= len(rotation_token) <= 256
+        ):
+            # Secrets Manager's API reference: RotationToken is 36 to 256 characters.
+            raise InputError("RotationToken must be a string of 36 to 256 characters when present")
         return RotationEvent(step, secret_id, token, rotation_token or None)
     if "action" in event:
         action = event.get("action")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from ._common import echo_keys, store_option
 from ._group import cli
+
+if TYPE_CHECKING:
+    from ..stores import Store
 
 
 @cli.group("store")
@@ -38,8 +42,23 @@ def store_import(config_path: str, store: str, force: bool) -> None:
     key = f"key {config.public_key_id}" if config.uses_jwt else "client credentials"
     if outcome == "unchanged":
         click.echo(f"{target.uri} already holds this config ({key}); nothing to do")
-    else:
-        click.echo(f"{outcome} app {config.client_id} ({key}) into {target.uri}")
+        return
+    click.echo(f"{outcome} app {config.client_id} ({key}) into {target.uri}")
+    if outcome == "replaced":
+        for line in _fates(target):
+            click.echo(f"  {line}")
+
+
+def _fates(store: Store) -> list[str]:
+    """What became of each key an import replaced, as the history recorded it."""
+    history = store.load().record.history
+    since = max((i for i, e in enumerate(history) if e.action == "imported"), default=-1)
+    fates = []
+    for entry in history[since + 1 :]:
+        if entry.action in ("destroyed", "unlabelled", "disabled", "kept"):
+            which = f"key {entry.key_id}" if entry.key_id else "a key never registered"
+            fates.append(f"{which}: {entry.action} ({entry.detail or 'no detail'})")
+    return fates
 
 
 @store_group.command("show")

@@ -18,6 +18,10 @@ cache_dir_option = click.option(
 )
 
 
+#: Longer than any access token Box issues (they are tens of characters).
+_MAX_TOKEN = 8192
+
+
 @cli.command("token")
 @source_options
 @click.option(
@@ -104,7 +108,10 @@ def revoke_cmd(
 
     from ..tokens import TokenProvider
 
-    value = os.environ.get(token_env, "") if token_env else sys.stdin.read()
+    # Bounded: a Box token is tens of characters, and stdin may be /dev/zero.
+    value = os.environ.get(token_env, "") if token_env else sys.stdin.read(_MAX_TOKEN + 1)
+    if len(value) > _MAX_TOKEN:
+        raise click.UsageError(f"the token given is over {_MAX_TOKEN} characters; no Box token is")
     value = value.strip()
     if not value:
         raise click.UsageError("no token given: pipe it on standard input or name --token-env VAR")

@@ -424,8 +424,9 @@ class RotationEngine:
         new = transitions.retired(snap, self.clock(), detail)
         previous = new.record.destroying[-1]
         self._commit(snap, new)
-        finish_destruction(self.store, new)
-        return Outcome("retired", f"retired key {previous.key_id}; {self.words.gone()}", "active")
+        done = finish_destruction(self.store, new)
+        gone = self.words.gone(done, previous)
+        return Outcome("retired", f"retired key {previous.key_id}; {gone}", "active")
 
     # -- Box ------------------------------------------------------------------
 

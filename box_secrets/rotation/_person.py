@@ -176,7 +176,7 @@ def abandon(engine: RotationEngine) -> Outcome:
         new.record.destroying.append(pending)
         new.record.log("abandoned", key=pending, at=engine.clock())
         engine._commit(snap, new)
-        finish_destruction(engine.store, new)
+        done = finish_destruction(engine.store, new)
         note = (
             f"; also delete key {pending.key_id} in the Box Developer Console"
             if pending.key_id
@@ -184,7 +184,7 @@ def abandon(engine: RotationEngine) -> Outcome:
         )
         return Outcome(
             "abandoned",
-            f"abandoned the pending key; {engine.words.gone()}{note}",
+            f"abandoned the pending key; {engine.words.gone(done, pending)}{note}",
             "active" if new.record.active else "empty",
         )
 

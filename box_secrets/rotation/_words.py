@@ -63,8 +63,29 @@ class Words:
             f"{r.policy.max_age_days:g} days"
         )
 
-    def gone(self) -> str:
-        """What happened to a retired key's private material, as this backend can say."""
+    def gone(self, snap: Snapshot | None = None, key: KeyInfo | None = None) -> str:
+        """What happened to a retired key's private material, as the history recorded it.
+
+        ``finish_destruction`` logs one entry per key: destroyed (file, Vault),
+        unlabelled (Secrets Manager), disabled (KMS: disabled and scheduled for
+        deletion) or kept (a Transit version not trimmable yet); each is said as it is.
+        """
+        entry = None
+        if snap is not None and key is not None:
+            entry = next(
+                (
+                    e
+                    for e in reversed(snap.record.history)
+                    if e.new_fingerprint == key.fingerprint
+                    and e.action in ("destroyed", "unlabelled", "disabled", "kept")
+                ),
+                None,
+            )
+        at_home = entry is not None and (
+            entry.action in ("disabled", "kept") or (snap is not None and snap.record.signer)
+        )
+        if entry is not None and at_home and entry.detail:
+            return entry.detail  # what KMS or Transit did, in the home's own words
         if self.store.destroys_material:
             return "its private key is destroyed in the store"
         return f"its labels are removed, but {self.store.retention_note}"

@@ -137,6 +137,10 @@ class SecretsManagerStore(Store):
             raise StoreAccessDeniedError(
                 "no AWS credentials found; configure a profile, environment variables or a role"
             ) from exc
+        except botocore.exceptions.ParamValidationError as exc:
+            from .._aws import invalid_parameter
+
+            raise invalid_parameter(exc, "Secrets Manager", doing) from None
         except botocore.exceptions.NoRegionError as exc:
             raise StoreAccessDeniedError(
                 "the AWS region is unknown; add ?region=... to the store URI or set AWS_REGION"
@@ -318,6 +322,10 @@ class SecretsManagerStore(Store):
                     f"secret {self.secret_id} changed since it was read; nothing was committed"
                 ) from exc
             raise self._translate(exc, f"moving label {label}") from exc
+        except botocore.exceptions.ParamValidationError as exc:
+            from .._aws import invalid_parameter
+
+            raise invalid_parameter(exc, "Secrets Manager", f"moving label {label}") from None
         except botocore.exceptions.BotoCoreError as exc:
             raise StoreUnavailableError(
                 f"cannot reach Secrets Manager ({type(exc).__name__})"

@@ -13,8 +13,10 @@ A store path that is a symbolic link is resolved once, when the store is
 opened: the file, its lock and its history all live beside the real file, so
 a write never replaces the link with a copy and leaves the old key behind in
 the target. The lock and history are never followed through a link, a history
-directory owned by someone else or writable by everyone is refused, and a
-store readable by group or others is reported (refused with ``?strict=true``).
+directory owned by someone else or open to group or others is refused, a
+store readable by group or others is reported (refused with ``?strict=true``),
+and a store file with a second name (a hard link) is never written: the other
+name would keep the old inode, and the keys a rotation destroys with it.
 """
 
 from __future__ import annotations
@@ -125,6 +127,19 @@ class FileStore(Store):
         self._check_mode(st)
         return raw
 
+    def _check_one_name(self, st: os.stat_result) -> None:
+        """Refuse to write a file that has a second name (a hard link).
+
+        A write renames a new file over this name; another name keeps the old
+        inode, and with it every key box-secrets later reports destroyed.
+        """
+        if st.st_nlink > 1:
+            raise InputError(
+                f"{self.path} has {st.st_nlink - 1} other name(s) (hard links): a retired key "
+                "would stay readable there after box-secrets destroys it; remove the other "
+                f"names (find / -samefile {self.path}) or copy the file, then run again"
+            )
+
     def _check_mode(self, st: os.stat_result) -> None:
         if not st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             return
@@ -190,11 +205,12 @@ class FileStore(Store):
             with file_lock(self.lock_path, timeout=self.lock_timeout):
                 self._remove_leftovers()
                 try:
-                    current: bytes | None = read_limited(
-                        self.path, MAX_STORE_BYTES, what="store file"
-                    )[0]
+                    current: bytes | None
+                    current, st = read_limited(self.path, MAX_STORE_BYTES, what="store file")
                 except FileNotFoundError:
                     current = None
+                else:
+                    self._check_one_name(st)
                 current_rev = _revision(current) if current is not None else None
                 if current_rev != expected:
                     raise ConflictError(
@@ -261,10 +277,16 @@ class FileStore(Store):
                 f"{self.history_dir} is not a plain directory (a symbolic link?); remove it, "
                 "box-secrets recreates it"
             )
-        if st.st_uid != os.getuid() or st.st_mode & stat.S_IWOTH:
+        if st.st_uid != os.getuid():
             raise StoreAccessDeniedError(
-                f"{self.history_dir} belongs to another user or is writable by everyone; "
-                "remove it, box-secrets recreates it with mode 0700"
+                f"{self.history_dir} belongs to another user; remove it, box-secrets recreates "
+                "it with mode 0700"
+            )
+        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            # Copies of earlier versions (earlier keys) live here: for the owner alone.
+            raise StoreAccessDeniedError(
+                f"{self.history_dir} is open to other users (mode {st.st_mode & 0o777:o}); run "
+                "chmod 700 on it, or remove it and box-secrets recreates it with mode 0700"
             )
         return True
 

@@ -38,6 +38,23 @@ log = logging.getLogger("box_secrets.tokens")
 logging.getLogger("box_secrets").addHandler(logging.NullHandler())
 
 
+def _margin(value: object) -> float:
+    """``refresh_margin`` judged: a number of seconds, 0 or more (a negative one would serve
+    tokens after they expire)."""
+    import math
+
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InputError(
+            f"refresh_margin must be a number of seconds, 0 or more, not {str(value)[:20]!r}"
+        )
+    return float(value)
+
+
 class _Slot:
     """One cache entry; its lock makes concurrent misses wait for one request."""
 
@@ -92,7 +109,7 @@ class TokenProvider:
         base = base_url or os.environ.get("BOX_API_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = check_url(base, what="the Box API base URL").rstrip("/")
         self.algorithm = algorithm
-        self.refresh_margin = float(refresh_margin)
+        self.refresh_margin = _margin(refresh_margin)
         self._cache: TokenCacheDir | None = None
         if cache_dir is not None:
             from ._cache import TokenCacheDir

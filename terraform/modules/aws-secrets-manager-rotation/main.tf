@@ -182,6 +182,9 @@ resource "aws_lambda_function" "rotation" {
       BOX_SECRETS_NOTIFY = "sns://${aws_sns_topic.person_needed.arn}?region=${data.aws_region.current.name}"
       # Calls to Box must end well inside the function's timeout.
       BOX_SECRETS_DEADLINE = "60"
+      # The only stores an event (register, status, remind) may name: whoever may invoke
+      # the function must not point it, and its credentials, at a store of their own.
+      BOX_SECRETS_STORES = join(" ", local.stores)
     }
   }
 

@@ -167,6 +167,8 @@ resource "aws_lambda_function" "this" {
       BOX_SECRETS_NOTIFY   = local.notify
       BOX_SECRETS_STORE    = var.stores[0]
       BOX_SECRETS_DEADLINE = "60"
+      # The only stores an event may name (see docs/aws-lambda.md, "Who may invoke").
+      BOX_SECRETS_STORES = join(" ", var.stores)
     })
   }
 
