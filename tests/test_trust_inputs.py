@@ -23,7 +23,6 @@ from box_secrets.stores._admin import import_config
 
 from .helpers import assert_clean_error, run_cli
 
-
 # -- unbounded reads ----------------------------------------------------------------------------
 
 
