@@ -310,3 +310,39 @@ def test_the_cli_refuses_the_trick_with_one_sentence(tmp_path) -> None:
     ):
         err = assert_clean_error(run_cli(*args, env=env), 2)
         assert "backslash" in err, err
+
+
+def test_every_site_refuses_every_form_the_parser_refuses(listener, tmp_path, monkeypatch) -> None:
+    """Each URL-taking site, given each hostile form (percent-encoded where it sits in a query)."""
+    from box_secrets.rotation import open_notifier
+    from box_secrets.stores import open_store
+
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.delenv("BOX_SECRETS_ALLOW_INSECURE_HTTP", raising=False)
+    config = str(tmp_path / "c.json")
+    sites = {
+        "TokenProvider": lambda url, q: TokenProvider(config, base_url=url),
+        "vault addr": lambda url, q: open_store(f"vault://secret/box/app?addr={q}"),
+        "aws-sm endpoint_url": lambda url, q: open_store(
+            f"aws-sm://box/app?region=us-east-1&endpoint_url={q}"
+        ),
+        "webhook": lambda url, q: open_notifier(url),
+        "sns endpoint_url": lambda url, q: open_notifier(
+            f"sns://arn:aws:sns:us-east-1:123456789012:t?endpoint_url={q}"
+        ),
+    }
+    tried = 0
+    for form in HOSTILE:
+        url = form.replace("O", f"127.0.0.2:{listener.port}")
+        try:
+            check_url(url, what="the URL")
+            continue  # an acceptable URL: nothing to refuse
+        except errors.InputError:
+            pass
+        for name, make in sites.items():
+            if name == "webhook" and not url.lower().startswith(("http://", "https://")):
+                continue  # not a webhook at all: open_notifier refuses it by scheme
+            with pytest.raises(errors.InputError):
+                make(url, urllib.parse.quote(url, safe=""))
+            tried += 1
+    assert tried > 300 and listener.connections == 0
