@@ -106,6 +106,39 @@ def invalid_parameter(exc: Exception, service: str, doing: str) -> InputError:
     )
 
 
+def arn_region(resource: str) -> str | None:
+    """The region an ARN names (``arn:PARTITION:SERVICE:REGION:ACCOUNT:...``), else None."""
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[3]:
+        return parts[3]
+    return None
+
+
+def region_for(resource: str, given: str | None) -> str | None:
+    """The region to call for ``resource``: ``region=``, else its ARN's, else the environment's.
+
+    The environment as the AWS SDKs and CLI v2 read it: ``AWS_REGION``, then
+    ``AWS_DEFAULT_REGION`` (botocore alone reads only the second). None leaves
+    it to the profile's configuration.
+
+    Raises:
+        InputError: ``region=`` contradicts the region the ARN names.
+    """
+    from_arn = arn_region(resource)
+    if given and from_arn and given != from_arn:
+        raise InputError(
+            f"region={given} contradicts the ARN, which names {from_arn}; drop region= or "
+            "correct it"
+        )
+    return (
+        given
+        or from_arn
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or None
+    )
+
+
 def max_attempts_from_env() -> int:
     """``AWS_MAX_ATTEMPTS`` (default 5), as botocore reads it, but judged: 1 to 20."""
     raw = os.environ.get("AWS_MAX_ATTEMPTS", "").strip() or "5"
@@ -136,6 +169,7 @@ def client(
 
     endpoint_url = endpoint_for(service, endpoint_url)
     attempts = max_attempts or max_attempts_from_env()
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
     # Credentials, region and endpoints may come from AWS_* variables: any change
     # to them (tests switching identities, a refreshed session token) is a new client.

@@ -54,6 +54,7 @@ DEFAULT_DELETION_DAYS = 30
 
 def _client(uri: SignerURI, *, signing: bool) -> Any:
     from . import _aws
+    from ._aws import region_for
     from ._urls import trusted_endpoint, trusted_setting
 
     # Only an endpoint this process is configured for (or a loopback one, for moto):
@@ -65,7 +66,7 @@ def _client(uri: SignerURI, *, signing: bool) -> Any:
     )
     return _aws.client(
         "kms",
-        region=uri.params.get("region"),
+        region=region_for(uri.key, uri.params.get("region")),
         endpoint_url=endpoint,
         # The profile chooses the identity requests are signed as: not the store's choice.
         profile=trusted_setting(

@@ -150,6 +150,12 @@ def parse_signer_uri(uri: object, *, field: str = "signer") -> SignerURI:
                 f"{field} region {region[:40]!r} is not an AWS region name like eu-west-1",
                 field=field,
             )
+        named = key.split(":")[3] if key.startswith("arn:") else None
+        if region is not None and named is not None and region != named:
+            raise ConfigError(
+                f"{field} region={region} contradicts the key's ARN, which names {named}",
+                field=field,
+            )
         days = params.get("deletion_days")
         if days is not None and not (days.isdigit() and 7 <= int(days) <= 30):
             raise ConfigError(

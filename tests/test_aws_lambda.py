@@ -18,7 +18,7 @@ from box_secrets import _faults, errors
 from box_secrets.aws_lambda import _log, handler
 
 from .helpers import BACKENDS, make_store_uri, pem_chunks
-from .lambda_support import aws, holder, labels, start_rotation
+from .lambda_support import aws, holder, labels, rotation_function, start_rotation
 from .rotation_support import Rig, new_rig
 
 
@@ -497,3 +497,80 @@ def test_secrets_manager_rotation_with_the_keys_in_kms(moto, make_app, tmp_path,
         value = sm.get_secret_value(SecretId=secret, VersionId=version["VersionId"])
         text = value.get("SecretString") or ""
         assert "PRIVATE KEY" not in text and "passphrase" not in text
+
+
+def test_the_rotation_configuration_test_is_a_health_check(aws_rig, moto, logs) -> None:
+    """RotateSecret with RotateImmediately=false, as the Terraform module sends it.
+
+    AWS (RotateSecret, RotateImmediately): "Secrets Manager tests the rotation
+    configuration by running the testSecret step of the Lambda rotation function.
+    The test creates an AWSPENDING version of the secret and then removes it."
+    """
+    rig, _app = aws_rig
+    secret = _secret(rig)
+    sm = aws("secretsmanager", moto.url)
+    sm.rotate_secret(
+        SecretId=secret,
+        RotationLambdaARN=rotation_function(moto.url),
+        RotationRules={"AutomaticallyAfterDays": 30},
+        RotateImmediately=False,
+    )
+    # moto 5.2.5 adds an AWSPENDING placeholder even with RotateImmediately=False; AWS does
+    # not (its test version is the one below): take moto's away, as AWS never made it.
+    for version, stages in labels(moto.url, secret).items():
+        if "AWSPENDING" in stages:
+            sm.update_secret_version_stage(
+                SecretId=secret, VersionStage="AWSPENDING", RemoveFromVersionId=version
+            )
+    labels_before = labels(moto.url, secret)
+    before = rig.snap()
+    # The test's AWSPENDING version, the testSecret invocation, the removal.
+    token = "c0f1c0f1-0000-4000-8000-000000000001"
+    current = sm.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["SecretString"]
+    sm.put_secret_value(
+        SecretId=secret,
+        ClientRequestToken=token,
+        SecretString=current,
+        VersionStages=["AWSPENDING"],
+    )
+    result = _step("testSecret", secret, token)
+    sm.update_secret_version_stage(
+        SecretId=secret, VersionStage="AWSPENDING", RemoveFromVersionId=token
+    )
+    assert result["outcome"] == "tested" and result["person_needed"] is False
+    assert (
+        "configuration test" in result["message"]
+        and rig.snap().record.active.key_id in result["message"]
+    )
+    line = _step_lines(logs)[-1]
+    assert line["level"] == "INFO" and line["outcome"] == "tested" and line["message"]
+    metrics = [x for x in _lines(logs) if "_aws" in x]
+    assert metrics[-1]["RotationErrors"] == 0 and metrics[-1]["PersonNeeded"] == 0
+    after = rig.snap()
+    assert after.revision == before.revision and after.record.history == before.record.history
+    assert labels(moto.url, secret) == labels_before
+    rig.check()
+
+
+def test_the_configuration_test_fails_loudly_when_box_refuses_the_key(aws_rig, moto, logs) -> None:
+    rig, app = aws_rig
+    secret = _secret(rig)
+    sm = aws("secretsmanager", moto.url)
+    sm.rotate_secret(
+        SecretId=secret,
+        RotationLambdaARN=rotation_function(moto.url),
+        RotationRules={"AutomaticallyAfterDays": 30},
+        RotateImmediately=False,
+    )
+    rig.person_removes(app.kid)  # the active key no longer works at Box
+    token = "c0f1c0f1-0000-4000-8000-000000000002"
+    current = sm.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["SecretString"]
+    sm.put_secret_value(
+        SecretId=secret,
+        ClientRequestToken=token,
+        SecretString=current,
+        VersionStages=["AWSPENDING"],
+    )
+    with pytest.raises(errors.KeyRejectedError):
+        _step("testSecret", secret, token)
+    assert _step_lines(logs)[-1]["level"] == "ERROR"

@@ -39,6 +39,10 @@ def run_step(event: RotationEvent, store: SecretsManagerStore, engine: RotationE
     """Check the event against the secret, then run its step (each step is idempotent)."""
     enabled, labels = store.rotation_state()
     where = f"secret {event.secret_id}"
+    labelled = labels.get(event.token) or []
+    if event.step == "testSecret" and PENDING in labelled and CURRENT not in labelled:
+        if store.load().record.pending is None:
+            return _configuration_test(event, engine)
     if not enabled:
         raise InputError(
             f"rotation is not enabled for {where}; enable it with this function, or invoke "
@@ -58,6 +62,26 @@ def run_step(event: RotationEvent, store: SecretsManagerStore, engine: RotationE
             "superseded; start a new rotation (RotateSecret) if one is still needed"
         )
     return _STEPS[event.step](event, store, engine)
+
+
+def _configuration_test(event: RotationEvent, engine: RotationEngine) -> Outcome:
+    """Secrets Manager testing the rotation set-up, not a rotation: a health check.
+
+    RotateSecret with ``RotateImmediately=false`` (what the Terraform module
+    sends) "tests the rotation configuration by running the testSecret step of
+    the Lambda rotation function. The test creates an AWSPENDING version of the
+    secret and then removes it" (Secrets Manager API reference, RotateSecret).
+    No createSecret ran, so no key is pending: the answer is whether this
+    function can read the secret and Box accepts its active key. Nothing is
+    written, nothing is counted as a failure.
+    """
+    checked = engine.check_active()
+    return Outcome(
+        "tested",
+        f"rotation configuration test for {event.secret_id}: the function read the secret "
+        f"and {checked.message[0].lower()}{checked.message[1:]}; nothing was changed",
+        checked.state,
+    )
 
 
 def _state(store: SecretsManagerStore) -> State:

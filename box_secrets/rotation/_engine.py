@@ -440,6 +440,20 @@ class RotationEngine:
             **self.token_options,
         )
 
+    def check_active(self) -> Outcome:
+        """A health check: Box accepts the active key (one token is minted); nothing changes.
+
+        Raises:
+            KeyRejectedError: Box refuses the active key.
+            BoxError, StoreError: Box or the store cannot be reached.
+        """
+        snap = self.store.load()
+        active = snap.record.active
+        if active is None:
+            return Outcome("nothing", "no active key yet: nothing to check", snap.record.state)
+        self._verify(snap, active)
+        return Outcome("tested", f"Box accepts the active key {active.key_id}", snap.record.state)
+
     def _verify(self, snap: Snapshot, key: KeyInfo) -> None:
         """Raise :class:`KeyRejectedError` unless Box accepts a token signed with ``key``."""
         self._provider(snap, key).refresh()

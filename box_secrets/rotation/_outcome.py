@@ -26,6 +26,7 @@ Action = Literal[
     "reminded",
     "retired",
     "abandoned",
+    "tested",
 ]
 
 

@@ -109,7 +109,10 @@ class SecretsManagerStore(Store):
         # after a load starts from them instead of describing the secret again
         # (every move is still checked by Secrets Manager against its source).
         self._seen_labels: dict[str, list[str]] | None = None
-        from .._aws import endpoint_for
+        from .._aws import endpoint_for, region_for
+
+        # A secret's ARN names its region (a contradicting region= is refused).
+        self.region = region_for(self.secret_id, self.params.get("region"))
 
         # SecretString travels to it: refused now (cleartext to a remote host, a
         # parser trick) rather than at the first call; the client connects to this form.
@@ -122,7 +125,7 @@ class SecretsManagerStore(Store):
 
             self._client = client(
                 "secretsmanager",
-                region=self.params.get("region"),
+                region=self.region,
                 endpoint_url=self.endpoint_url,
                 profile=self.params.get("profile"),
             )
@@ -143,7 +146,8 @@ class SecretsManagerStore(Store):
             raise invalid_parameter(exc, "Secrets Manager", doing) from None
         except botocore.exceptions.NoRegionError as exc:
             raise StoreAccessDeniedError(
-                "the AWS region is unknown; add ?region=... to the store URI or set AWS_REGION"
+                "the AWS region is unknown; add ?region=... to the store URI, name the secret "
+                "by its ARN, or set AWS_REGION"
             ) from exc
         except botocore.exceptions.BotoCoreError as exc:
             raise StoreUnavailableError(

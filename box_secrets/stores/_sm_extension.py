@@ -51,7 +51,9 @@ def extension_reader(uri: StoreURI) -> ExtensionReader | None:
     params = uri.params
     if params.get("endpoint_url") or params.get("profile"):
         return None  # the extension reads the function's own account and endpoint
-    region = params.get("region")
+    from .._aws import arn_region
+
+    region = params.get("region") or arn_region(uri.location)
     if region and region != os.environ.get("AWS_REGION", region):
         return None
     return ExtensionReader(uri.location)

@@ -130,6 +130,14 @@ def parse_store_uri(uri: str) -> StoreURI:
             raise StoreURIError(
                 f"aws-sm region {region[:40]!r} is not an AWS region name like eu-west-1"
             )
+        from .._aws import arn_region
+
+        named = arn_region(location)
+        if region is not None and named is not None and region != named:
+            raise StoreURIError(
+                f"aws-sm region={region} contradicts the secret's ARN, which names {named}; "
+                "drop region= or correct it"
+            )
         return StoreURI("aws-sm", location, params)
     mount, _, path = location.strip("/").partition("/")
     if not mount or not path:
