@@ -40,9 +40,13 @@ def run_step(event: RotationEvent, store: SecretsManagerStore, engine: RotationE
     enabled, labels = store.rotation_state()
     where = f"secret {event.secret_id}"
     labelled = labels.get(event.token) or []
-    if event.step == "testSecret" and PENDING in labelled and CURRENT not in labelled:
-        if store.load().record.pending is None:
-            return _configuration_test(event, engine)
+    if (
+        event.step == "testSecret"
+        and PENDING in labelled
+        and CURRENT not in labelled
+        and store.load().record.pending is None
+    ):
+        return _configuration_test(event, engine)
     if not enabled:
         raise InputError(
             f"rotation is not enabled for {where}; enable it with this function, or invoke "
