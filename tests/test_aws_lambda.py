@@ -574,3 +574,28 @@ def test_the_configuration_test_fails_loudly_when_box_refuses_the_key(aws_rig, m
     with pytest.raises(errors.KeyRejectedError):
         _step("testSecret", secret, token)
     assert _step_lines(logs)[-1]["level"] == "ERROR"
+
+
+def test_the_status_log_line_says_where_the_store_stands(aws_rig, logs) -> None:
+    rig, _app = aws_rig
+    handler({"action": "status", "store": rig.uri}, None)
+    line = _step_lines(logs)[-1]
+    assert line["step"] == "status" and line["message"].startswith("active: ")
+    assert line["fingerprints"]["active"] == rig.snap().record.active.fingerprint
+
+
+def test_status_dates_the_active_key_from_its_activation(aws_rig, moto) -> None:
+    from .helpers import run_cli
+
+    rig, app = aws_rig
+    rig.engine.advance(force=True)
+    rig.clock.advance(2 * 86400)  # the person registers it two days later
+    rig.engine.register(rig.person_registers_pending())
+    rig.engine.advance()
+    active = rig.snap().record.active
+    assert active.activated_at and active.activated_at > active.created_at
+    proc = run_cli("status", "--store", rig.uri, env={"BOX_API_BASE_URL": app.base_url})
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("active:"))
+    from box_secrets._time import rfc3339
+
+    assert f"since {rfc3339(active.activated_at)}" in line, line

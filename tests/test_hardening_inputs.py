@@ -227,6 +227,7 @@ def test_crash_points_are_a_test_only_opt_in(app, tmp_path: Path) -> None:
     stray = run_cli(
         "store",
         "import",
+        "--no-verify",
         "--config",
         cfg,
         "--store",

@@ -17,7 +17,7 @@ import pytest
 from box_secrets.rotation._invariants import InvariantChecker
 from box_secrets.stores import open_store
 
-from .helpers import assert_clean_error, pem_chunks
+from .helpers import assert_clean_error, pem_chunks, run_cli
 from .rotation_support import new_rig
 
 
@@ -265,3 +265,19 @@ def test_bad_notifier_is_input_error(notify: str, tmp_path: Path) -> None:
         "http://127.0.0.1:9", "rotate", "--store", f"file:{tmp_path}/x.json", "--notify", notify
     )
     assert_clean_error(proc, 2)
+
+
+def test_store_import_checks_the_config_with_box_first(make_app, tmp_path) -> None:
+    """A config whose key was removed at Box is refused before anything is written."""
+    app = make_app()
+    cfg = app.write_config(tmp_path / "c.json")
+    uri = f"file://{tmp_path / 's.json'}"
+    env = {"BOX_API_BASE_URL": app.base_url}
+    app.console.delete_key(app.client_id, app.kid)
+    proc = run_cli("store", "import", "--config", str(cfg), "--store", uri, env=env)
+    assert "nothing was imported" in assert_clean_error(proc, 1)
+    assert not (tmp_path / "s.json").exists()
+    offline = run_cli(
+        "store", "import", "--no-verify", "--config", str(cfg), "--store", uri, env=env
+    )
+    assert offline.returncode == 0, offline.stderr

@@ -45,7 +45,17 @@ def _one(action: str, uri: str, key_id: str | None) -> dict[str, Any]:
 
     engine = engine_for(open_store(uri))
     if action == "status":
-        return {"store": uri, "ok": True, "status": engine.status()}
+        view = engine.status()
+        return {
+            "store": uri,
+            "ok": True,
+            "status": view,
+            "message": f"{view['state']}: {view['next_action']}",
+            "active_fingerprint": view["active"]["fingerprint_sha256"] if view["active"] else None,
+            "pending_fingerprint": (
+                view["pending"]["fingerprint_sha256"] if view["pending"] else None
+            ),
+        }
     if action == "register":
         assert key_id is not None
         outcome = engine.register(key_id, verify=True)

@@ -62,7 +62,10 @@ def echo_keys(view: Mapping[str, Any]) -> None:
     for role in ("active", "pending", "previous"):
         key = view[role]
         if key:
-            since = f"  since {key['created_at']}" if key.get("created_at") else ""
+            # The active key's age counts from its activation (as next_action does);
+            # the others' from when they were staged.
+            when = (key.get("activated_at") if role == "active" else None) or key.get("created_at")
+            since = f"  since {when}" if when else ""
             kind = key.get("signer") or "pem"
             held = "" if kind == "pem" else f"  held in {kind}"
             click.echo(

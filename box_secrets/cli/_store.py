@@ -30,14 +30,47 @@ def store_group() -> None:
 )
 @store_option()
 @click.option("--force", is_flag=True, help="Replace a different key the store already holds.")
-def store_import(config_path: str, store: str, force: bool) -> None:
-    """Put a Developer Console config into any store."""
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check with Box that the config works (one token is minted) before anything is "
+    "written; --no-verify imports offline.",
+)
+@click.pass_obj
+def store_import(
+    obj: dict[str, str], config_path: str, store: str, force: bool, verify: bool
+) -> None:
+    """Put a Developer Console config into any store, as it is.
+
+    Use `init --config` to start rotating a downloaded config; `store import` copies a
+    config into a store (another store, a restore) and checks it with Box first.
+
+    \b
+    Examples:
+      box-secrets store import --config box_config.json --store file:box.json
+      box-secrets store import --config backup.json --store aws-sm://prod/box-app --force
+    """
     from .._config import BoxAppConfig
+    from ..errors import BoxAuthError
     from ..stores import open_store
     from ..stores._admin import import_config
 
     config = BoxAppConfig.from_file(config_path)  # from outside: always fully validated
     target = open_store(store)
+    if verify:
+        from ..tokens import TokenProvider
+
+        try:
+            TokenProvider(config, base_url=obj["base_url"]).refresh()
+        except BoxAuthError as exc:
+            raise type(exc)(
+                f"{exc}; nothing was imported (Box must accept a config before it is stored; "
+                "--no-verify imports without asking Box)",
+                status=exc.status,
+                error=exc.error,
+                error_description=exc.error_description,
+            ) from None
     outcome = import_config(target, config, force=force)
     key = f"key {config.public_key_id}" if config.uses_jwt else "client credentials"
     if outcome == "unchanged":
