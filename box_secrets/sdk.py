@@ -1,14 +1,18 @@
 """box-sdk-gen adapter (``pip install 'box-secrets[sdk]'``).
 
-``BoxClient(auth=BoxSecretsAuth(provider))`` makes Box's own SDK take its
-tokens from a :class:`~box_secrets.tokens.TokenProvider`: cached with a
-safety margin, single-flight, and read from a secret store::
+:func:`client` gives a ready ``BoxClient`` that takes its tokens from a
+:class:`~box_secrets.tokens.TokenProvider` (cached with a safety margin,
+single-flight, read from a secret store) and talks to the provider's Box, the
+emulator included::
 
-    from box_sdk_gen import BoxClient
     from box_secrets import TokenProvider
-    from box_secrets.sdk import BoxSecretsAuth
+    from box_secrets.sdk import client
 
-    client = BoxClient(auth=BoxSecretsAuth(TokenProvider("file:box_config.json")))
+    box = client(TokenProvider("file:box.json"))
+    print(box.users.get_user_me().name)
+
+``BoxClient(auth=BoxSecretsAuth(provider))`` is the same without the base
+URLs: it always calls api.box.com.
 """
 
 from __future__ import annotations
@@ -26,7 +30,41 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 if TYPE_CHECKING:
     from .tokens import AccessToken, TokenProvider
 
-__all__ = ["BoxSecretsAuth"]
+__all__ = ["BoxSecretsAuth", "base_urls", "client"]
+
+#: Where box-sdk-gen sends each kind of call when the provider talks to Box itself.
+_BOX = "https://api.box.com"
+
+
+def base_urls(provider: TokenProvider) -> Any:
+    """box-sdk-gen's ``BaseUrls`` for the provider's Box.
+
+    box-sdk-gen appends ``/2.0/...`` and ``/oauth2/token`` to ``base_url`` itself
+    (its defaults: ``https://api.box.com``, uploads at ``https://upload.box.com/api``,
+    OAuth pages at ``https://account.box.com/api/oauth2``), so the base is the
+    provider's as it is (a ``/2.0`` suffix would make ``/2.0/2.0/users/me``);
+    uploads and OAuth pages go to the same host for anything but Box itself.
+    """
+    from box_sdk_gen import BaseUrls
+
+    base = provider.base_url.rstrip("/")
+    if base == _BOX:
+        return BaseUrls()
+    return BaseUrls(base_url=base, upload_url=f"{base}/api", oauth_2_url=f"{base}/api/oauth2")
+
+
+def client(provider: TokenProvider, *, as_user: str | None = None) -> Any:
+    """A ``box_sdk_gen.BoxClient`` on ``provider``'s tokens and its Box (``base_url``).
+
+    Raises:
+        MissingExtraError: box-sdk-gen is not installed (``box-secrets[sdk]``).
+    """
+    try:
+        from box_sdk_gen import BoxClient, NetworkSession
+    except ImportError as exc:
+        raise MissingExtraError("sdk", "box-sdk-gen") from exc
+    session = NetworkSession(base_urls=base_urls(provider))
+    return BoxClient(auth=BoxSecretsAuth(provider, as_user=as_user), network_session=session)
 
 
 def _to_sdk(tok: AccessToken) -> Any:

@@ -72,18 +72,68 @@ def _interrupt(signum: int, frame: object) -> None:
     metavar="FILE",
     help="Preload an app from a Box config JSON (repeatable).",
 )
-def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...]) -> None:
-    """Run a local Box emulator; print {"base_url": ...} once listening."""
+@click.option(
+    "--new-app",
+    "new_app",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="PATH",
+    help="Create an app, write its config to PATH (mode 0600) as Box's console downloads it, "
+    "then serve. PATH must not exist yet.",
+)
+def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...], new_app: str | None) -> None:
+    """Run a local Box emulator; print {"base_url": ...} once listening.
+
+    \b
+    Examples:
+      box-secrets emulator --new-app box_config.json &    # an app and its config to start from
+      box-secrets emulator --port 8900 --app-config box_config.json
+    """
+    import os
+
     from .._config import BoxAppConfig
     from ..emulator._box import BoxEmulator
 
     configs = [BoxAppConfig.from_file(path) for path in app_configs]
-    _serve(
-        lambda: BoxEmulator(host, port, app_configs=configs),
-        host,
-        port,
-        lambda emu: {"base_url": emu.base_url},
-    )
+    fd = None
+    if new_app is not None:
+        # Opened first (exclusively: never through a link, never over a file; 0600 from
+        # birth), so a bad path is one sentence before anything listens.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(new_app, flags, 0o600)
+        except FileExistsError:
+            raise click.UsageError(
+                f"{new_app} exists already; name a new file for the app's config"
+            ) from None
+        except OSError as exc:
+            raise click.UsageError(f"cannot create {new_app} ({exc.strerror})") from None
+
+    def make() -> BoxEmulator:
+        emulator = BoxEmulator(host, port, app_configs=configs)
+        if fd is not None:
+            _write_new_app(emulator, fd)
+        return emulator
+
+    def announce(emu: BoxEmulator) -> dict[str, str]:
+        out = {"base_url": emu.base_url}
+        if new_app is not None:
+            out["config"] = os.path.abspath(new_app)
+        return out
+
+    _serve(make, host, port, announce)
+
+
+def _write_new_app(emulator: Any, fd: int) -> None:
+    """Create an app with a key pair, as a person would in Box's console, and save its config."""
+    import os
+
+    from ..emulator._box_console import issue_keypair
+
+    # Not served yet: the same state the console routes change, without HTTP.
+    app = emulator.state.create_app(name="box-secrets demo")
+    config = issue_keypair(emulator.state, app.client_id)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write((json.dumps(config, indent=2) + "\n").encode())
 
 
 @cli.command("vault-emulator")

@@ -276,21 +276,40 @@ class BoxEmulatorState:
                     },
                 )
             app = self.apps[tok.client_id]
-            if tok.user_id == app.service_account:
+            acting = req.headers.get("as-user", "").strip()
+            if acting:
+                # https://developer.box.com/guides/authentication/jwt/as-user/: the app must
+                # have "Make API calls using the as-user header" enabled, the caller must be
+                # the service account (an admin), and the user must be of its enterprise.
+                allowed = app.act_as_users and tok.user_id == app.service_account
+                if not allowed or acting not in app.users:
+                    return Response.json(
+                        403,
+                        {
+                            "type": "error",
+                            "status": 403,
+                            "code": "access_denied_insufficient_permissions",
+                            "message": "Access denied - insufficient permission",
+                        },
+                    )
+                user_id = acting
+            else:
+                user_id = tok.user_id
+            if user_id == app.service_account:
                 name = app.name
                 login = (
                     f"AutomationUser_{app.service_account[-6:]}_{app.client_id[:10]}"
                     "@boxdevedition.com"
                 )
             else:
-                name = self.users.get(tok.user_id, (app.client_id, "App User"))[1]
-                login = f"AppUser_{tok.user_id[-6:]}_{app.client_id[:10]}@boxdevedition.com"
+                name = self.users.get(user_id, (app.client_id, "App User"))[1]
+                login = f"AppUser_{user_id[-6:]}_{app.client_id[:10]}@boxdevedition.com"
         created = time.strftime("%Y-%m-%dT%H:%M:%S-00:00", time.gmtime(self.clock()))
         return Response.json(
             200,
             {
                 "type": "user",
-                "id": tok.user_id,
+                "id": user_id,
                 "name": name,
                 "login": login,
                 "created_at": created,

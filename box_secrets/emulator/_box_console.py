@@ -17,7 +17,7 @@ from ._httpd import Request, Response, json_object
 if TYPE_CHECKING:
     from ._box import BoxEmulatorState
 
-__all__ = ["handle_console"]
+__all__ = ["handle_console", "issue_keypair"]
 
 Handler = Callable[["BoxEmulatorState", list[str], dict[str, Any]], Response]
 
@@ -39,6 +39,10 @@ def _create_app(state: BoxEmulatorState, parts: list[str], body: dict[str, Any])
         token_ttl=ttl,
         name=body.get("name") if isinstance(body.get("name"), str) else None,
     )
+    act_as_users = body.get("act_as_users", True)
+    if not isinstance(act_as_users, bool):
+        return console_error(400, "act_as_users must be true or false")
+    app.act_as_users = act_as_users
     return Response.json(
         201,
         {
@@ -72,6 +76,49 @@ def _add_key(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) ->
     except FileExistsError:
         return console_error(409, "this public key is already registered for the app")
     return Response.json(201, {"id": key.id, "fingerprint_sha256": key.fingerprint})
+
+
+def issue_keypair(state: BoxEmulatorState, client_id: str) -> dict[str, Any]:
+    """The console's "Generate a Public/Private Keypair": a new key registered to the app,
+    returned as the JSON file Box's console downloads (the private key encrypted under a
+    generated passphrase), which box-secrets and Box's SDKs load as it is.
+
+    Raises:
+        LookupError: no such app. ValueError: a client-credentials app.
+        OverflowError: the app has its maximum of public keys.
+    """
+    app = state.apps.get(client_id)
+    if app is None:
+        raise LookupError(f"no app with client ID {client_id}")
+    if app.auth_method != "jwt":
+        raise ValueError("the app uses client credentials; it has no key pair")
+    from .._config import BoxAppConfig
+    from .._keys import generate_key
+
+    generated = generate_key(2048)
+    key = state.add_key(app.client_id, generated.key.public_key())
+    config = BoxAppConfig(
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        enterprise_id=app.enterprise_id,
+        public_key_id=key.id,
+        private_key_pem=generated.private_key_pem,
+        passphrase=generated.passphrase,
+    )
+    return config.to_dict()
+
+
+def _keypair(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+    try:
+        return Response.json(201, issue_keypair(state, parts[1]))
+    except LookupError as exc:
+        return console_error(404, str(exc))
+    except ValueError as exc:
+        return console_error(400, str(exc))
+    except OverflowError:
+        return console_error(
+            409, f"the app already has {MAX_KEYS_PER_APP} public keys; remove one first"
+        )
 
 
 def _list_keys(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
@@ -180,6 +227,7 @@ def _stats(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> R
 ROUTES: tuple[tuple[str, tuple[str, ...], Handler], ...] = (
     ("POST", ("apps",), _create_app),
     ("POST", ("apps", "*", "keys"), _add_key),
+    ("POST", ("apps", "*", "keypair"), _keypair),
     ("GET", ("apps", "*", "keys"), _list_keys),
     ("DELETE", ("apps", "*", "keys", "*"), _delete_key),
     ("POST", ("users",), _create_user),

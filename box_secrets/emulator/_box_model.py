@@ -138,6 +138,8 @@ class _App:
         self.keys: dict[str, _Key] = {}
         self.users: set[str] = set()
         self.service_account = _digits(11)
+        #: The app's "Make API calls using the as-user header" advanced feature.
+        self.act_as_users = True
 
 
 class _Token:

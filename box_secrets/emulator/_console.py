@@ -53,6 +53,10 @@ class Console:
             self._call("POST", f"/apps/{client_id}/keys", {"public_key": public_key_pem})["id"]
         )
 
+    def new_keypair(self, client_id: str) -> dict[str, Any]:
+        """ "Generate a Public/Private Keypair": the config JSON Box's console downloads."""
+        return dict(self._call("POST", f"/apps/{client_id}/keypair", {}))
+
     def list_keys(self, client_id: str) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = self._call("GET", f"/apps/{client_id}/keys")["entries"]
         return entries
