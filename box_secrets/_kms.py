@@ -106,7 +106,7 @@ def _call(
         if code in ("AccessDeniedException", "AccessDenied"):
             raise SignerError(
                 f"AWS KMS denied {doing} on key {key}; the caller's role needs the kms:* "
-                "actions listed in docs/signers.md on this key"
+                "actions listed in `box-secrets help signers` on this key"
             ) from exc
         if code == "NotFoundException":
             raise _NotFound(

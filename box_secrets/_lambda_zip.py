@@ -2,7 +2,9 @@
 
 The zip holds box-secrets and its dependencies as manylinux wheels for the
 Lambda runtime (``--python``, default 3.12; ``--arch`` x86_64 or arm64),
-pinned by ``constraints.txt``. boto3 and botocore are left out: the runtime
+pinned by ``constraints.txt`` in a clone (installed from a wheel, with no
+clone: ``python -m box_secrets._lambda_zip``, the newest releases the
+requirements allow). boto3 and botocore are left out: the runtime
 provides them. The same inputs give a byte-identical zip (sorted entries, a
 fixed timestamp and modes, no bytecode, no build paths), so Terraform does
 not redeploy for nothing.
@@ -20,11 +22,18 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
 #: Lambda provides these; bundling them only adds megabytes.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six")
 #: Not needed to run the handler or mint tokens.
-LEFT_OUT = ("box_secrets/emulator", "box_secrets/_demo.py", "box_secrets/_lambda_zip.py")
+LEFT_OUT = (
+    "box_secrets/emulator",
+    "box_secrets/_demo.py",
+    "box_secrets/_lambda_zip.py",
+    "box_secrets/_docs",
+    "box_secrets/_terraform_modules",
+)
 _PLATFORMS = {
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
     "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
@@ -54,7 +63,9 @@ def _pip_target(python: str, arch: str) -> list[str]:
 
 
 def _pins(extras: list[str]) -> list[str]:
-    return ["-c", str(ROOT / "constraints.txt"), *_requirements(extras)]
+    constraints = ROOT / "constraints.txt"  # a clone's pins; a wheel install has none
+    pinned = ["-c", str(constraints)] if constraints.is_file() else []
+    return [*pinned, *_requirements(extras)]
 
 
 def _install(target: Path, python: str, arch: str, extras: list[str], wheels: Path) -> None:
@@ -63,7 +74,7 @@ def _install(target: Path, python: str, arch: str, extras: list[str], wheels: Pa
     cmd += ["--find-links", str(wheels), "--target", str(target), *_pip_target(python, arch)]
     subprocess.run([*cmd, *_pins(extras)], check=True)  # noqa: S603 - our own pip, fixed arguments
     shutil.copytree(
-        ROOT / "box_secrets",
+        PACKAGE,
         target / "box_secrets",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )

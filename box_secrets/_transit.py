@@ -112,7 +112,7 @@ class _Vault:
             raise _Forbidden(
                 f"Vault denied {doing} with Transit key {key} (403); the token's policy needs "
                 f"update on {self.mount}/sign/{self.name} (and read on "
-                f"{self.mount}/keys/{self.name}; see docs/signers.md)"
+                f"{self.mount}/keys/{self.name}; see `box-secrets help signers`)"
             ) from exc
         except hvac_exc.Unauthorized as exc:
             raise SignerError(f"Vault refused the login while {doing} (401)") from exc

@@ -159,3 +159,63 @@ def test_sdk_client_names_the_extra_when_missing(monkeypatch, box_emulator) -> N
     with pytest.raises(errors.MissingExtraError, match="sdk"):
         client(TokenProvider("/nonexistent.json", base_url=box_emulator.base_url))
     assert os.environ.get("PATH")
+
+
+@pytest.fixture(scope="module")
+def wheel_tree(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The project's wheel, built as pip builds it, unpacked: what a user without a clone has."""
+    import zipfile
+
+    from .helpers import ROOT
+
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (built,) = out.glob("box_secrets-*.whl")
+    tree = out / "tree"
+    zipfile.ZipFile(built).extractall(tree)
+    return tree
+
+
+def test_the_wheel_carries_the_docs_and_the_terraform_modules(wheel_tree: Path, tmp_path) -> None:
+    assert (wheel_tree / "box_secrets" / "_docs" / "runbook.md").is_file()
+    modules = wheel_tree / "box_secrets" / "_terraform_modules" / "modules"
+    assert (modules / "aws-secrets-manager-rotation" / "main.tf").is_file()
+    assert (modules / "scheduled-rotation" / "main.tf").is_file()
+    env = {**os.environ, "PYTHONPATH": str(wheel_tree)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "box_secrets", "help", "runbook"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,  # not the clone: only the wheel's files
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("# ") and "Developer Console" in proc.stdout
+    probe = subprocess.run(
+        [sys.executable, "-c", "import box_secrets; print(box_secrets.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert probe.stdout.startswith(str(wheel_tree)), probe.stdout
+
+
+def test_every_page_an_error_names_is_a_help_topic() -> None:
+    import re
+
+    from box_secrets.cli._help import topics
+
+    from .helpers import ROOT
+
+    named = set()
+    for path in (ROOT / "box_secrets").rglob("*.py"):
+        named |= set(re.findall(r"box-secrets help ([a-z-]+)", path.read_text()))
+    assert named and named <= set(topics()), named - set(topics())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (
     _emulator,  # noqa: F401 - registers commands
+    _help,  # noqa: F401
     _rotation,  # noqa: F401
     _store,  # noqa: F401
     _terraform,  # noqa: F401

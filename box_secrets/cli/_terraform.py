@@ -22,7 +22,7 @@ from ._group import cli
 def terraform(operation: tuple[str, ...]) -> None:
     """Read a JSON query on stdin, write one JSON object of strings on stdout.
 
-    OPERATION is status, public-key or token; see docs/terraform.md. Nothing
+    OPERATION is status, public-key or token; see `box-secrets help terraform`. Nothing
     but the result is ever written to stdout; errors are one sentence on
     stderr with a non-zero exit code.
     """

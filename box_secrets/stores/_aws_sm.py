@@ -164,7 +164,7 @@ class SecretsManagerStore(Store):
             StoreNotFoundError: f"secret {self.secret_id} does not exist; import a config with "
             "`box-secrets store import`",
             StoreAccessDeniedError: f"AWS denied {doing} ({code}); the role needs the actions "
-            f"listed in docs/stores.md on {self.secret_id}",
+            f"listed in `box-secrets help stores` on {self.secret_id}",
             StoreUnavailableError: f"Secrets Manager is throttling or failing ({code}) while "
             f"{doing}; retry later",
             ConflictError: f"secret {self.secret_id} changed while {doing}; nothing was written",

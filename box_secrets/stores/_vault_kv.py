@@ -148,7 +148,7 @@ class VaultStore(Store):
             if name == "Forbidden":
                 return cls(
                     f"Vault denied {doing} (403); the token's policy must allow read, create "
-                    f"and update on {self.mount}/data/{self.path} (see docs/stores.md)"
+                    f"and update on {self.mount}/data/{self.path} (see `box-secrets help stores`)"
                 )
             return cls(f"Vault refused {doing} ({name}); check the auth settings")
         if cls is StoreNotFoundError:
