@@ -112,7 +112,8 @@ def main() -> None:
         emulator.terminate()
         emulator.wait(timeout=10)
     print(
-        "\nDone. Everything above ran the real commands; see `box-secrets help runbook` for the real console."
+        "\nDone. Everything above ran the real commands; see `box-secrets help runbook` "
+        "for the real console."
     )
 
 
