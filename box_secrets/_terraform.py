@@ -22,7 +22,7 @@ import json
 import sys
 from typing import TextIO
 
-__all__ = ["OPERATIONS", "main"]
+__all__ = ["OPERATIONS", "main", "operation_help"]
 
 OPERATIONS = ("status", "public-key", "token")
 #: A query is a few short strings; anything larger is not one.
@@ -32,6 +32,39 @@ _FIELDS = {
     "public-key": {"store", "role"},
     "token": {"store", "scopes", "resource", "shared_link", "user_id", "allow_full_scope"},
 }
+
+
+#: What each operation answers (`box-secrets terraform OPERATION --help`).
+_ANSWERS = {
+    "status": "state, next_action, person_needed, key_age_days, signer, and for the active, "
+    "pending and previous keys their key_id, fingerprint_sha256 (active and pending also "
+    "public_key_pem; active created_at); empty strings where absent. No secret.",
+    "public-key": "role, key_id, fingerprint_sha256, public_key_pem. No secret.",
+    "token": "access_token, expires_at (RFC 3339), restricted_to (JSON). The token lands in "
+    "Terraform state in plain text: name the narrowest scopes; root_readonly, "
+    'root_readwrite and manage_* need allow_full_scope = "true".',
+}
+_EXAMPLES = {
+    "status": 'echo \'{"store": "file:box.json"}\' | box-secrets terraform status',
+    "public-key": 'echo \'{"store": "file:box.json", "role": "pending"}\' | '
+    "box-secrets terraform public-key",
+    "token": 'echo \'{"store": "file:box.json", "scopes": "item_preview"}\' | '
+    "box-secrets terraform token",
+}
+
+
+def operation_help(operation: str) -> str | None:
+    """The help of one operation: its query keys, its answer, an example (None: unknown)."""
+    if operation not in OPERATIONS:
+        return None
+    keys = ", ".join(sorted(_FIELDS[operation]))
+    return (
+        f"Usage: box-secrets terraform {operation}  (a JSON query on stdin)\n\n"
+        f"  Query keys (strings): {keys}; store is required.\n"
+        f"  Answer (one JSON object of strings on stdout): {_ANSWERS[operation]}\n\n"
+        f"  Example:\n    {_EXAMPLES[operation]}\n\n"
+        "  See `box-secrets help terraform`."
+    )
 
 
 class QueryError(Exception):

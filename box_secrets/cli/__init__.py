@@ -18,10 +18,19 @@ __all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli", "main"]
 
 def main() -> None:
     args = sys.argv[1:]
-    if args[:1] == ["terraform"] and not {"-h", "--help"} & set(args):
-        from .._terraform import main as terraform
+    if args[:1] == ["terraform"]:
+        operations = [a for a in args[1:] if not a.startswith("-")]
+        if not {"-h", "--help"} & set(args):
+            from .._terraform import main as terraform
 
-        sys.exit(terraform(args[1:]))
+            sys.exit(terraform(args[1:]))
+        if operations:  # `terraform status --help`: that operation's own help
+            from .._terraform import operation_help
+
+            text = operation_help(operations[0])
+            if text is not None:
+                sys.stdout.write(text + "\n")
+                sys.exit(0)
     from .. import _faults
     from ..errors import BoxSecretsError
     from ._app import cli, fail

@@ -46,14 +46,27 @@ def resolve_source(config: str | None, store: str | None) -> KeySource:
     )
 
 
+#: The one sentence for a missing store, whichever command (click's own "Missing option"
+#: would not mention the environment variable).
+STORE_MISSING = "say which store: --store URI (or set BOX_SECRETS_STORE)"
+
+
+def _needs_store(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if not value or not value.strip():
+        raise click.UsageError(STORE_MISSING, ctx=ctx)
+    return value
+
+
 def store_option(required: bool = True) -> Callable[[F], F]:
+    """``--store URI`` (env BOX_SECRETS_STORE); when ``required``, its absence is one sentence."""
     return click.option(
         "--store",
         metavar="URI",
         envvar="BOX_SECRETS_STORE",
-        required=required,
+        callback=_needs_store if required else None,
         help="The secret store (file:PATH, aws-sm://NAME, vault://MOUNT/PATH). "
-        "Env: BOX_SECRETS_STORE.",
+        + ("Required: this or " if required else "Env: ")
+        + "BOX_SECRETS_STORE.",
     )
 
 

@@ -154,7 +154,13 @@ def _write_new_app(emulator: Any, fd: int) -> None:
 def vault_emulator_cmd(
     host: str, port: int, root_token: str | None, transit_mounts: tuple[str, ...]
 ) -> None:
-    """Run a local Vault (KV v2, Transit) emulator; print {"addr", "root_token"} once listening."""
+    """Run a local Vault (KV v2, Transit) emulator; print {"addr", "root_token"} once listening.
+
+    \b
+    Examples:
+      box-secrets vault-emulator --port 8200 --root-token dev
+      box-secrets vault-emulator --transit transit &
+    """
     from ..emulator._vault import VaultEmulator
 
     def make() -> VaultEmulator:

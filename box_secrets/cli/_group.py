@@ -36,6 +36,20 @@ def fail(message: str, code: int = EXIT_FAILURE) -> None:
 class _Group(click.Group):
     """Turns box-secrets errors into one line and an exit code."""
 
+    #: Subgroups (store, rotate) are of this class too: the same errors, the same list.
+    group_class = type
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first sentence (click cuts them at about 45 characters)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=300)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

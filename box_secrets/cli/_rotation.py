@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._common import echo_keys, store_option
+from ._common import STORE_MISSING, echo_keys, store_option
 from ._group import EXIT_WAITING, cli
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def _engine(
     from ..rotation import RotationEngine, open_notifier
 
     if not store:
-        raise click.UsageError("say which store: --store URI (or set BOX_SECRETS_STORE)")
+        raise click.UsageError(STORE_MISSING)
     # With --json, stdout carries the JSON only: the log notifier's banner goes to stderr.
     notifier = open_notifier(notify, log_stream=sys.stderr if as_json else None)
     return RotationEngine(store, base_url=obj["base_url"], notifier=notifier)
@@ -117,7 +117,17 @@ def init_cmd(
     notify: str | None,
     as_json: bool,
 ) -> None:
-    """Initialise a store: adopt a downloaded config, or stage a first key pair."""
+    """Initialise a store: adopt a downloaded config, or stage a first key pair.
+
+    The config is checked with Box first; afterwards delete the downloaded file
+    (the store holds the key now, and the download would outlive its rotation).
+
+    \b
+    Examples:
+      box-secrets init --config box_config.json --store file:box.json
+      box-secrets init --client-id ID --client-secret-env BOX_CLIENT_SECRET \\
+          --enterprise-id 123 --store file:box.json --signer vault-transit://transit/box-app
+    """
     from .._config import BoxAppConfig
     from .._record import Policy
 
@@ -171,7 +181,13 @@ def init_cmd(
 )
 @click.pass_obj
 def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> None:
-    """Show where the key lifecycle stands and what to do next."""
+    """Show where the key lifecycle stands and what to do next.
+
+    \b
+    Examples:
+      box-secrets status --store file:box.json
+      box-secrets status --store file:box.json --json --check
+    """
     from ..errors import InvalidTransitionError, StoreNotFoundError
 
     engine = _engine(obj, store)
@@ -212,7 +228,15 @@ def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> N
 def rotate_group(
     ctx: click.Context, store: str | None, force: bool, notify: str | None, as_json: bool
 ) -> None:
-    """Do the next safe step of the key lifecycle (run it from cron)."""
+    """Do the next safe step of the key lifecycle (run it from cron).
+
+    Exit 3 means a person must act in the Box Developer Console (the output says how).
+
+    \b
+    Examples:
+      box-secrets rotate --store file:box.json
+      box-secrets rotate --store file:box.json --force --notify https://hooks.example.com/box
+    """
     if ctx.invoked_subcommand is not None:
         return
     _finish(_engine(ctx.obj, store or "", notify, as_json=as_json).advance(force=force), as_json)
@@ -231,7 +255,12 @@ def rotate_group(
 @json_option
 @click.pass_obj
 def rotate_import(obj: dict[str, str], store: str, config_path: str, as_json: bool) -> None:
-    """Bring in a key pair Box generated; it enters as registered."""
+    """Bring in a key pair Box generated; it enters as registered.
+
+    \b
+    Example:
+      box-secrets rotate import --store file:box.json --config 123_abc_config.json
+    """
     from .._config import BoxAppConfig
 
     _finish(
@@ -245,7 +274,12 @@ def rotate_import(obj: dict[str, str], store: str, config_path: str, as_json: bo
 @json_option
 @click.pass_obj
 def rotate_abandon(obj: dict[str, str], store: str, as_json: bool) -> None:
-    """Destroy the pending key (it never becomes active)."""
+    """Give up the pending key (it never becomes active); the output says what became of it.
+
+    \b
+    Example:
+      box-secrets rotate abandon --store file:box.json
+    """
     _finish(_engine(obj, store, as_json=as_json).abandon(), as_json)
 
 
@@ -266,7 +300,13 @@ def register_cmd(
     notify: str | None,
     as_json: bool,
 ) -> None:
-    """Record the key ID Box assigned to the pending key."""
+    """Record the key ID Box assigned to the pending key.
+
+    \b
+    Examples:
+      box-secrets register --store file:box.json --public-key-id ab12cd34
+      box-secrets register --store file:box.json --public-key-id ab12cd34 --verify
+    """
     _finish(
         _engine(obj, store, notify, as_json=as_json).register(public_key_id, verify=verify),
         as_json,
@@ -281,5 +321,14 @@ def register_cmd(
 @json_option
 @click.pass_obj
 def retire_cmd(obj: dict[str, str], store: str, force: bool, as_json: bool) -> None:
-    """Retire the previous key and destroy its private key in the store."""
+    """Retire the previous key: its private key goes as far as its store or signer allows.
+
+    Destroyed in a file or Vault store, unlabelled in Secrets Manager, disabled and
+    scheduled for deletion in KMS, trimmed in Transit; the output says which.
+
+    \b
+    Examples:
+      box-secrets retire --store file:box.json            # once the old key is removed at Box
+      box-secrets retire --store file:box.json --force    # after the grace period, even so
+    """
     _finish(_engine(obj, store, as_json=as_json).retire(force=force), as_json)

@@ -98,7 +98,13 @@ def _fates(store: Store) -> list[str]:
 @store_option()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def store_show(store: str, as_json: bool) -> None:
-    """Show what a store holds, without any secret."""
+    """Show what a store holds, without any secret.
+
+    \b
+    Examples:
+      box-secrets store show --store file:box.json
+      box-secrets store show --store aws-sm://prod/box-app --json
+    """
     from ..stores import open_store
     from ..stores._admin import show
 

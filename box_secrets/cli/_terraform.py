@@ -25,6 +25,11 @@ def terraform(operation: tuple[str, ...]) -> None:
     OPERATION is status, public-key or token; see `box-secrets help terraform`. Nothing
     but the result is ever written to stdout; errors are one sentence on
     stderr with a non-zero exit code.
+
+    \b
+    Examples:
+      echo '{"store": "file:box.json"}' | box-secrets terraform status
+      echo '{"store": "file:box.json", "role": "pending"}' | box-secrets terraform public-key
     """
     from .._terraform import main
 

@@ -44,7 +44,8 @@ _MAX_TOKEN = 8192
     "--json",
     "as_json",
     is_flag=True,
-    help="Print JSON: access_token, expires_at (RFC 3339, UTC), token_type, restricted_to.",
+    help="Print JSON: access_token, expires_at (RFC 3339, UTC), expires_in (seconds), "
+    "token_type, restricted_to, and issued_token_type for a downscoped token.",
 )
 @cache_dir_option
 @click.pass_obj
@@ -59,7 +60,15 @@ def token_cmd(
     as_json: bool,
     cache_dir: str | None,
 ) -> None:
-    """Print a Box access token (this command's job is to print a secret)."""
+    """Print a Box access token (this command's job is to print a secret).
+
+    \b
+    Examples:
+      box-secrets token --store file:box.json
+      box-secrets token --config box_config.json --as-user 12345 --json
+      box-secrets token --store file:box.json --scope item_preview \\
+          --resource https://api.box.com/2.0/files/42 --json
+    """
     from ..tokens import TokenProvider
 
     if (resource or shared_link) and not scopes:
@@ -102,6 +111,11 @@ def revoke_cmd(
     The token is read from stdin or --token-env, never from the command line.
     Box answers the same whether or not the token existed (RFC 7009), so the
     command reports that Box was told, not that a live token was revoked.
+
+    \b
+    Examples:
+      box-secrets token --store file:box.json | box-secrets revoke --store file:box.json
+      box-secrets revoke --store file:box.json --token-env LEAKED_TOKEN
     """
     import os
     import sys

@@ -108,7 +108,10 @@ class RotationEngine:
                 home.repair(snap)  # a crash may have cut a promotion short (the alias)
             if snap.record.destroying:
                 snap = finish_destruction(self.store, snap)
-            return step(snap)
+            log.info("%s: state %s, revision %s", self.store.uri, snap.record.state, snap.revision)
+            outcome = step(snap)
+            log.info("%s: %s (%s)", self.store.uri, outcome.action, outcome.state)
+            return outcome
 
         return retry_conflicts(attempt, where=self.store.uri, sleep=self.sleep)
 

@@ -435,7 +435,7 @@ class TokenProvider:
             resp = self._send(url, build, deadline_at, "token")
             if resp.status == 200:
                 tok = _oauth.parse_token(resp)
-                log.debug("minted a token for %s %s (expires in %d s)", stype, sid, tok.expires_in)
+                log.info("minted a token for %s %s (expires in %d s)", stype, sid, tok.expires_in)
                 return tok
             body = _oauth.error_body(resp)
             kind = _oauth.refusal(body.get("error", ""), body.get("error_description", ""))
