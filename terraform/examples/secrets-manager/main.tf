@@ -15,6 +15,42 @@ terraform {
 
 provider "aws" {
   region = var.region
+
+  # A dry run against a local moto server (docs/terraform.md): set aws_endpoint_url.
+  skip_credentials_validation = var.aws_endpoint_url != null
+  skip_metadata_api_check     = var.aws_endpoint_url != null
+  skip_requesting_account_id  = var.aws_endpoint_url != null
+  dynamic "endpoints" {
+    for_each = var.aws_endpoint_url == null ? [] : [var.aws_endpoint_url]
+    content {
+      cloudwatch     = endpoints.value
+      iam            = endpoints.value
+      lambda         = endpoints.value
+      logs           = endpoints.value
+      scheduler      = endpoints.value
+      secretsmanager = endpoints.value
+      sns            = endpoints.value
+      sts            = endpoints.value
+    }
+  }
+}
+
+variable "aws_endpoint_url" {
+  description = "For a dry run only: send every AWS call here (a moto server, http://127.0.0.1:5000)."
+  type        = string
+  default     = null
+}
+
+variable "box_api_base_url" {
+  description = "Box's API; the Box emulator's base_url for a dry run."
+  type        = string
+  default     = "https://api.box.com"
+}
+
+variable "secret_name" {
+  description = "The secret that holds the Box app's config."
+  type        = string
+  default     = "box-secrets-example/box-app"
 }
 
 variable "region" {
@@ -44,7 +80,9 @@ variable "operators" {
 module "box_app" {
   source = "../../modules/aws-secrets-manager-rotation"
 
-  name                = "prod/box-app"
+  name                = var.secret_name
+  function_name       = "box-secrets-example-rotation"
+  box_api_base_url    = var.box_api_base_url
   lambda_zip_path     = var.lambda_zip_path
   enable_rotation     = var.enable_rotation
   rotation_days       = 90

@@ -202,16 +202,34 @@ resource "aws_lambda_permission" "secretsmanager" {
   source_arn     = local.secret_arns[count.index]
 }
 
+# The versions' labels (never their values, which would land in the state): rotation
+# may only be turned on once `box-secrets init` has given the secret an AWSCURRENT value.
+data "aws_secretsmanager_secret_versions" "bootstrapped" {
+  count     = var.enable_rotation ? 1 : 0
+  secret_id = aws_secretsmanager_secret.this.id
+}
+
 resource "aws_secretsmanager_secret_rotation" "this" {
   count               = var.enable_rotation ? 1 : 0
   secret_id           = aws_secretsmanager_secret.this.id
   rotation_lambda_arn = aws_lambda_function.rotation.arn
-  # The first rotation waits for the schedule: the person is asked then.
+  # The first rotation waits for the schedule: the person is asked then. AWS still runs
+  # testSecret once to test the set-up; the function answers it as a health check.
   rotate_immediately = false
 
   rotation_rules {
     automatically_after_days = var.rotation_schedule_expression == null ? var.rotation_days : null
     schedule_expression      = var.rotation_schedule_expression
+  }
+
+  lifecycle {
+    precondition {
+      condition = anytrue([
+        for v in coalesce(data.aws_secretsmanager_secret_versions.bootstrapped[0].versions, []) :
+        contains(v.version_stages, "AWSCURRENT")
+      ])
+      error_message = "The secret holds no Box config yet: run `box-secrets init --store <the store_uri output>` first, then set enable_rotation = true."
+    }
   }
 
   depends_on = [aws_lambda_permission.secretsmanager]
