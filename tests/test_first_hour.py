@@ -219,3 +219,43 @@ def test_every_page_an_error_names_is_a_help_topic() -> None:
     for path in (ROOT / "box_secrets").rglob("*.py"):
         named |= set(re.findall(r"box-secrets help ([a-z-]+)", path.read_text()))
     assert named and named <= set(topics()), named - set(topics())
+
+
+@pytest.mark.parametrize("named_by", ["name", "arn"])
+def test_init_fills_a_secret_made_empty_beforehand(
+    named_by: str, moto, make_app, monkeypatch
+) -> None:
+    """The Terraform module makes the secret empty; `init --store <its store_uri>` fills it."""
+    import uuid
+
+    import boto3
+
+    from box_secrets.rotation import RotationEngine
+
+    sm = boto3.client("secretsmanager", endpoint_url=moto.url, region_name="us-east-1")
+    name = f"made-empty/{uuid.uuid4().hex[:10]}"
+    arn = sm.create_secret(Name=name)["ARN"]
+    before = len(sm.list_secrets()["SecretList"])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")  # AWS_REGION alone, as Lambda and CLI v2 use
+    uri = f"aws-sm://{arn if named_by == 'arn' else name}"
+    app = make_app()
+    outcome = RotationEngine(uri, base_url=app.base_url).init(config=app.config)
+    assert outcome.action == "initialised"
+    assert len(sm.list_secrets()["SecretList"]) == before  # filled, no second secret made
+    labels = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    assert any("AWSCURRENT" in s for s in labels.values())
+    assert TokenProvider(uri, base_url=app.base_url).get_token().access_token
+
+
+def test_a_region_contradicting_the_arn_is_refused() -> None:
+    from box_secrets.stores._uri import parse_store_uri
+
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/box-app-GNIYdB"
+    assert parse_store_uri(f"aws-sm://{arn}").location == arn
+    with pytest.raises(errors.StoreURIError, match="contradicts"):
+        parse_store_uri(f"aws-sm://{arn}?region=us-east-1")
+    from box_secrets._aws import region_for
+
+    assert region_for(arn, None) == "eu-west-1"

@@ -366,18 +366,45 @@ class SecretsManagerStore(Store):
         token = _token(self.secret_id, "create", hashlib.sha256(text.encode()).hexdigest())
         self._seen_labels = None
         crashpoint("aws.put", "before")
-        self._call(
-            "creating the secret",
-            lambda c: c.create_secret(
-                Name=self.secret_id,
-                SecretString=text,
-                ClientRequestToken=token,
-                Description="Box app credentials managed by box-secrets",
-            ),
-        )
+        if self.secret_id.startswith("arn:") or self._exists_empty():
+            # A secret made empty beforehand (the Terraform module's, named by its ARN or
+            # name): its first value, AWSCURRENT by default. CreateSecret would refuse
+            # (ResourceExistsException), and an ARN is no name to create a secret under.
+            self._call(
+                "writing the secret's first value",
+                lambda c: c.put_secret_value(
+                    SecretId=self.secret_id, SecretString=text, ClientRequestToken=token
+                ),
+            )
+        else:
+            self._call(
+                "creating the secret",
+                lambda c: c.create_secret(
+                    Name=self.secret_id,
+                    SecretString=text,
+                    ClientRequestToken=token,
+                    Description="Box app credentials managed by box-secrets",
+                ),
+            )
         crashpoint("aws.put", "after")
         self._move(RECORD, token, None)
         return token
+
+    def _exists_empty(self) -> bool:
+        """True when the secret exists with no AWSCURRENT value; False when it does not exist.
+
+        Raises:
+            ConflictError: it holds a value already (another writer got there first).
+        """
+        try:
+            labels = self._labels()
+        except StoreNotFoundError:
+            return False
+        if self._holder(labels, CURRENT):
+            raise ConflictError(
+                f"secret {self.secret_id} got a value since it was read; nothing was written"
+            )
+        return True
 
     def repair(self, snapshot: Snapshot) -> None:
         if snapshot.revision is not None and not snapshot.revision.startswith("current:"):
