@@ -152,6 +152,28 @@ def store_uri_and_openbao(request, tmp_path: Path, vault_token) -> str:  # type:
     return store_uri_for(request.param, request, tmp_path)
 
 
+@pytest.fixture
+def logs(monkeypatch):  # type: ignore[no-untyped-def]
+    """What the Lambda handler writes to CloudWatch Logs (its stdout), captured."""
+    import io
+
+    from box_secrets.aws_lambda import _log
+
+    out = io.StringIO()
+    monkeypatch.setattr(_log, "stream", out)
+    return out
+
+
+@pytest.fixture
+def env(monkeypatch, moto, box_emulator, logs) -> None:  # type: ignore[no-untyped-def]
+    """A rotation function's environment: AWS at moto, Box at the emulator, no stores yet."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
+    monkeypatch.setenv("BOX_API_BASE_URL", box_emulator.base_url)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "box-secrets-rotation")
+    for name in ("BOX_SECRETS_NOTIFY", "BOX_SECRETS_STORE", "BOX_SECRETS_STORES"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def lambda_package(tmp_path_factory):  # type: ignore[no-untyped-def]
     """(zip, wheels dir, python version): one ``make lambda-zip`` build shared by every worker.

@@ -15,28 +15,11 @@ from typing import Any
 import pytest
 
 from box_secrets import _faults, errors
-from box_secrets.aws_lambda import _log, handler
+from box_secrets.aws_lambda import handler
 
 from .helpers import BACKENDS, make_store_uri, pem_chunks
 from .lambda_support import aws, holder, labels, rotation_function, start_rotation
 from .rotation_support import Rig, new_rig
-
-
-@pytest.fixture
-def logs(monkeypatch) -> io.StringIO:
-    out = io.StringIO()
-    monkeypatch.setattr(_log, "stream", out)
-    return out
-
-
-@pytest.fixture
-def env(monkeypatch, moto, box_emulator, logs) -> None:
-    """The function's environment: AWS at moto (boto3's own variable), Box at the emulator."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
-    monkeypatch.setenv("BOX_API_BASE_URL", box_emulator.base_url)
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "box-secrets-rotation")
-    monkeypatch.delenv("BOX_SECRETS_NOTIFY", raising=False)
-    monkeypatch.delenv("BOX_SECRETS_STORE", raising=False)
 
 
 def _secret(rig: Rig) -> str:
@@ -499,33 +482,27 @@ def test_secrets_manager_rotation_with_the_keys_in_kms(moto, make_app, tmp_path,
         assert "PRIVATE KEY" not in text and "passphrase" not in text
 
 
-def test_the_rotation_configuration_test_is_a_health_check(aws_rig, moto, logs) -> None:
-    """RotateSecret with RotateImmediately=false, as the Terraform module sends it.
-
-    AWS (RotateSecret, RotateImmediately): "Secrets Manager tests the rotation
-    configuration by running the testSecret step of the Lambda rotation function.
-    The test creates an AWSPENDING version of the secret and then removes it."
-    """
-    rig, _app = aws_rig
-    secret = _secret(rig)
-    sm = aws("secretsmanager", moto.url)
+def _rotation_configured(moto_url: str, secret: str) -> Any:
+    """RotateSecret with RotateImmediately=false, as the Terraform module sends it."""
+    sm = aws("secretsmanager", moto_url)
     sm.rotate_secret(
         SecretId=secret,
-        RotationLambdaARN=rotation_function(moto.url),
+        RotationLambdaARN=rotation_function(moto_url),
         RotationRules={"AutomaticallyAfterDays": 30},
         RotateImmediately=False,
     )
     # moto 5.2.5 adds an AWSPENDING placeholder even with RotateImmediately=False; AWS does
     # not (its test version is the one below): take moto's away, as AWS never made it.
-    for version, stages in labels(moto.url, secret).items():
+    for version, stages in labels(moto_url, secret).items():
         if "AWSPENDING" in stages:
             sm.update_secret_version_stage(
                 SecretId=secret, VersionStage="AWSPENDING", RemoveFromVersionId=version
             )
-    labels_before = labels(moto.url, secret)
-    before = rig.snap()
-    # The test's AWSPENDING version, the testSecret invocation, the removal.
-    token = "c0f1c0f1-0000-4000-8000-000000000001"
+    return sm
+
+
+def _configuration_test(sm: Any, secret: str, token: str) -> dict[str, Any]:
+    """What AWS then runs: an AWSPENDING version, testSecret on it, the label removed."""
     current = sm.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["SecretString"]
     sm.put_secret_value(
         SecretId=secret,
@@ -533,15 +510,28 @@ def test_the_rotation_configuration_test_is_a_health_check(aws_rig, moto, logs) 
         SecretString=current,
         VersionStages=["AWSPENDING"],
     )
-    result = _step("testSecret", secret, token)
-    sm.update_secret_version_stage(
-        SecretId=secret, VersionStage="AWSPENDING", RemoveFromVersionId=token
-    )
+    try:
+        return _step("testSecret", secret, token)
+    finally:
+        sm.update_secret_version_stage(
+            SecretId=secret, VersionStage="AWSPENDING", RemoveFromVersionId=token
+        )
+
+
+def test_the_rotation_configuration_test_is_a_health_check(aws_rig, moto, logs) -> None:
+    """AWS (RotateSecret, RotateImmediately): "Secrets Manager tests the rotation
+    configuration by running the testSecret step of the Lambda rotation function.
+    The test creates an AWSPENDING version of the secret and then removes it."
+    """
+    rig, _app = aws_rig
+    secret = _secret(rig)
+    sm = _rotation_configured(moto.url, secret)
+    labels_before = labels(moto.url, secret)
+    before = rig.snap()
+    result = _configuration_test(sm, secret, "c0f1c0f1-0000-4000-8000-000000000001")
     assert result["outcome"] == "tested" and result["person_needed"] is False
-    assert (
-        "configuration test" in result["message"]
-        and rig.snap().record.active.key_id in result["message"]
-    )
+    assert "configuration test" in result["message"]
+    assert rig.snap().record.active.key_id in result["message"]
     line = _step_lines(logs)[-1]
     assert line["level"] == "INFO" and line["outcome"] == "tested" and line["message"]
     metrics = [x for x in _lines(logs) if "_aws" in x]
@@ -555,24 +545,10 @@ def test_the_rotation_configuration_test_is_a_health_check(aws_rig, moto, logs) 
 def test_the_configuration_test_fails_loudly_when_box_refuses_the_key(aws_rig, moto, logs) -> None:
     rig, app = aws_rig
     secret = _secret(rig)
-    sm = aws("secretsmanager", moto.url)
-    sm.rotate_secret(
-        SecretId=secret,
-        RotationLambdaARN=rotation_function(moto.url),
-        RotationRules={"AutomaticallyAfterDays": 30},
-        RotateImmediately=False,
-    )
+    sm = _rotation_configured(moto.url, secret)
     rig.person_removes(app.kid)  # the active key no longer works at Box
-    token = "c0f1c0f1-0000-4000-8000-000000000002"
-    current = sm.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["SecretString"]
-    sm.put_secret_value(
-        SecretId=secret,
-        ClientRequestToken=token,
-        SecretString=current,
-        VersionStages=["AWSPENDING"],
-    )
     with pytest.raises(errors.KeyRejectedError):
-        _step("testSecret", secret, token)
+        _configuration_test(sm, secret, "c0f1c0f1-0000-4000-8000-000000000002")
     assert _step_lines(logs)[-1]["level"] == "ERROR"
 
 

@@ -8,11 +8,8 @@ controls set it) a whole rotation and a consumer's mint log nothing secret.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import socket
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -21,63 +18,17 @@ import pytest
 
 from box_secrets import errors
 from box_secrets._redact import THIRD_PARTY
-from box_secrets.aws_lambda import _log, handler
+from box_secrets.aws_lambda import handler
 
 from .helpers import make_store_uri, pem_chunks
 from .lambda_support import start_rotation
 from .rotation_support import new_rig
+from .services import ConnectionCounter
 
 
 @pytest.fixture
-def logs(monkeypatch) -> io.StringIO:
-    out = io.StringIO()
-    monkeypatch.setattr(_log, "stream", out)
-    return out
-
-
-@pytest.fixture
-def env(monkeypatch, moto, box_emulator, logs) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
-    monkeypatch.setenv("BOX_API_BASE_URL", box_emulator.base_url)
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "box-secrets-rotation")
-    monkeypatch.delenv("BOX_SECRETS_NOTIFY", raising=False)
-    monkeypatch.delenv("BOX_SECRETS_STORE", raising=False)
-    monkeypatch.delenv("BOX_SECRETS_STORES", raising=False)
-
-
-class _Listener:
-    """A loopback port that counts connections: where a captured credential would go."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
-@pytest.fixture
-def attacker() -> Iterator[_Listener]:
-    it = _Listener()
+def attacker() -> Iterator[ConnectionCounter]:
+    it = ConnectionCounter()
     yield it
     it.close()
 

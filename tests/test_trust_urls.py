@@ -9,8 +9,6 @@ accepted only when that host is a literal loopback address or ``localhost``.
 
 from __future__ import annotations
 
-import socket
-import threading
 import urllib.parse
 from collections.abc import Iterator
 
@@ -20,6 +18,8 @@ import urllib3
 
 from box_secrets import TokenProvider, errors
 from box_secrets._urls import check_url, is_loopback, parse_url, redact_url, trusted_endpoint
+
+from .services import ConnectionCounter
 
 # Each form has been used somewhere to make two parsers disagree on the host, or
 # to pass a loopback check by name. O is a host we must never connect to.
@@ -205,38 +205,9 @@ def test_stored_and_configured_endpoints_compare_in_canonical_form(monkeypatch) 
             trusted_endpoint(stored, env=("VAULT_ADDR",), what="addr")
 
 
-class _Listener:
-    """A TCP port that records whether anything connected to it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
 @pytest.fixture
-def listener() -> Iterator[_Listener]:
-    it = _Listener()
+def listener() -> Iterator[ConnectionCounter]:
+    it = ConnectionCounter()
     yield it
     it.close()
 

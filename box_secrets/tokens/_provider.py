@@ -430,6 +430,7 @@ class TokenProvider:
         config = self._source.load()
         retried: set[str] = set()
         url = f"{self.base_url}/oauth2/token"
+        log.debug("asking %s for a token for %s %s", self.base_url, stype, sid)
         while True:
             build = functools.partial(self._grant_fields, config, stype, sid, deadline_at)
             resp = self._send(url, build, deadline_at, "token")
