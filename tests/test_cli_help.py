@@ -152,3 +152,18 @@ def test_terraform_operation_help_is_the_operations_own(operation: str) -> None:
     assert proc.returncode == 0
     assert proc.stdout.startswith(f"Usage: box-secrets terraform {operation}")
     assert "Query keys" in proc.stdout and "store" in proc.stdout
+
+
+def test_a_closed_pipe_is_not_an_internal_error() -> None:
+    import subprocess
+    import sys
+
+    # `true` reads nothing and exits at once: every write meets a closed pipe.
+    proc = subprocess.run(
+        f"{sys.executable} -m box_secrets help stores | true",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stderr == "", proc.stderr
