@@ -48,8 +48,8 @@ print(time.perf_counter() - t)
 def main() -> None:
     import boto3
 
+    from box_secrets.rotation import import_config
     from box_secrets.stores import open_store
-    from box_secrets.stores._admin import import_config
 
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     emu = Emulator()

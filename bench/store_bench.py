@@ -22,8 +22,8 @@ from tests.services import MotoServer
 
 def main() -> None:
     from box_secrets.emulator._vault import VaultEmulator
+    from box_secrets.rotation import import_config
     from box_secrets.stores import open_store
-    from box_secrets.stores._admin import import_config
     from box_secrets.stores._reader import StoreSource
 
     emu = Emulator()

@@ -66,9 +66,11 @@ class Rig:
 
     def held(self) -> set[str]:
         """Fingerprints the store holds in any role (a staged key must be new)."""
+        from box_secrets.errors import StoreNotFoundError
+
         try:
             r = self.store.load().record
-        except Exception:
+        except StoreNotFoundError:  # before init: nothing is held yet
             return set()
         return {k.fingerprint for _, k in r.roles()} | {k.fingerprint for k in r.destroying}
 
@@ -122,7 +124,7 @@ class Rig:
 def new_rig(uri: str, make_app: Any, **app_options: Any) -> Rig:
     """An app whose first key is registered at Box, and a store initialised with it."""
     app = make_app(**app_options)
-    from box_secrets.stores._admin import import_config
+    from box_secrets.rotation import import_config
 
     rig = Rig(uri, app.console, app.base_url, app.client_id)
     rig.engine.init(config=app.config)

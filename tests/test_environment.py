@@ -32,8 +32,8 @@ def test_the_code_reads_no_unlisted_variable() -> None:
 
 
 def test_store_ttl_comes_from_the_environment(monkeypatch, tmp_path: Path, app) -> None:
+    from box_secrets.rotation import import_config
     from box_secrets.stores import open_store
-    from box_secrets.stores._admin import import_config
     from box_secrets.stores._reader import StoreSource
 
     uri = f"file://{tmp_path / 's.json'}"
@@ -46,8 +46,8 @@ def test_store_ttl_comes_from_the_environment(monkeypatch, tmp_path: Path, app) 
 
 
 def test_clear_caches_resets_providers_and_store_reads(app, tmp_path: Path) -> None:
+    from box_secrets.rotation import import_config
     from box_secrets.stores import open_store
-    from box_secrets.stores._admin import import_config
     from box_secrets.tokens import _providers
 
     uri = f"file://{tmp_path / 's.json'}"

@@ -13,10 +13,9 @@ import json
 import boto3
 import pytest
 
-from box_secrets.rotation import RotationEngine
+from box_secrets.rotation import RotationEngine, import_config
 from box_secrets.rotation._invariants import InvariantChecker
 from box_secrets.stores import open_store
-from box_secrets.stores._admin import import_config
 from box_secrets.stores._base import fingerprints_in
 
 from .rotation_support import Collecting

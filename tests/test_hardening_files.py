@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from box_secrets.rotation import import_config
 from box_secrets.rotation._invariants import InvariantChecker
 from box_secrets.stores import open_store
-from box_secrets.stores._admin import import_config
 
 from .helpers import assert_clean_error, run_cli
 

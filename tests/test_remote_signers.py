@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -368,9 +369,17 @@ def test_transit_rate_limit_is_retried(tmp_path, request, make_app, vault, vault
     signer = make_signer_uri("vault-transit", None, vault)
     rig = new_signer_rig(make_store_uri("file", tmp_path, None, vault), signer, make_app)
     name = parse_signer_uri(signer).name
+
+    def signs() -> int:
+        stats = json.loads(urllib.request.urlopen(f"{vault.addr}/_emulator/stats").read())
+        return sum(n for route, n in stats.items() if f"transit/sign/{name}" in route)
+
     vault_control(vault, "faults", {"status": 429, "count": 2, "path": f"transit/sign/{name}"})
     clear_cache()
+    before = signs()
     assert TokenProvider(rig.uri, base_url=rig.base_url, backoff_base=0.01).refresh().access_token
+    # Both injected 429s were answered, then the third attempt signed: three requests.
+    assert signs() - before == 3
 
 
 def test_a_signer_store_refuses_a_downloaded_key_pair(signer_uri, signer_kind, tmp_path, request, make_app, vault) -> None:  # fmt: skip

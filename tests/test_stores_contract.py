@@ -12,8 +12,8 @@ import pytest
 
 from box_secrets._record import Event
 from box_secrets.errors import ConflictError, InputError, StoreNotFoundError
+from box_secrets.rotation import import_config, show
 from box_secrets.stores import open_store
-from box_secrets.stores._admin import import_config, show
 from box_secrets.stores._reader import StoreSource, clear_cache
 from box_secrets.tokens import TokenProvider
 

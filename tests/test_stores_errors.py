@@ -14,8 +14,8 @@ import hvac
 import pytest
 
 from box_secrets import errors
+from box_secrets.rotation import import_config
 from box_secrets.stores import open_store
-from box_secrets.stores._admin import import_config
 
 from .helpers import assert_clean_error, run_cli, vault_control
 

@@ -18,8 +18,8 @@ import pytest
 
 from box_secrets import RetryPolicy, TokenProvider, errors
 from box_secrets._signing import signer_for
+from box_secrets.rotation import import_config
 from box_secrets.stores import open_store
-from box_secrets.stores._admin import import_config
 
 from .helpers import assert_clean_error, run_cli
 

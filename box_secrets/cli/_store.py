@@ -53,8 +53,8 @@ def store_import(
     """
     from .._config import BoxAppConfig
     from ..errors import BoxAuthError
+    from ..rotation import import_config
     from ..stores import open_store
-    from ..stores._admin import import_config
 
     config = BoxAppConfig.from_file(config_path)  # from outside: always fully validated
     target = open_store(store)
@@ -105,8 +105,8 @@ def store_show(store: str, as_json: bool) -> None:
       box-secrets store show --store file:box.json
       box-secrets store show --store aws-sm://prod/box-app --json
     """
+    from ..rotation import show
     from ..stores import open_store
-    from ..stores._admin import show
 
     view = show(open_store(store))
     if as_json:

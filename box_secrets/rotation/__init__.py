@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._admin import import_config, show
     from ._engine import RotationEngine
     from ._notify import (
         LogNotifier,
@@ -30,7 +31,9 @@ __all__ = [
     "RotationEngine",
     "SNSNotifier",
     "WebhookNotifier",
+    "import_config",
     "open_notifier",
+    "show",
 ]
 
 _WHERE = {
@@ -42,6 +45,8 @@ _WHERE = {
     "SNSNotifier": "._notify",
     "WebhookNotifier": "._notify",
     "open_notifier": "._notify",
+    "import_config": "._admin",
+    "show": "._admin",
 }
 
 

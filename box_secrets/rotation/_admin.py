@@ -1,4 +1,8 @@
-"""Store operations behind ``box-secrets store``: import a config, show a store."""
+"""Put a config into a store as its active key, and show a store: ``box-secrets store``.
+
+They read and write the rotation record (who is active, what is destroyed), so
+they live with the rotation, not with the stores they take as an argument.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from .._conflicts import retry_conflicts
 from .._document import Snapshot
 from .._time import now
 from ..errors import InputError, StoreCorruptError, StoreNotFoundError
-from ._base import Store
+from ..stores import Store
 
 __all__ = ["import_config", "show"]
 
@@ -53,7 +57,7 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
 
     outcome, snap = retry_conflicts(attempt, where=store.uri, attempts=5)
     if snap is not None and snap.record.destroying:
-        from ..rotation._destroy import finish_destruction
+        from ._destroy import finish_destruction
 
         finish_destruction(store, snap)
     return outcome
@@ -81,7 +85,7 @@ def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
 
 def show(store: Store) -> dict[str, Any]:
     """The non-secret view of a store: never a private key, passphrase or client secret."""
-    from ..rotation._views import key_view
+    from ._views import key_view
 
     snap = store.load()
     record = snap.record
