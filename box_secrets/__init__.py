@@ -142,25 +142,13 @@ _WHERE = {
 def clear_caches() -> None:
     """Reset every module-level cache: providers and their tokens, store reads, the HTTP pool.
 
-    For tests, and after changing a store by hand in a long-lived process. Only
-    modules already imported are touched, so calling it imports nothing heavy.
+    For tests, and after changing a store by hand in a long-lived process. Every
+    cache joins one registry where it is defined (``_caches.cache_reset``); only
+    modules already imported have joined, so calling it imports nothing heavy.
     """
-    import sys
+    from ._caches import clear_all
 
-    for module, reset in _CACHES:
-        loaded = sys.modules.get(f"{__name__}.{module}")
-        if loaded is not None:
-            getattr(loaded, reset)()
-
-
-#: (module, function) for every module-level cache.
-_CACHES = (
-    ("stores._reader", "clear_cache"),
-    ("tokens", "clear_providers"),
-    ("_http", "reset_default_client"),
-    ("stores._file", "forget_warnings"),
-    ("_aws", "reset_clients"),
-)
+    clear_all()
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ._caches import cache_reset
 from ._optional import require
 from .errors import (
     ConflictError,
@@ -29,6 +30,7 @@ __all__ = ["ERRORS", "client", "error_class", "error_code", "reset_clients"]
 _clients: dict[tuple[str | None, ...], Any] = {}
 
 
+@cache_reset
 def reset_clients() -> None:
     """Forget every built client (``box_secrets.clear_caches``)."""
     _clients.clear()

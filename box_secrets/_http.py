@@ -17,6 +17,8 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from ._caches import cache_reset
+
 __all__ = [
     "HttpClient",
     "HttpResponse",
@@ -187,6 +189,7 @@ def default_client() -> HttpClient:
     return _default
 
 
+@cache_reset
 def reset_default_client() -> None:
     """Drop the process-wide client (its pools close when garbage-collected)."""
     global _default

@@ -164,3 +164,24 @@ def test_the_store_read_path_loads_no_writers_model() -> None:
     mods = loaded_after("from box_secrets.stores._reader import StoreSource")
     for name in ("box_secrets._record", "box_secrets._document", "box_secrets.rotation"):
         assert name not in mods, name
+
+
+def test_clear_caches_reaches_every_module_cache() -> None:
+    """Every module-level cache joined the one registry; clearing empties each of them."""
+    import box_secrets
+    from box_secrets import _aws, _caches, _http, tokens
+    from box_secrets.stores import _file, _reader, _sm_extension
+
+    for reset in (
+        _reader.clear_cache,
+        tokens.clear_providers,
+        _http.reset_default_client,
+        _file.forget_warnings,
+        _aws.reset_clients,
+        _sm_extension.forget_absence,
+    ):
+        assert reset in _caches._RESETS, reset.__name__
+    _aws._clients[("x",)] = object()
+    _sm_extension._absent = True
+    box_secrets.clear_caches()
+    assert not _aws._clients and _sm_extension._absent is False

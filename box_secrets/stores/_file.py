@@ -29,6 +29,7 @@ import re
 import stat
 from typing import TYPE_CHECKING, Any
 
+from .._caches import cache_reset
 from .._files import (
     MAX_STORE_BYTES,
     TMP_MARK,
@@ -67,6 +68,7 @@ _KEPT = re.compile(r"^\d{8}\.json$")
 _warned: set[str] = set()
 
 
+@cache_reset
 def forget_warnings() -> None:
     """Warn again about readable stores (``box_secrets.clear_caches``)."""
     _warned.clear()

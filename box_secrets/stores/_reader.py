@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+from .._caches import cache_reset
 from .._config import BoxAppConfig
 from ._base import Store, config_from_store_data
 
@@ -36,6 +37,7 @@ _stores: dict[str, Store] = {}
 _lock = threading.Lock()
 
 
+@cache_reset
 def clear_cache() -> None:
     """Forget every cached config and opened store (tests, or after changing a store by hand)."""
     from ._sm_extension import forget

@@ -28,6 +28,7 @@ import os
 import urllib.parse
 from typing import Any
 
+from .._caches import cache_reset
 from ._uri import StoreURI
 
 __all__ = ["ENV", "ExtensionReader", "extension_reader"]
@@ -37,8 +38,15 @@ PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 
 log = logging.getLogger("box_secrets.stores")
 
-#: Set once no extension answered: this process stops trying.
+#: Set once no extension answered: this process stops trying (until caches are cleared).
 _absent = False
+
+
+@cache_reset
+def forget_absence() -> None:
+    """Try the extension again (``box_secrets.clear_caches``)."""
+    global _absent
+    _absent = False
 
 
 def extension_reader(uri: StoreURI) -> ExtensionReader | None:

@@ -23,6 +23,7 @@ import os
 import threading
 from collections.abc import Iterable
 
+from .._caches import cache_reset
 from .._retry import RetryPolicy
 from ..errors import InputError
 from ._oauth import DEFAULT_BASE_URL
@@ -70,6 +71,7 @@ def get_provider(
     return provider
 
 
+@cache_reset
 def clear_providers() -> None:
     """Forget every process-wide provider and the tokens they cached."""
     with _providers_lock:
