@@ -105,7 +105,7 @@ def test_the_module_policy_is_the_documented_one() -> None:
     from .test_aws_lambda_iam import documented_policy
 
     documented = documented_policy()["Statement"][0]["Action"]
-    main = (MODULES[0] / "main.tf").read_text()
+    main = (TERRAFORM_DIR / "modules" / "aws-secrets-manager-rotation" / "main.tf").read_text()
     block = main.split('sid = "RotateTheBoxSecret"')[1].split("]")[0]
     assert sorted(
         a.strip().strip('",') for a in block.split("[")[1].split() if a.strip()
@@ -120,7 +120,8 @@ def test_the_example_plans_against_moto_as_documented(
     example = tmp_path / "secrets-manager"
     shutil.copytree(TERRAFORM_DIR / "examples" / "secrets-manager", example)
     main = example / "main.tf"
-    main.write_text(main.read_text().replace("../../modules/", f"{TERRAFORM_DIR}/modules/"))
+    # An absolute local source: `//` marks the package root, so ../_function resolves.
+    main.write_text(main.read_text().replace("../../modules/", f"{TERRAFORM_DIR}//modules/"))
     env = {**tf_env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     tf(env, example, "init", "-input=false", "-backend=false")
     plan = tf(
@@ -235,7 +236,9 @@ def applied(tf_env, lambda_package, moto, tmp_path_factory) -> Iterator[dict[str
     (root / "main.tf").write_text(
         ROOT_MODULE.format(
             endpoints=endpoints,
-            modules=TERRAFORM_DIR / "modules",
+            # `//` marks the package root: the modules' ../_function resolves inside it
+            # (a bare absolute path to a module with a sibling is refused by Terraform).
+            modules=f"{TERRAFORM_DIR}//modules",
             secret=secret,
             prefix=prefix,
             zip=zip_path,

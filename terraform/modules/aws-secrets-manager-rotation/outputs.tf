@@ -10,12 +10,12 @@ output "store_uri" {
 
 output "function_name" {
   description = "Name of the rotation Lambda function (for the register event)."
-  value       = aws_lambda_function.rotation.function_name
+  value       = module.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the rotation Lambda function."
-  value       = aws_lambda_function.rotation.arn
+  value       = module.function.function_arn
 }
 
 output "topic_arn" {

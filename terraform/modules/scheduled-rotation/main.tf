@@ -2,7 +2,6 @@
 # Secrets Manager without its rotation protocol): stage when due, remind, verify,
 # promote, retire. A person registers keys with the register event or the CLI.
 
-data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 locals {
@@ -13,35 +12,9 @@ locals {
   )
 }
 
-resource "aws_cloudwatch_log_group" "this" {
-  name              = "/aws/lambda/${var.function_name}"
-  retention_in_days = var.log_retention_days
-  tags              = var.tags
-}
-
-data "aws_iam_policy_document" "assume_lambda" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "function" {
-  name               = "${var.function_name}-role"
-  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
-  tags               = var.tags
-}
-
+# The function, its role and logs, the KMS-signer policy, the schedule and the alarms
+# are the shared ../_function module's; this module says what is particular to it.
 data "aws_iam_policy_document" "function" {
-  statement {
-    sid       = "WriteItsLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-  }
-
   dynamic "statement" {
     for_each = length(var.secret_arns) > 0 ? [1] : []
     content {
@@ -79,172 +52,79 @@ data "aws_iam_policy_document" "function" {
   }
 }
 
-resource "aws_iam_role_policy" "function" {
-  name   = "advance-box-secrets"
-  role   = aws_iam_role.function.id
-  policy = data.aws_iam_policy_document.function.json
-}
+module "function" {
+  source = "../_function"
 
-# Keys held by AWS KMS (--signer aws-kms://..., docs/signers.md): a policy of their own,
-# only when asked. Create RSA SIGN_VERIFY keys tagged with the apps; use and retire only
-# keys so tagged; move only the named aliases. (The same in both modules: Terraform
-# refuses a shared child module outside a module's own directory when the module is
-# used from an absolute path.)
-data "aws_partition" "current" {}
-
-locals {
-  kms_client_ids = distinct([for s in var.kms_signers : s.client_id])
-  kms_prefix     = "arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
-  kms_aliases = flatten([
-    for s in var.kms_signers : ["${local.kms_prefix}:${s.alias}", "${local.kms_prefix}:${s.alias}-pending"]
-  ])
-}
-
-data "aws_iam_policy_document" "kms_signers" {
-  statement {
-    sid       = "CreateTaggedSigningKeys"
-    actions   = ["kms:CreateKey", "kms:TagResource"]
-    resources = ["*"] # a key's ARN does not exist before it is created
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestTag/box-secrets:app"
-      values   = local.kms_client_ids
-    }
-  }
-
-  statement {
-    sid = "UseAndRetireTheAppsKeys"
-    actions = [
-      "kms:DescribeKey",
-      "kms:GetPublicKey",
-      "kms:ListResourceTags",
-      "kms:Sign",
-      "kms:TagResource",
-      "kms:DisableKey",
-      "kms:ScheduleKeyDeletion",
-      "kms:CreateAlias",
-      "kms:UpdateAlias",
-      "kms:DeleteAlias",
-    ]
-    resources = ["${local.kms_prefix}:key/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/box-secrets:app"
-      values   = local.kms_client_ids
-    }
-  }
-
-  statement {
-    sid       = "MoveTheAppsAliases"
-    actions   = ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"]
-    resources = local.kms_aliases
-  }
-}
-
-resource "aws_iam_role_policy" "kms_signers" {
-  count  = length(var.kms_signers) > 0 ? 1 : 0
-  name   = "keep-box-keys-in-kms"
-  role   = aws_iam_role.function.id
-  policy = data.aws_iam_policy_document.kms_signers.json
-}
-
-resource "aws_lambda_function" "this" {
-  function_name    = var.function_name
-  description      = "box-secrets: scheduled Box key rotation"
-  role             = aws_iam_role.function.arn
-  runtime          = "python3.12"
-  handler          = "box_secrets.aws_lambda.handler"
-  architectures    = [var.architecture]
-  filename         = var.lambda_zip_path
-  source_code_hash = filebase64sha256(var.lambda_zip_path)
-  timeout          = 300
-  memory_size      = 256
-  tags             = var.tags
-
-  environment {
-    variables = merge(var.environment, {
-      BOX_API_BASE_URL     = var.box_api_base_url
-      BOX_SECRETS_NOTIFY   = local.notify
-      BOX_SECRETS_STORE    = var.stores[0]
-      BOX_SECRETS_DEADLINE = "60"
-      # The only stores an event may name (see docs/aws-lambda.md, "Who may invoke").
-      BOX_SECRETS_STORES = join(" ", var.stores)
-    })
-  }
-
-  dynamic "vpc_config" {
-    for_each = length(var.vpc_subnet_ids) > 0 ? [1] : []
-    content {
-      subnet_ids         = var.vpc_subnet_ids
-      security_group_ids = var.vpc_security_group_ids
-    }
-  }
-
-  depends_on = [aws_iam_role_policy.function, aws_iam_role_policy.kms_signers, aws_cloudwatch_log_group.this]
-}
-
-data "aws_iam_policy_document" "assume_scheduler" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["scheduler.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "scheduler" {
-  name               = "${var.function_name}-scheduler"
-  assume_role_policy = data.aws_iam_policy_document.assume_scheduler.json
+  function_name   = var.function_name
+  description     = "box-secrets: scheduled Box key rotation"
+  lambda_zip_path = var.lambda_zip_path
+  architecture    = var.architecture
+  timeout         = 300
+  environment = merge(var.environment, {
+    BOX_API_BASE_URL     = var.box_api_base_url
+    BOX_SECRETS_NOTIFY   = local.notify
+    BOX_SECRETS_STORE    = var.stores[0]
+    BOX_SECRETS_DEADLINE = "60"
+    # The only stores an event may name (see docs/aws-lambda.md, "Who may invoke").
+    BOX_SECRETS_STORES = join(" ", var.stores)
+  })
+  policy_name            = "advance-box-secrets"
+  policy_json            = data.aws_iam_policy_document.function.json
+  kms_signers            = var.kms_signers
+  vpc_subnet_ids         = var.vpc_subnet_ids
+  vpc_security_group_ids = var.vpc_security_group_ids
+  schedule_name          = var.function_name
+  schedule_expression    = var.schedule_expression
+  schedule_input         = jsonencode({ stores = var.stores })
+  error_alarms = [for store in var.stores : {
+    name        = "${var.function_name}-errors-${substr(sha256(store), 0, 12)}"
+    description = "box-secrets scheduled rotation failed for ${store}."
+    store       = store
+  }]
+  alarm_actions      = var.alarm_actions
+  log_retention_days = var.log_retention_days
   tags               = var.tags
 }
 
-data "aws_iam_policy_document" "scheduler" {
-  statement {
-    actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.this.arn]
-  }
+# State written before the shared module: the same objects, now inside it.
+moved {
+  from = aws_cloudwatch_log_group.this
+  to   = module.function.aws_cloudwatch_log_group.this
 }
 
-resource "aws_iam_role_policy" "scheduler" {
-  name   = "invoke-box-secrets"
-  role   = aws_iam_role.scheduler.id
-  policy = data.aws_iam_policy_document.scheduler.json
+moved {
+  from = aws_iam_role.function
+  to   = module.function.aws_iam_role.function
 }
 
-resource "aws_scheduler_schedule" "this" {
-  name                = var.function_name
-  schedule_expression = var.schedule_expression
-
-  flexible_time_window {
-    mode = "OFF"
-  }
-
-  target {
-    arn      = aws_lambda_function.this.arn
-    role_arn = aws_iam_role.scheduler.arn
-    input    = jsonencode({ stores = var.stores })
-  }
+moved {
+  from = aws_iam_role_policy.function
+  to   = module.function.aws_iam_role_policy.function
 }
 
-resource "aws_cloudwatch_metric_alarm" "rotation_errors" {
-  for_each            = toset(var.stores)
-  alarm_name          = "${var.function_name}-errors-${substr(sha256(each.value), 0, 12)}"
-  alarm_description   = "box-secrets scheduled rotation failed for ${each.value}."
-  namespace           = "BoxSecrets"
-  metric_name         = "RotationErrors"
-  dimensions          = { Store = each.value }
-  statistic           = "Maximum"
-  period              = 3600
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  tags                = var.tags
+moved {
+  from = aws_iam_role_policy.kms_signers
+  to   = module.function.aws_iam_role_policy.kms_signers
 }
+
+moved {
+  from = aws_lambda_function.this
+  to   = module.function.aws_lambda_function.this
+}
+
+moved {
+  from = aws_iam_role.scheduler
+  to   = module.function.aws_iam_role.scheduler
+}
+
+moved {
+  from = aws_iam_role_policy.scheduler
+  to   = module.function.aws_iam_role_policy.scheduler
+}
+
+moved {
+  from = aws_scheduler_schedule.this
+  to   = module.function.aws_scheduler_schedule.this
+}
+# The alarms were keyed by store (for_each) and are now counted: they are replaced
+# once, which loses nothing (an alarm holds no history that matters here).
