@@ -47,6 +47,10 @@ class Snapshot:
     def client_secret(self) -> str:
         return str(self.base["boxAppSettings"]["clientSecret"])
 
+    def fingerprint_of(self, material: Material) -> str | None:
+        """The fingerprint this snapshot keeps ``material`` under (None: nowhere)."""
+        return next((fp for fp, m in self.materials.items() if m == material), None)
+
     def copy(self) -> Snapshot:
         """A deep copy to edit; materials are shared (they are immutable)."""
         return Snapshot(

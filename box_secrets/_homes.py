@@ -9,17 +9,15 @@ their signers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ._document import Snapshot
     from ._material import NewKey, RemoteKey
+    from ._record import RetireAction
     from ._signer_uri import SignerURI
 
-__all__ = ["KeyHome", "RetireAction", "home_for"]
-
-#: What the history says a home did with a retired key: gone, unusable, or not yet.
-RetireAction = Literal["destroyed", "disabled", "kept"]
+__all__ = ["KeyHome", "home_for"]
 
 
 class KeyHome(Protocol):

@@ -16,13 +16,13 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._material import NewKey, RemoteKey, pem_fingerprint, recorded_fingerprint, spent
+from ._material import NewKey, RemoteKey, pem_fingerprint
 from ._signer_uri import SignerURI, parse_signer_uri
 from .errors import ConfigError, ConflictError, SignerError, SignerUnavailableError
 
 if TYPE_CHECKING:
     from ._document import Snapshot
-    from ._homes import RetireAction
+    from ._record import RetireAction
 
 __all__ = ["KmsHome", "KmsSigner"]
 
@@ -335,7 +335,7 @@ class KmsHome:
             enabled = meta.get("KeyState") == "Enabled"
             if enabled and meta.get("KeyUsage") == "SIGN_VERIFY" and meta.get("KeySpec") in BITS:
                 candidate = self._new_key(key_id, meta)
-                if candidate.fingerprint not in spent(snap):
+                if candidate.fingerprint not in snap.record.spent():
                     self._tag(key_id, "staged")
                     return candidate
             elif first and not _gave_up_keys(snap):
@@ -409,7 +409,7 @@ class KmsHome:
         if tags.get(TAG_APP) != snap.client_id:
             raise SignerError(refusal.format(why=f"it is not tagged {TAG_APP}={snap.client_id}"))
         if meta.get("KeyState") == "Enabled":
-            recorded = recorded_fingerprint(snap, material)
+            recorded = snap.fingerprint_of(material)
             actual = pem_fingerprint(KmsSigner(self._key_uri(key_id), "").public_key_pem())
             if recorded != actual:
                 raise SignerError(

@@ -15,9 +15,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-    from ._document import Snapshot
-
-__all__ = ["KeyMaterial", "Material", "NewKey", "RemoteKey", "material_from_auth", "spent"]
+__all__ = [
+    "KeyMaterial",
+    "Material",
+    "NewKey",
+    "RemoteKey",
+    "material_from_auth",
+    "pem_fingerprint",
+]
 
 
 class KeyMaterial:
@@ -132,21 +137,8 @@ def material_from_auth(auth: object) -> Material | None:
     return None
 
 
-def recorded_fingerprint(snap: Snapshot, material: Material) -> str | None:
-    """The fingerprint the record keeps ``material`` under (None if it keeps it nowhere)."""
-    return next((fp for fp, m in snap.materials.items() if m == material), None)
-
-
 def pem_fingerprint(public_key_pem: str) -> str:
     """The fingerprint of a PKIX PEM public key (what the record compares homes against)."""
     from ._keys import fingerprint_of, load_public_key
 
     return fingerprint_of(load_public_key(public_key_pem))
-
-
-def spent(snap: Snapshot) -> set[str]:
-    """Fingerprints a newly staged key must not have: keys in use, retired or abandoned."""
-    r = snap.record
-    out = {e.new_fingerprint for e in r.history if e.action in ("abandoned", "retired")}
-    out |= {k.fingerprint for k in (r.active, r.previous, *r.destroying) if k is not None}
-    return {fp for fp in out if fp}

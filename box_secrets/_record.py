@@ -100,6 +100,10 @@ def _parse_ts(value: Any, where: str) -> float | None:
         raise StoreCorruptError(f"the record's {where} is not a valid time") from None
 
 
+#: What the history says a key home did with a retired key: gone, unusable, or not yet.
+RetireAction = Literal["destroyed", "disabled", "kept"]
+
+
 class _Fields:
     """A plain record class: ``==`` and ``repr`` over the names in ``_FIELDS``.
 
@@ -462,6 +466,12 @@ class RotationRecord(_Fields):
         if self.previous is not None:
             return "overlap"
         return "active"
+
+    def spent(self) -> set[str]:
+        """Fingerprints a newly staged key must not have: keys in use, retired or abandoned."""
+        out = {e.new_fingerprint for e in self.history if e.action in ("abandoned", "retired")}
+        out |= {k.fingerprint for k in (self.active, self.previous, *self.destroying) if k}
+        return {fp for fp in out if fp}
 
     def roles(self) -> list[tuple[str, KeyInfo]]:
         out = [

@@ -21,13 +21,13 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._material import NewKey, RemoteKey, pem_fingerprint, recorded_fingerprint, spent
+from ._material import NewKey, RemoteKey, pem_fingerprint
 from ._signer_uri import SignerURI, parse_signer_uri
 from .errors import ConfigError, InputError, SignerError, SignerUnavailableError, StoreError
 
 if TYPE_CHECKING:
     from ._document import Snapshot
-    from ._homes import RetireAction
+    from ._record import RetireAction
 
 __all__ = ["TransitHome", "TransitSigner"]
 
@@ -331,7 +331,7 @@ class TransitHome:
         self._check(data)
         if snap.record.active is None:
             candidate = self._new_key(data, int(data["latest_version"]))
-            if candidate.fingerprint not in spent(snap):
+            if candidate.fingerprint not in snap.record.spent():
                 return candidate
         v.change(
             "rotating the Transit key",
@@ -378,7 +378,7 @@ class TransitHome:
                 )
         entry = ((data.get("keys") or {}).get(str(version))) or {}
         public = entry.get("public_key")
-        if public and pem_fingerprint(str(public)) != recorded_fingerprint(snap, material):
+        if public and pem_fingerprint(str(public)) != snap.fingerprint_of(material):
             raise SignerError(
                 refusal.format(
                     what=f"version {version} of {self.uri.key} as a retired key, but its "

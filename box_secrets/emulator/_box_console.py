@@ -15,14 +15,14 @@ from ._box_model import MAX_CLOCK_OFFSET, MAX_KEYS_PER_APP, _Fault, console_erro
 from ._httpd import Request, Response, json_object
 
 if TYPE_CHECKING:
-    from ._box import BoxEmulatorState
+    from ._box_state import BoxState
 
 __all__ = ["handle_console", "issue_keypair"]
 
-Handler = Callable[["BoxEmulatorState", list[str], dict[str, Any]], Response]
+Handler = Callable[["BoxState", list[str], dict[str, Any]], Response]
 
 
-def _create_app(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _create_app(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     eid = body.get("enterprise_id")
     method = body.get("auth_method", "jwt")
     ttl = body.get("token_ttl")
@@ -54,7 +54,7 @@ def _create_app(state: BoxEmulatorState, parts: list[str], body: dict[str, Any])
     )
 
 
-def _add_key(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _add_key(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     app = state.apps.get(parts[1])
     if app is None:
         return console_error(404, f"no app with client ID {parts[1]}")
@@ -78,7 +78,7 @@ def _add_key(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) ->
     return Response.json(201, {"id": key.id, "fingerprint_sha256": key.fingerprint})
 
 
-def issue_keypair(state: BoxEmulatorState, client_id: str) -> dict[str, Any]:
+def issue_keypair(state: BoxState, client_id: str) -> dict[str, Any]:
     """The console's "Generate a Public/Private Keypair": a new key registered to the app,
     returned as the JSON file Box's console downloads (the private key encrypted under a
     generated passphrase), which box-secrets and Box's SDKs load as it is.
@@ -108,7 +108,7 @@ def issue_keypair(state: BoxEmulatorState, client_id: str) -> dict[str, Any]:
     return config.to_dict()
 
 
-def _keypair(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _keypair(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     try:
         return Response.json(201, issue_keypair(state, parts[1]))
     except LookupError as exc:
@@ -121,7 +121,7 @@ def _keypair(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) ->
         )
 
 
-def _list_keys(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _list_keys(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     with state.lock:
         app = state.apps.get(parts[1])
         if app is None:
@@ -137,7 +137,7 @@ def _list_keys(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) 
     return Response.json(200, {"entries": entries})
 
 
-def _delete_key(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _delete_key(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     with state.lock:
         app = state.apps.get(parts[1])
         if app is None or parts[3] not in app.keys:
@@ -146,14 +146,14 @@ def _delete_key(state: BoxEmulatorState, parts: list[str], body: dict[str, Any])
     return Response(204)
 
 
-def _create_user(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _create_user(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     cid, name = body.get("client_id"), body.get("name", "App User")
     if cid not in state.apps or not isinstance(name, str):
         return console_error(400, "client_id must name an existing app, name must be a string")
     return Response.json(201, {"id": state.add_user(cid, name), "type": "user", "name": name})
 
 
-def _add_fault(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _add_fault(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     drop = bool(body.get("drop", False))
     status = body.get("status", 0 if drop else None)
     count = body.get("count", 1)
@@ -198,12 +198,12 @@ def _add_fault(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) 
     return Response.json(201, {"queued": count})
 
 
-def _clear_faults(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _clear_faults(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     state.faults.clear()
     return Response(204)
 
 
-def _set_clock(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _set_clock(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     offset = body.get("offset_seconds")
     if (
         isinstance(offset, bool)
@@ -218,7 +218,7 @@ def _set_clock(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) 
     return Response.json(200, {"offset_seconds": state.offset, "now": int(state.clock())})
 
 
-def _stats(state: BoxEmulatorState, parts: list[str], body: dict[str, Any]) -> Response:
+def _stats(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     with state.lock:
         return Response.json(200, dict(state.stats))
 
@@ -244,7 +244,7 @@ def _matches(pattern: tuple[str, ...], parts: list[str]) -> bool:
     )
 
 
-def handle_console(state: BoxEmulatorState, req: Request) -> Response:
+def handle_console(state: BoxState, req: Request) -> Response:
     body = json_object(req)
     if body is None:
         return console_error(400, "the request body must be a JSON object")

@@ -1,7 +1,7 @@
 """Box's token endpoint, as the emulator serves it: the JWT bearer grant, Client
 Credentials, token exchange (downscoping), each rule as Box documents it
 (https://developer.box.com/reference/post-oauth2-token/ and the JWT guide).
-Functions over :class:`~box_secrets.emulator._box.BoxEmulatorState`.
+Functions over :class:`~box_secrets.emulator._box.BoxState`.
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ from ._box_model import (
 from ._httpd import Response
 
 if TYPE_CHECKING:
-    from ._box import BoxEmulatorState
+    from ._box_state import BoxState
 
 
-def client(state: BoxEmulatorState, form: dict[str, str], method: str) -> _App | Response:
+def client(state: BoxState, form: dict[str, str], method: str) -> _App | Response:
     app = state.apps.get(form.get("client_id", ""))
     secret = form.get("client_secret", "")
     if app is None or not secrets.compare_digest(app.client_secret.encode(), secret.encode()):
@@ -65,7 +65,7 @@ def client(state: BoxEmulatorState, form: dict[str, str], method: str) -> _App |
     return app
 
 
-def token(state: BoxEmulatorState, form: dict[str, str] | None) -> Response:
+def token(state: BoxState, form: dict[str, str] | None) -> Response:
     if form is None:
         return _oauth_error(E_GRANT_TYPE)
     grant = form.get("grant_type")
@@ -80,7 +80,7 @@ def token(state: BoxEmulatorState, form: dict[str, str] | None) -> Response:
         return _oauth_error(E_GRANT_TYPE)
 
 
-def jwt_grant(state: BoxEmulatorState, form: dict[str, str]) -> Response:
+def jwt_grant(state: BoxState, form: dict[str, str]) -> Response:
     import jwt
 
     app = client(state, form, "jwt")
@@ -130,9 +130,7 @@ def jwt_grant(state: BoxEmulatorState, form: dict[str, str]) -> Response:
             state.jtis[str(jti)] = max(keep, state.clock()) + 120
 
 
-def check_claims(
-    state: BoxEmulatorState, app: _App, claims: dict[str, Any], jti: str | None
-) -> Response:
+def check_claims(state: BoxState, app: _App, claims: dict[str, Any], jti: str | None) -> Response:
     now = state.clock()
     if claims.get("iss") != app.client_id:
         return _oauth_error(E_ISS)
@@ -169,7 +167,7 @@ def check_claims(
     return issue(state, app, user_id)
 
 
-def ccg_grant(state: BoxEmulatorState, form: dict[str, str]) -> Response:
+def ccg_grant(state: BoxState, form: dict[str, str]) -> Response:
     app = client(state, form, "ccg")
     if isinstance(app, Response):
         return app
@@ -182,7 +180,7 @@ def ccg_grant(state: BoxEmulatorState, form: dict[str, str]) -> Response:
 
 
 def issue(
-    state: BoxEmulatorState,
+    state: BoxState,
     app: _App,
     user_id: str,
     *,
@@ -206,14 +204,14 @@ def issue(
     return Response.json(200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-def live(state: BoxEmulatorState, value: str) -> _Token | None:
+def live(state: BoxState, value: str) -> _Token | None:
     tok = state.tokens.get(value)
     if tok is None or tok.revoked or tok.expires_at <= state.clock():
         return None
     return tok
 
 
-def exchange(state: BoxEmulatorState, form: dict[str, str]) -> Response:
+def exchange(state: BoxState, form: dict[str, str]) -> Response:
     subject = live(state, form.get("subject_token", ""))
     if form.get("subject_token_type") != ACCESS_TOKEN_TYPE or subject is None:
         return _oauth_error(E_SUBJECT_TOKEN)
@@ -248,7 +246,7 @@ def exchange(state: BoxEmulatorState, form: dict[str, str]) -> Response:
     return issue(state, app, subject.user_id, scopes=scopes, restricted_to=restricted, ttl=ttl)
 
 
-def prune(state: BoxEmulatorState) -> None:
+def prune(state: BoxState) -> None:
     now = state.clock()
     if len(state.jtis) > 10_000:
         state.jtis = {k: v for k, v in state.jtis.items() if v > now}

@@ -12,20 +12,28 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import Any, Protocol
 
 from ._httpd import Request, Response, json_object
 from ._vault_http import envelope as _envelope
 from ._vault_http import errors as _errors
 from ._vault_http import json_response as _json
 
-if TYPE_CHECKING:
-    from ._vault import VaultEmulatorState
-
-__all__ = ["login"]
+__all__ = ["LoginState", "login"]
 
 
-def login(state: VaultEmulatorState, mount: str, req: Request) -> Response:
+class LoginState(Protocol):
+    """What a login needs of the Vault emulator's state (its roles, its tokens)."""
+
+    lock: threading.RLock
+    auth_roles: dict[tuple[str, str], dict[str, Any]]
+    tokens: dict[str, Any]
+
+    def new_token(self, policies: list[dict[str, Any]] | None = None) -> str: ...
+
+
+def login(state: LoginState, mount: str, req: Request) -> Response:
     """``POST auth/<mount>/login`` for AppRole, Kubernetes and AWS IAM roles."""
     body = json_object(req)
     if body is None:
