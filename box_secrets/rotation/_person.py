@@ -1,8 +1,8 @@
 """The person's side of rotation: register a key ID, import a Box-made key, abandon, retire.
 
-Functions over a :class:`~box_secrets.rotation.RotationEngine`, whose methods
-of the same names call them; they use the engine's conflict loop, Box check
-and notifier.
+Functions over the rotation :class:`~._machine.Machine`; the engine's methods
+of the same names call them. They use the machine's conflict loop, Box check
+and notifier, and the machine calls none of them back.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from ._views import DAY
 
 if TYPE_CHECKING:
     from .._config import BoxAppConfig
-    from ._engine import RotationEngine
+    from ._machine import Machine
 
 __all__ = ["abandon", "import_pending", "register", "retire"]
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def register(engine: RotationEngine, key_id: str, *, verify: bool = False) -> Outcome:
+def register(machine: Machine, key_id: str, *, verify: bool = False) -> Outcome:
     """Record the key ID Box showed for the pending key (``verify``: check, promote now)."""
     key_id = key_id.strip()
     if not _KEY_ID.match(key_id):
@@ -43,17 +43,17 @@ def register(engine: RotationEngine, key_id: str, *, verify: bool = False) -> Ou
             # Run again after it already went through (a retry after a crash, say):
             # finish what that run may not have, telling the person about the old key.
             if r.previous is not None and r.previous.notified_at is None:
-                engine._notify(
+                machine.notify(
                     snap,
-                    engine.words.remove_notice(snap, r.previous),
+                    machine.words.remove_notice(snap, r.previous),
                     "previous",
                     "asked a person to remove the old key at Box",
                 )
             return Outcome("nothing", f"key {key_id} is already the active key", r.state)
         if r.pending is None:
             raise InvalidTransitionError(
-                f"no key is waiting for registration in {engine.store.uri}; run "
-                f"`{engine.words.cmd('rotate', '--force')}` to start a rotation"
+                f"no key is waiting for registration in {machine.store.uri}; run "
+                f"`{machine.words.cmd('rotate', '--force')}` to start a rotation"
             )
         for role, other in (("active", r.active), ("previous", r.previous)):
             if other is not None and other.key_id == key_id:
@@ -66,11 +66,11 @@ def register(engine: RotationEngine, key_id: str, *, verify: bool = False) -> Ou
             assert candidate.record.pending is not None
             candidate.record.pending.key_id = key_id
             try:
-                engine._verify(candidate, candidate.record.pending)
+                machine.verify(candidate, candidate.record.pending)
             except KeyRejectedError as exc:
                 # The person is at the terminal: no notification, just the answer.
-                staged = engine._back_to_staged(snap, key_id, exc)
-                engine._commit(snap, staged)
+                staged = machine.back_to_staged(snap, key_id, exc)
+                machine.commit(snap, staged)
                 return Outcome(
                     "refused",
                     f"Box refused key ID {key_id} for the pending key (fingerprint "
@@ -79,29 +79,29 @@ def register(engine: RotationEngine, key_id: str, *, verify: bool = False) -> Ou
                     staged.record.state,
                     waiting=True,
                 )
-            new = transitions.registered(candidate, snap, key_id, engine.clock())
-            engine._commit(snap, new)
-            return engine._promote(new)
+            new = transitions.registered(candidate, snap, key_id, machine.clock())
+            machine.commit(snap, new)
+            return machine.promote(new)
         if r.pending.key_id == key_id:
             return Outcome(
                 "nothing",
                 f"key ID {key_id} is already recorded; run "
-                f"`{engine.words.cmd('rotate')}` to verify and promote it",
+                f"`{machine.words.cmd('rotate')}` to verify and promote it",
                 r.state,
             )
-        new = transitions.registered(snap.copy(), snap, key_id, engine.clock())
-        engine._commit(snap, new)
+        new = transitions.registered(snap.copy(), snap, key_id, machine.clock())
+        machine.commit(snap, new)
         return Outcome(
             "registered",
-            f"recorded key ID {key_id}; run `{engine.words.cmd('rotate')}` to verify "
+            f"recorded key ID {key_id}; run `{machine.words.cmd('rotate')}` to verify "
             "it with Box and promote it",
             new.record.state,
         )
 
-    return engine._run(step)
+    return machine.run(step)
 
 
-def import_pending(engine: RotationEngine, config: BoxAppConfig) -> Outcome:
+def import_pending(machine: Machine, config: BoxAppConfig) -> Outcome:
     """Bring in a key pair Box generated (a new config download) as the registered key."""
     if not config.uses_jwt or not config.public_key_id:
         raise InputError(
@@ -112,9 +112,9 @@ def import_pending(engine: RotationEngine, config: BoxAppConfig) -> Outcome:
         r = snap.record
         if r.signer is not None:
             raise InputError(
-                f"{engine.store.uri} keeps its keys in {r.signer.partition('?')[0]}, where they "
+                f"{machine.store.uri} keeps its keys in {r.signer.partition('?')[0]}, where they "
                 "never leave; a key pair downloaded from the Developer Console cannot join it "
-                f"(run `{engine.words.cmd('rotate', '--force')}` to make a new key there)"
+                f"(run `{machine.words.cmd('rotate', '--force')}` to make a new key there)"
             )
         if config.client_id != snap.client_id:
             raise InputError(
@@ -127,21 +127,21 @@ def import_pending(engine: RotationEngine, config: BoxAppConfig) -> Outcome:
             if r.pending.fingerprint == config.fingerprint:
                 return Outcome(
                     "nothing",
-                    f"this key is already pending; run `{engine.words.cmd('rotate')}`",
+                    f"this key is already pending; run `{machine.words.cmd('rotate')}`",
                     r.state,
                 )
             raise InvalidTransitionError(
                 "another key is waiting for registration (its public key was shown to "
                 "a person); "
-                f"abandon it first with `{engine.words.cmd('rotate', 'abandon')}`"
+                f"abandon it first with `{machine.words.cmd('rotate', 'abandon')}`"
             )
         if r.previous is not None:
             raise InvalidTransitionError(
                 f"the previous key {r.previous.key_id} is still held; retire it first "
-                f"(`{engine.words.cmd('retire')}`)"
+                f"(`{machine.words.cmd('retire')}`)"
             )
         new = snap.copy()
-        now = engine.clock()
+        now = machine.clock()
         info = KeyInfo.from_config(config, origin="imported", at=now)
         new.record.pending = info
         new.materials[info.fingerprint] = config.key_material()
@@ -151,32 +151,32 @@ def import_pending(engine: RotationEngine, config: BoxAppConfig) -> Outcome:
             at=now,
             detail="a key pair Box generated, entering as registered",
         )
-        engine._commit(snap, new)
+        machine.commit(snap, new)
         return Outcome(
             "imported",
-            f"key {info.key_id} is registered; run `{engine.words.cmd('rotate')}` to "
+            f"key {info.key_id} is registered; run `{machine.words.cmd('rotate')}` to "
             "verify and promote it",
             new.record.state,
         )
 
-    return engine._run(step)
+    return machine.run(step)
 
 
-def abandon(engine: RotationEngine) -> Outcome:
+def abandon(machine: Machine) -> Outcome:
     """Destroy the pending key without it ever becoming active."""
 
     def step(snap: Snapshot) -> Outcome:
         pending = snap.record.pending
         if pending is None:  # idempotent: a re-run after the key is gone is not an error
             return Outcome(
-                "nothing", f"no pending key to abandon in {engine.store.uri}", snap.record.state
+                "nothing", f"no pending key to abandon in {machine.store.uri}", snap.record.state
             )
         new = snap.copy()
         new.record.pending = None
         new.record.destroying.append(pending)
-        new.record.log("abandoned", key=pending, at=engine.clock())
-        engine._commit(snap, new)
-        done = finish_destruction(engine.store, new)
+        new.record.log("abandoned", key=pending, at=machine.clock())
+        machine.commit(snap, new)
+        done = finish_destruction(machine.store, new)
         note = (
             f"; also delete key {pending.key_id} in the Box Developer Console"
             if pending.key_id
@@ -184,33 +184,33 @@ def abandon(engine: RotationEngine) -> Outcome:
         )
         return Outcome(
             "abandoned",
-            f"abandoned the pending key; {engine.words.gone(done, pending)}{note}",
+            f"abandoned the pending key; {machine.words.gone(done, pending)}{note}",
             "active" if new.record.active else "empty",
         )
 
-    return engine._run(step)
+    return machine.run(step)
 
 
-def retire(engine: RotationEngine, *, force: bool = False) -> Outcome:
+def retire(machine: Machine, *, force: bool = False) -> Outcome:
     """Retire the previous key once Box refuses it, or (``force``) after the grace period."""
 
     def step(snap: Snapshot) -> Outcome:
         previous = snap.record.previous
         if previous is None:  # idempotent: a re-run after retiring is not an error
             return Outcome(
-                "nothing", f"no previous key to retire in {engine.store.uri}", snap.record.state
+                "nothing", f"no previous key to retire in {machine.store.uri}", snap.record.state
             )
         if force:
             ends = (previous.superseded_at or 0) + snap.record.policy.grace_days * DAY
-            if engine.clock() < ends:
+            if machine.clock() < ends:
                 raise InvalidTransitionError(
                     f"the grace period for key {previous.key_id} ends at {rfc3339(ends)}; "
                     "readers may still use it until then, so retire it after that "
                     "(or remove it at Box first)"
                 )
-            return engine._retire(snap, detail="forced by an operator after the grace period")
-        if engine._box_refuses(snap, previous):
-            return engine._retire(snap, detail="Box refuses the old key: it was removed at Box")
+            return machine.retire(snap, detail="forced by an operator after the grace period")
+        if machine.box_refuses(snap, previous):
+            return machine.retire(snap, detail="Box refuses the old key: it was removed at Box")
         return Outcome(
             "waiting",
             f"Box still accepts key {previous.key_id}: remove it in the Developer "
@@ -219,4 +219,4 @@ def retire(engine: RotationEngine, *, force: bool = False) -> Outcome:
             waiting=True,
         )
 
-    return engine._run(step)
+    return machine.run(step)

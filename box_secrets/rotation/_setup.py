@@ -14,7 +14,7 @@ from ._outcome import Outcome
 from ._words import policy_text
 
 if TYPE_CHECKING:
-    from ._engine import RotationEngine
+    from ._machine import Machine
 
 __all__ = ["init"]
 
@@ -23,7 +23,7 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9]{1,128}$")
 
 
 def init(
-    engine: RotationEngine,
+    machine: Machine,
     *,
     config: BoxAppConfig | None = None,
     client_id: str | None = None,
@@ -47,41 +47,41 @@ def init(
                 "that already left its signer"
             )
     try:
-        existing = engine.store.load()
+        existing = machine.store.load()
     except StoreNotFoundError:
         existing = None
     if existing is not None:
         if signer is not None and signer != existing.record.signer:
             held = existing.record.signer or "keys kept in the store"
             raise InputError(
-                f"{engine.store.uri} is already initialised with {held}; a store's signer "
+                f"{machine.store.uri} is already initialised with {held}; a store's signer "
                 "cannot change (use another store)"
             )
-        return _init_again(engine, existing, config, client_id, policy)
+        return _init_again(machine, existing, config, client_id, policy)
     if config is not None:
         if not config.uses_jwt:
             raise InputError(
                 "the config has no key pair (a Client Credentials app): nothing to rotate"
             )
-        snap = Snapshot.from_config(config, origin="adopted", at=engine.clock())
+        snap = Snapshot.from_config(config, origin="adopted", at=machine.clock())
         assert snap.record.active is not None
         if policy is not None:
             snap.record.policy = policy
-        engine._verify(snap, snap.record.active)  # invariant 3: only keys Box accepts go active
-        snap.record.active.verified_at = engine.clock()
+        machine.verify(snap, snap.record.active)  # invariant 3: only keys Box accepts go active
+        snap.record.active.verified_at = machine.clock()
         snap.record.log(
             "initialised",
             key=snap.record.active,
-            at=engine.clock(),
+            at=machine.clock(),
             detail="adopted a config downloaded from the Developer Console",
         )
         try:
-            engine.store.commit(snap, None)
+            machine.store.commit(snap, None)
         except ConflictError:  # a concurrent init won: answer as a re-run would
-            return _init_again(engine, engine.store.load(), config, None, policy)
+            return _init_again(machine, machine.store.load(), config, None, policy)
         return Outcome(
             "initialised",
-            f"{engine.store.uri} now holds key {snap.record.active.key_id} (verified with Box)",
+            f"{machine.store.uri} now holds key {snap.record.active.key_id} (verified with Box)",
             snap.record.state,
         )
     if not (client_id and client_secret and (enterprise_id or user_id)):
@@ -105,16 +105,16 @@ def init(
         home.check()  # a key there that could never sign: refused before anything is written
     snap = Snapshot(base, RotationRecord(policy=policy or Policy(), signer=signer), {})
     snap.record.log(
-        "initialised", at=engine.clock(), detail="first key to be generated and registered"
+        "initialised", at=machine.clock(), detail="first key to be generated and registered"
     )
     with contextlib.suppress(ConflictError):
         # If another init got there first, fall through to the common path.
-        engine.store.commit(snap, None)
-    return engine.advance()
+        machine.store.commit(snap, None)
+    return machine.advance()
 
 
 def _init_again(
-    engine: RotationEngine,
+    machine: Machine,
     snap: Snapshot,
     config: BoxAppConfig | None,
     client_id: str | None,
@@ -124,7 +124,7 @@ def _init_again(
         client_id and client_id != snap.client_id
     ):
         raise InputError(
-            f"{engine.store.uri} already holds app {snap.client_id}; use another store "
+            f"{machine.store.uri} already holds app {snap.client_id}; use another store "
             "for another app"
         )
     if (
@@ -133,7 +133,7 @@ def _init_again(
         and config.fingerprint != snap.record.active.fingerprint
     ):
         raise InputError(
-            f"{engine.store.uri} is initialised with another key; use "
+            f"{machine.store.uri} is initialised with another key; use "
             "`box-secrets rotate import` "
             "to bring in a new key pair"
         )
@@ -142,20 +142,20 @@ def _init_again(
         def change(s: Snapshot) -> Outcome:
             new = s.copy()
             new.record.policy = policy
-            new.record.log("policy-changed", at=engine.clock(), detail=policy_text(policy))
-            engine._commit(s, new)
+            new.record.log("policy-changed", at=machine.clock(), detail=policy_text(policy))
+            machine.commit(s, new)
             return Outcome(
                 "policy-changed", f"policy is now {policy_text(policy)}", new.record.state
             )
 
-        return engine._run(change)
+        return machine.run(change)
     if snap.record.state == "empty":
         # A first key was never staged (the signer refused or failed last time): stage it now.
-        return engine.advance()
+        return machine.advance()
     state = snap.record.state
     return Outcome(
         "nothing",
-        f"{engine.store.uri} is already initialised ({state})",
+        f"{machine.store.uri} is already initialised ({state})",
         state,
         waiting=snap.record.pending is not None and snap.record.pending.key_id is None,
     )

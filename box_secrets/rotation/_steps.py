@@ -10,12 +10,12 @@ from . import _transitions as transitions
 from ._outcome import Outcome
 
 if TYPE_CHECKING:
-    from ._engine import RotationEngine
+    from ._machine import Machine
 
 __all__ = ["promote", "remind", "stage", "verify_pending"]
 
 
-def stage(engine: RotationEngine, *, ref: str | None = None, notify: bool = True) -> Outcome:
+def stage(machine: Machine, *, ref: str | None = None, notify: bool = True) -> Outcome:
     """Stage a new key unless one is already pending (idempotent).
 
     ``ref`` reserves a backend version for the key's complete config, such as
@@ -37,7 +37,7 @@ def stage(engine: RotationEngine, *, ref: str | None = None, notify: bool = True
         if r.pending is not None:
             moved = transitions.reslotted(snap, ref) if ref is not None else None
             if moved is not None:
-                engine._commit(snap, moved)
+                machine.commit(snap, moved)
                 return Outcome(
                     "reused",
                     f"key {r.pending.fingerprint[:16]}... is already pending; this attempt "
@@ -54,19 +54,19 @@ def stage(engine: RotationEngine, *, ref: str | None = None, notify: bool = True
         if r.previous is not None:
             raise InvalidTransitionError(
                 f"the previous key {r.previous.key_id} is still held; remove it at Box and "
-                f"run `{engine.words.cmd('rotate')}` before staging another"
+                f"run `{machine.words.cmd('rotate')}` before staging another"
             )
-        return engine._stage(snap, forced=True, ref=ref, notify=notify)
+        return machine.stage(snap, forced=True, ref=ref, notify=notify)
 
-    return engine._run(step)
+    return machine.run(step)
 
 
-def verify_pending(engine: RotationEngine) -> Outcome:
+def verify_pending(machine: Machine) -> Outcome:
     """Ask Box whether the pending key works, changing nothing (a rotation's test step).
 
     ``waiting`` is True while the key has no key ID or Box refuses it.
     """
-    snap = engine.store.load()
+    snap = machine.store.load()
     pending = snap.record.pending
     if pending is None:
         return Outcome("nothing", "no key is pending", snap.record.state)
@@ -78,7 +78,7 @@ def verify_pending(engine: RotationEngine) -> Outcome:
             waiting=True,
         )
     try:
-        engine._verify(snap, pending)
+        machine.verify(snap, pending)
     except KeyRejectedError:
         return Outcome(
             "refused",
@@ -90,7 +90,7 @@ def verify_pending(engine: RotationEngine) -> Outcome:
     return Outcome("verified", f"Box accepts key {pending.key_id}", snap.record.state)
 
 
-def promote(engine: RotationEngine) -> Outcome:
+def promote(machine: Machine) -> Outcome:
     """Verify the pending key with Box and make it the active key (idempotent).
 
     Raises:
@@ -105,12 +105,12 @@ def promote(engine: RotationEngine) -> Outcome:
             raise InvalidTransitionError(
                 "the pending key has no key ID yet; a person must register it at Box first"
             )
-        return engine._verify_and_promote(snap)
+        return machine.verify_and_promote(snap)
 
-    return engine._run(step)
+    return machine.run(step)
 
 
-def remind(engine: RotationEngine, *, retire_refused: bool = False) -> Outcome:
+def remind(machine: Machine, *, retire_refused: bool = False) -> Outcome:
     """Ask a person to register the pending key or remove the old one, if due (idempotent).
 
     Sends at most one message per reminder interval (``renotify_hours``) and
@@ -122,11 +122,11 @@ def remind(engine: RotationEngine, *, retire_refused: bool = False) -> Outcome:
     def step(snap: Snapshot) -> Outcome:
         r = snap.record
         if r.pending is not None and r.pending.key_id is None:
-            return engine._staged_waiting(snap)
+            return machine.remind_or_wait(snap, "pending")
         if r.pending is None and r.previous is not None:
             if retire_refused:
-                return engine._overlap(snap, force=False)
-            return engine._remind_removal(snap)
+                return machine.overlap(snap, force=False)
+            return machine.remind_or_wait(snap, "previous")
         return Outcome("nothing", "no person is needed", r.state)
 
-    return engine._run(step)
+    return machine.run(step)
