@@ -9,7 +9,7 @@ when a client is built.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from ._caches import cache_reset
 from ._optional import require
@@ -22,7 +22,10 @@ from .errors import (
     StoreUnavailableError,
 )
 
-__all__ = ["ERRORS", "client", "error_class", "error_code", "reset_clients"]
+#: What an error means, whatever the service said it with.
+Kind = Literal["not-found", "denied", "credentials", "busy", "exists", "disabled"]
+
+__all__ = ["KINDS", "Kind", "client", "error_class", "error_code", "kind_of", "reset_clients"]
 
 #: Built clients, reused: creating one loads botocore's service model and
 #: endpoint rules (about 100-200 ms), and clients are thread-safe. Keyed by
@@ -36,27 +39,49 @@ def reset_clients() -> None:
     _clients.clear()
 
 
-#: AWS error code -> the box-secrets error it means (the message is the caller's).
-ERRORS: dict[str, type[StoreError]] = {
-    "ResourceNotFoundException": StoreNotFoundError,
-    "NotFoundException": StoreNotFoundError,
-    "AccessDeniedException": StoreAccessDeniedError,
-    "AccessDenied": StoreAccessDeniedError,
-    "AuthorizationError": StoreAccessDeniedError,
-    "UnrecognizedClientException": StoreAccessDeniedError,
-    "InvalidSignatureException": StoreAccessDeniedError,
-    "ExpiredTokenException": StoreAccessDeniedError,
-    "DecryptionFailure": StoreAccessDeniedError,
-    "KMSAccessDeniedException": StoreAccessDeniedError,
-    "ThrottlingException": StoreUnavailableError,
-    "Throttling": StoreUnavailableError,
-    "TooManyRequestsException": StoreUnavailableError,
-    "RequestLimitExceeded": StoreUnavailableError,
-    "InternalServiceError": StoreUnavailableError,
-    "InternalFailure": StoreUnavailableError,
-    "ServiceUnavailable": StoreUnavailableError,
-    "ResourceExistsException": ConflictError,
+#: What an AWS error code means, for every AWS service box-secrets calls (Secrets Manager,
+#: KMS, SNS, STS): the one table. Each caller turns a kind into its own error class and
+#: words (a store's, a signer's, a notifier's).
+KINDS: dict[str, Kind] = {
+    "ResourceNotFoundException": "not-found",
+    "NotFoundException": "not-found",
+    "AccessDeniedException": "denied",
+    "AccessDenied": "denied",
+    "AuthorizationError": "denied",
+    "DecryptionFailure": "denied",
+    "KMSAccessDeniedException": "denied",
+    "UnrecognizedClientException": "credentials",
+    "InvalidSignatureException": "credentials",
+    "ExpiredTokenException": "credentials",
+    "ThrottlingException": "busy",
+    "Throttling": "busy",
+    "TooManyRequestsException": "busy",
+    "RequestLimitExceeded": "busy",
+    "LimitExceededException": "busy",
+    "InternalServiceError": "busy",
+    "InternalFailure": "busy",
+    "ServiceUnavailable": "busy",
+    "KMSInternalException": "busy",
+    "DependencyTimeoutException": "busy",
+    "ResourceExistsException": "exists",
+    "AlreadyExistsException": "exists",
+    "DisabledException": "disabled",
+    "KMSInvalidStateException": "disabled",
 }
+
+#: A kind as a store's error class.
+STORE_ERRORS: dict[Kind, type[StoreError]] = {
+    "not-found": StoreNotFoundError,
+    "denied": StoreAccessDeniedError,
+    "credentials": StoreAccessDeniedError,
+    "busy": StoreUnavailableError,
+    "exists": ConflictError,
+}
+
+
+def kind_of(code: str) -> Kind | None:
+    """What AWS's error ``code`` means (None: nothing this table knows)."""
+    return KINDS.get(code)
 
 
 def error_code(exc: Any) -> str:
@@ -69,7 +94,9 @@ def error_code(exc: Any) -> str:
 
 
 def error_class(code: str) -> type[StoreError]:
-    return ERRORS.get(code, StoreError)
+    """The store error class AWS's error ``code`` means."""
+    kind = kind_of(code)
+    return STORE_ERRORS.get(kind, StoreError) if kind else StoreError
 
 
 #: botocore's per-service endpoint variable: AWS_ENDPOINT_URL_ + the service ID in

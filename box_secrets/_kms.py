@@ -35,18 +35,6 @@ ALGORITHMS = {
 }
 SPECS = {2048: "RSA_2048", 3072: "RSA_3072", 4096: "RSA_4096"}
 BITS = {v: k for k, v in SPECS.items()}
-#: AWS error codes that mean "slow down or try again": retried by the token module.
-_BUSY = {
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "LimitExceededException",
-    "KMSInternalException",
-    "DependencyTimeoutException",
-    "InternalFailure",
-    "ServiceUnavailable",
-}
 TAG_APP = "box-secrets:app"
 TAG_STATE = "box-secrets:state"
 DEFAULT_DELETION_DAYS = 30
@@ -94,37 +82,34 @@ def _call(
     try:
         return fn(_client(uri, signing=signing))
     except botocore_exc.ClientError as exc:
-        from ._aws import error_code
+        from ._aws import error_code, kind_of
 
         code = error_code(exc)
-        if code in _BUSY:
+        kind = kind_of(code)  # the one AWS table; the words here are the signer's
+        if kind == "busy":
             raise SignerUnavailableError(
                 f"AWS KMS is throttling or failing ({code}) while {doing}; box-secrets retries "
                 "within its deadline; if this persists, cache tokens longer or ask AWS for a "
                 "higher quota"
             ) from exc
-        if code in ("AccessDeniedException", "AccessDenied"):
+        if kind == "denied":
             raise SignerError(
                 f"AWS KMS denied {doing} on key {key}; the caller's role needs the kms:* "
                 "actions listed in `box-secrets help signers` on this key"
             ) from exc
-        if code == "NotFoundException":
+        if kind == "not-found":
             raise _NotFound(
                 f"AWS KMS has no key {key} in this account and region while {doing}; check "
                 "the key ID, region= and the account"
             ) from exc
-        if code == "AlreadyExistsException":
+        if kind == "exists":
             raise _Exists(f"{doing}: it already exists (another run made it meanwhile)") from exc
-        if code in ("DisabledException", "KMSInvalidStateException"):
+        if kind == "disabled":
             raise SignerError(
                 f"AWS KMS key {key} is disabled or pending deletion ({doing}); a retired key "
                 "cannot sign: read the active key again, or cancel the deletion in KMS"
             ) from exc
-        if code in (
-            "UnrecognizedClientException",
-            "InvalidSignatureException",
-            "ExpiredTokenException",
-        ):
+        if kind == "credentials":
             raise SignerError(
                 f"AWS refused the credentials while {doing} ({code}); refresh them"
             ) from exc

@@ -105,39 +105,40 @@ class _Vault:
                 raise
 
     def _translated(self, doing: str, fn: Callable[[], T], hvac_exc: Any, requests: Any) -> T:
+        """``fn()``, with Vault's errors read through the one Vault table (``_vault.KINDS``)
+        and said in the signer's words."""
+        from ._vault import kind_of
+
         key = f"{self.mount}/{self.name}"
         try:
             return fn()
-        except hvac_exc.Forbidden as exc:
-            raise _Forbidden(
-                f"Vault denied {doing} with Transit key {key} (403); the token's policy needs "
-                f"update on {self.mount}/sign/{self.name} (and read on "
-                f"{self.mount}/keys/{self.name}; see `box-secrets help signers`)"
-            ) from exc
-        except hvac_exc.Unauthorized as exc:
-            raise SignerError(f"Vault refused the login while {doing} (401)") from exc
-        except hvac_exc.VaultDown as exc:
-            raise SignerUnavailableError(
-                f"Vault is sealed or down (503) while {doing}; unseal it, then retry",
-                retry=False,
-            ) from exc
-        except (
-            hvac_exc.RateLimitExceeded,
-            hvac_exc.InternalServerError,
-            hvac_exc.BadGateway,
-        ) as exc:
-            raise SignerUnavailableError(
-                f"Vault is rate limiting or failing ({type(exc).__name__}) while {doing}"
-            ) from exc
-        except hvac_exc.InvalidPath as exc:
-            raise _NotFound(
-                f"Vault has no Transit key {key} ({doing}); check the mount and key name"
-            ) from exc
-        except hvac_exc.InvalidRequest as exc:
-            raise SignerError(
-                f"Vault refused {doing} with Transit key {key}: {_first_error(exc)}"
-            ) from exc
         except hvac_exc.VaultError as exc:
+            kind = kind_of(exc)
+            if kind == "denied":
+                raise _Forbidden(
+                    f"Vault denied {doing} with Transit key {key} (403); the token's policy "
+                    f"needs update on {self.mount}/sign/{self.name} (and read on "
+                    f"{self.mount}/keys/{self.name}; see `box-secrets help signers`)"
+                ) from exc
+            if kind == "credentials":
+                raise SignerError(f"Vault refused the login while {doing} (401)") from exc
+            if kind == "sealed":
+                raise SignerUnavailableError(
+                    f"Vault is sealed or down (503) while {doing}; unseal it, then retry",
+                    retry=False,
+                ) from exc
+            if kind == "not-found":
+                raise _NotFound(
+                    f"Vault has no Transit key {key} ({doing}); check the mount and key name"
+                ) from exc
+            if kind in ("invalid", "conflict"):
+                raise SignerError(
+                    f"Vault refused {doing} with Transit key {key}: {_first_error(exc)}"
+                ) from exc
+            if kind == "busy":
+                raise SignerUnavailableError(
+                    f"Vault is rate limiting or failing ({type(exc).__name__}) while {doing}"
+                ) from exc
             raise SignerError(f"Vault failed while {doing} ({type(exc).__name__})") from exc
         except requests.RequestException as exc:
             raise SignerUnavailableError(

@@ -9,7 +9,7 @@ is built.
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ._optional import require
 from .errors import (
@@ -21,7 +21,10 @@ from .errors import (
     StoreUnavailableError,
 )
 
-__all__ = ["ERRORS", "Target", "client", "connect", "error_class"]
+#: What an error means, whatever Vault's status said it with.
+Kind = Literal["denied", "credentials", "invalid", "conflict", "not-found", "busy", "sealed"]
+
+__all__ = ["KINDS", "Kind", "Target", "client", "connect", "error_class", "kind_of"]
 
 K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #: Where auth=kubernetes (and auth=jwt) read their token, if not at K8S_JWT or in JWT_ENV.
@@ -33,17 +36,38 @@ AUTH_METHODS = ("token", "approle", "aws", "kubernetes", "jwt")
 #: A JWT is a few KB; a token file larger than this is not one (and /dev/zero never ends).
 _MAX_JWT_BYTES = 64 * 1024
 
-#: hvac exception name -> what it means (the message is the caller's).
-ERRORS: dict[str, type[StoreError]] = {
-    "Forbidden": StoreAccessDeniedError,  # 403
-    "Unauthorized": StoreAccessDeniedError,  # 401
-    "InvalidRequest": StoreAccessDeniedError,  # 400 (a CAS mismatch is a conflict, below)
-    "InvalidPath": StoreNotFoundError,  # 404
-    "RateLimitExceeded": StoreUnavailableError,  # 429
-    "VaultDown": StoreUnavailableError,  # 503: sealed or down
-    "InternalServerError": StoreUnavailableError,  # 500
-    "BadGateway": StoreUnavailableError,  # 502
+#: What an hvac exception (one per HTTP status, hvac's ``utils.raise_for_error``) means:
+#: the one Vault table, for the KV store and the Transit signer alike; each turns a kind
+#: into its own error class and words.
+KINDS: dict[str, Kind] = {
+    "Forbidden": "denied",  # 403
+    "Unauthorized": "credentials",  # 401
+    "InvalidRequest": "invalid",  # 400 (a CAS mismatch is a conflict: kind_of)
+    "InvalidPath": "not-found",  # 404
+    "RateLimitExceeded": "busy",  # 429
+    "InternalServerError": "busy",  # 500
+    "BadGateway": "busy",  # 502
+    "VaultDown": "sealed",  # 503: sealed or down
 }
+
+#: A kind as a store's error class.
+STORE_ERRORS: dict[Kind, type[StoreError]] = {
+    "denied": StoreAccessDeniedError,
+    "credentials": StoreAccessDeniedError,
+    "invalid": StoreAccessDeniedError,
+    "conflict": ConflictError,
+    "not-found": StoreNotFoundError,
+    "busy": StoreUnavailableError,
+    "sealed": StoreUnavailableError,
+}
+
+
+def kind_of(exc: Exception) -> Kind | None:
+    """What an hvac exception means (None: a status this table does not know)."""
+    name = type(exc).__name__
+    if name == "InvalidRequest" and "check-and-set" in str(exc):
+        return "conflict"  # Vault's CAS mismatch is a 400
+    return KINDS.get(name)
 
 
 _MOUNT_SEGMENT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
@@ -62,11 +86,8 @@ def is_plain_mount(path: str) -> bool:
 
 
 def error_class(exc: Exception) -> type[StoreError]:
-    """The box-secrets error an hvac exception means."""
-    name = type(exc).__name__
-    if name == "InvalidRequest" and "check-and-set" in str(exc):
-        return ConflictError  # Vault's CAS mismatch is a 400
-    return ERRORS.get(name, StoreUnavailableError)
+    """The store error class an hvac exception means (an unknown status: Vault failing)."""
+    return STORE_ERRORS[kind_of(exc) or "busy"]
 
 
 def client(addr: str, *, namespace: str | None, ca_cert: str | None, timeout: float = 10) -> Any:
