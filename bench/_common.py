@@ -22,9 +22,9 @@ import compileall  # noqa: E402
 
 compileall.compile_dir(str(ROOT / "box_secrets"), quiet=1)
 
-from box_secrets._config import BoxAppConfig  # noqa: E402
-from box_secrets._keys import generate_key  # noqa: E402
 from box_secrets.emulator._console import Console  # noqa: E402
+from box_secrets.signers._keys import generate_key  # noqa: E402
+from box_secrets.stores._config import BoxAppConfig  # noqa: E402
 
 
 class Emulator:

@@ -113,7 +113,7 @@ def main() -> None:
                 f"vault-transit://transit/bench?addr={services.vault_addr}",
             ),
         ):
-            from box_secrets._config import BoxAppConfig
+            from box_secrets.stores._config import BoxAppConfig
 
             config = BoxAppConfig(
                 client_id=info["client_id"],

@@ -33,10 +33,10 @@ def wall(argv: list[str], stdin: bytes, runs: int = 21) -> float:
 
 
 def main() -> None:
-    from box_secrets._config import BoxAppConfig
-    from box_secrets._keys import generate_key
     from box_secrets.rotation import import_config
+    from box_secrets.signers._keys import generate_key
     from box_secrets.stores import open_store
+    from box_secrets.stores._config import BoxAppConfig
 
     key = generate_key(2048)
     config = BoxAppConfig(

@@ -17,11 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._config import BoxAppConfig
-    from ._material import KeyMaterial
-    from ._signing import RSASigner, Signer, signer_for
-    from ._sources import ConfigFileSource, KeySource, StaticSource
-    from .errors import (
+    from box_secrets.errors import (
         BoxAuthError,
         BoxError,
         BoxResponseError,
@@ -45,10 +41,20 @@ if TYPE_CHECKING:
         StoreUnavailableError,
         StoreURIError,
     )
-    from .rotation import RotationEngine
-    from .stores import Store, open_store
-    from .stores._reader import StoreSource
-    from .tokens import AccessToken, RetryPolicy, TokenProvider, access_token, get_provider
+    from box_secrets.rotation import RotationEngine
+    from box_secrets.signers import RSASigner, Signer, signer_for
+    from box_secrets.signers._material import KeyMaterial
+    from box_secrets.stores import Store, open_store
+    from box_secrets.stores._config import BoxAppConfig
+    from box_secrets.stores._reader import StoreSource
+    from box_secrets.tokens import (
+        AccessToken,
+        RetryPolicy,
+        TokenProvider,
+        access_token,
+        get_provider,
+    )
+    from box_secrets.tokens._sources import ConfigFileSource, KeySource, StaticSource
 
 __version__ = "0.1.0"
 
@@ -101,12 +107,12 @@ _WHERE = {
     "TokenProvider": "tokens",
     "access_token": "tokens",
     "get_provider": "tokens",
-    "BoxAppConfig": "_config",
-    "KeySource": "_sources",
-    "StaticSource": "_sources",
-    "ConfigFileSource": "_sources",
-    "Signer": "_signing",
-    "RSASigner": "_signing",
+    "BoxAppConfig": "stores._config",
+    "KeySource": "tokens._sources",
+    "StaticSource": "tokens._sources",
+    "ConfigFileSource": "tokens._sources",
+    "Signer": "signers",
+    "RSASigner": "signers",
     "Store": "stores",
     "open_store": "stores",
     "StoreSource": "stores._reader",
@@ -133,8 +139,8 @@ _WHERE = {
     "StoreNotFoundError": "errors",
     "StoreURIError": "errors",
     "StoreUnavailableError": "errors",
-    "KeyMaterial": "_material",
-    "signer_for": "_signing",
+    "KeyMaterial": "signers",
+    "signer_for": "signers",
     "RetryPolicy": "tokens",
 }
 
@@ -146,7 +152,7 @@ def clear_caches() -> None:
     cache joins one registry where it is defined (``_caches.cache_reset``); only
     modules already imported have joined, so calling it imports nothing heavy.
     """
-    from ._caches import clear_all
+    from box_secrets._support.caches import clear_all
 
     clear_all()
 

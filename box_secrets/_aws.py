@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from ._caches import cache_reset
-from ._optional import require
-from .errors import (
+from box_secrets._support.caches import cache_reset
+from box_secrets._support.optional import require
+from box_secrets.errors import (
     ConflictError,
     InputError,
     StoreAccessDeniedError,
@@ -112,7 +112,7 @@ def endpoint_for(service: str, endpoint_url: str | None) -> str | None:
     ``AWS_ENDPOINT_URL``; else None (AWS's own https endpoint). botocore would read
     those variables itself, unjudged: so they are judged here and passed explicitly.
     """
-    from ._urls import check_url, configured_url
+    from box_secrets._urls import check_url, configured_url
 
     if endpoint_url is not None:
         return check_url(endpoint_url, what=f"the {service} endpoint_url")
@@ -208,7 +208,7 @@ def client(
     built = _clients.get(key)
     if built is not None:
         return built
-    from ._redact import install_record_redaction
+    from box_secrets._support.redact import install_record_redaction
 
     install_record_redaction()  # botocore logs whole bodies at DEBUG
     boto3 = require("boto3")

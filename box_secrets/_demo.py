@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from .emulator._console import Console
+from box_secrets.emulator._console import Console
 
 WORK = Path.cwd() / "demo-work"
 STORE = f"file:{WORK / 'box_config.json'}"

@@ -17,7 +17,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from ._caches import cache_reset
+from box_secrets._support.caches import cache_reset
 
 __all__ = [
     "HttpClient",
@@ -87,7 +87,7 @@ class HttpClient:
             return manager
         import urllib3
 
-        from ._redact import install_record_redaction
+        from box_secrets._support.redact import install_record_redaction
 
         install_record_redaction()
         with self._lock:
@@ -134,12 +134,12 @@ class HttpClient:
             # A broken or hostile server must not fill memory: Box's answers are small.
             data = resp.read(MAX_RESPONSE_BYTES + 1)
         except urllib3.exceptions.HTTPError as exc:
-            from ._urls import redact_url
+            from box_secrets._urls import redact_url
 
             raise TransportError(redact_url(url, keep_path=False), type(exc).__name__) from exc
         if len(data) > MAX_RESPONSE_BYTES:
             resp.close()  # unread bytes remain: never hand this connection back to the pool
-            from ._urls import redact_url
+            from box_secrets._urls import redact_url
 
             raise TransportError(
                 redact_url(url, keep_path=False),

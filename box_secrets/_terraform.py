@@ -105,9 +105,9 @@ def _query(stdin: TextIO, operation: str) -> dict[str, str]:
 
 
 def _status(query: dict[str, str]) -> dict[str, str]:
-    from .rotation._views import status_view
-    from .rotation._words import Words
-    from .stores import open_store
+    from box_secrets.rotation._views import status_view
+    from box_secrets.rotation._words import Words
+    from box_secrets.stores import open_store
 
     store = open_store(query["store"])
     record = store.load().record  # the record holds the public data: no key is decrypted
@@ -134,7 +134,7 @@ def _status(query: dict[str, str]) -> dict[str, str]:
 
 
 def _public_key(query: dict[str, str]) -> dict[str, str]:
-    from .stores import open_store
+    from box_secrets.stores import open_store
 
     role = query.get("role", "active")
     if role not in ("active", "pending"):
@@ -152,7 +152,7 @@ def _public_key(query: dict[str, str]) -> dict[str, str]:
 
 
 def _token(query: dict[str, str]) -> dict[str, str]:
-    from .tokens import TokenProvider
+    from box_secrets.tokens import TokenProvider
 
     scopes = query.get("scopes", "").split()
     full = query.get("allow_full_scope", "false")
@@ -206,7 +206,7 @@ def main(argv: list[str]) -> int:
 
 
 def _main(argv: list[str], out: TextIO) -> int:
-    from .errors import BoxSecretsError, InputError
+    from box_secrets.errors import BoxSecretsError, InputError
 
     try:
         if len(argv) != 1 or argv[0] not in OPERATIONS:
@@ -236,7 +236,7 @@ def _main(argv: list[str], out: TextIO) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    from ._urls import clean_text
+    from box_secrets._urls import clean_text
 
     sys.stderr.write(f"box-secrets terraform: {clean_text(message)}\n")
     return code

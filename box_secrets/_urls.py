@@ -30,7 +30,7 @@ import os
 import re
 import sys
 
-from .errors import InputError
+from box_secrets.errors import InputError
 
 __all__ = [
     "ALLOW_INSECURE_ENV",

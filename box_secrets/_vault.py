@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any, Literal, Protocol
 
-from ._optional import require
-from .errors import (
+from box_secrets._support.optional import require
+from box_secrets.errors import (
     ConflictError,
     InputError,
     StoreAccessDeniedError,
@@ -92,7 +92,7 @@ def error_class(exc: Exception) -> type[StoreError]:
 
 def client(addr: str, *, namespace: str | None, ca_cert: str | None, timeout: float = 10) -> Any:
     """An hvac client for ``addr`` (already checked to be https or loopback)."""
-    from ._redact import install_record_redaction
+    from box_secrets._support.redact import install_record_redaction
 
     install_record_redaction()
     hvac = require("hvac")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import MissingExtraError
+from box_secrets.errors import MissingExtraError
 
 try:
     from box_sdk_gen.networking.auth import Authentication
@@ -28,7 +28,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingExtraError("sdk", "box-sdk-gen") from exc
 
 if TYPE_CHECKING:
-    from .tokens import AccessToken, TokenProvider
+    from box_secrets.tokens import AccessToken, TokenProvider
 
 __all__ = ["BoxSecretsAuth", "base_urls", "client"]
 

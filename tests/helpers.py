@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from box_secrets._config import BoxAppConfig
-from box_secrets._keys import GeneratedKey, generate_key
 from box_secrets.emulator._console import Console
+from box_secrets.signers._keys import GeneratedKey, generate_key
+from box_secrets.stores._config import BoxAppConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

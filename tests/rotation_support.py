@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from box_secrets._document import Snapshot
 from box_secrets.emulator._console import Console, ConsoleError
 from box_secrets.rotation import Notification, RotationEngine
 from box_secrets.rotation._invariants import InvariantChecker
 from box_secrets.stores import Store, open_store
+from box_secrets.stores._document import Snapshot
 from box_secrets.stores._reader import clear_cache
 from box_secrets.tokens import TokenProvider
 

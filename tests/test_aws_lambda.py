@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from box_secrets import _faults, errors
+from box_secrets import errors
+from box_secrets._support import faults as _faults
 from box_secrets.aws_lambda import handler
 
 from .helpers import BACKENDS, make_store_uri, pem_chunks
@@ -572,6 +573,6 @@ def test_status_dates_the_active_key_from_its_activation(aws_rig, moto) -> None:
     assert active.activated_at and active.activated_at > active.created_at
     proc = run_cli("status", "--store", rig.uri, env={"BOX_API_BASE_URL": app.base_url})
     line = next(x for x in proc.stdout.splitlines() if x.startswith("active:"))
-    from box_secrets._time import rfc3339
+    from box_secrets._support.times import rfc3339
 
     assert f"since {rfc3339(active.activated_at)}" in line, line

@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from box_secrets._config import BoxAppConfig
 from box_secrets.errors import ConfigError
+from box_secrets.stores._config import BoxAppConfig
 
 from .helpers import pem_chunks
 
@@ -149,7 +149,7 @@ def test_every_wrong_passphrase_is_reported_as_one() -> None:
     """About one wrong passphrase in 256 decrypts to data that pads correctly and then
     fails as DER; that must still say "passphrase", not "not a valid PEM key" (it did
     not, and a CLI test failed once in a few hundred runs). 1,000 tries: ~98% to catch it."""
-    from box_secrets._keys import generate_key, load_private_key
+    from box_secrets.signers._keys import generate_key, load_private_key
 
     key = generate_key()
     for i in range(1000):
@@ -239,11 +239,11 @@ def test_repr_shows_no_secret(rsa_key) -> None:
 
 
 def test_rfc3339_without_datetime_matches_datetime() -> None:
-    """box_secrets._time parses its own format by hand (no datetime import at every plan)."""
+    """box_secrets._support.times parses its own format by hand (no datetime import at every plan)."""
     import datetime
     import random
 
-    from box_secrets._time import parse_rfc3339, rfc3339
+    from box_secrets._support.times import parse_rfc3339, rfc3339
 
     rng = random.Random(7)
     for ts in [

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from box_secrets._config import BoxAppConfig
 from box_secrets.errors import ConfigError
+from box_secrets.stores._config import BoxAppConfig
 
 from .helpers import _POOL
 

@@ -529,7 +529,7 @@ def test_every_response_has_a_date(box_emulator) -> None:
 
 def test_preloaded_app_from_config(app, tmp_path) -> None:
     path = app.write_config(tmp_path / "cfg.json")
-    from box_secrets._config import BoxAppConfig
+    from box_secrets.stores._config import BoxAppConfig
 
     with BoxEmulator(app_configs=[BoxAppConfig.from_file(path)]) as other:
         app.base_url = other.base_url

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from box_secrets import TokenProvider, errors
-from box_secrets._config import BoxAppConfig
+from box_secrets.stores._config import BoxAppConfig
 
 from .helpers import assert_clean_error, run_cli
 

@@ -151,7 +151,7 @@ def test_a_bare_delete_removes_a_key_as_the_docs_show(box_console, box_emulator)
 
 
 def _public_pem() -> str:
-    from box_secrets._keys import generate_key
+    from box_secrets.signers._keys import generate_key
 
     return generate_key(2048).public_key_pem
 

@@ -245,7 +245,7 @@ def test_crash_points_are_a_test_only_opt_in(app, tmp_path: Path) -> None:
     code = (
         "import os; os.environ['BOX_SECRETS_CRASH_AT'] = 'store.commit:before';"
         "os.environ['BOX_SECRETS_TEST_HOOKS'] = '1';"
-        "from box_secrets import _faults; import box_secrets.stores;"
+        "from box_secrets._support import faults as _faults; import box_secrets.stores;"
         "assert _faults._hook is None"
     )
     import subprocess

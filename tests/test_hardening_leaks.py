@@ -131,7 +131,7 @@ def test_third_party_debug_needs_the_loud_opt_in_and_is_still_redacted(
     ],
 )
 def test_redaction_filter_removes_known_secret_shapes(text: str) -> None:
-    from box_secrets._redact import redact
+    from box_secrets._support.redact import redact
 
     assert "S3CRET" not in redact(text)
 

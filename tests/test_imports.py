@@ -162,14 +162,19 @@ def test_no_import_cycles_between_modules() -> None:
 
 def test_the_store_read_path_loads_no_writers_model() -> None:
     mods = loaded_after("from box_secrets.stores._reader import StoreSource")
-    for name in ("box_secrets._record", "box_secrets._document", "box_secrets.rotation"):
+    for name in (
+        "box_secrets.stores._record",
+        "box_secrets.stores._document",
+        "box_secrets.rotation",
+    ):
         assert name not in mods, name
 
 
 def test_clear_caches_reaches_every_module_cache() -> None:
     """Every module-level cache joined the one registry; clearing empties each of them."""
     import box_secrets
-    from box_secrets import _aws, _caches, _http, tokens
+    from box_secrets import _aws, _http, tokens
+    from box_secrets._support import caches as _caches
     from box_secrets.stores import _file, _reader, _sm_extension
 
     for reset in (

@@ -19,10 +19,11 @@ import jwt
 import pytest
 
 from box_secrets import errors
-from box_secrets._signer_uri import parse_signer_uri
-from box_secrets._signing import BOX_AUDIENCE, build_assertion, new_jti, signer_for
+from box_secrets.signers import signer_for
+from box_secrets.signers._uri import parse_signer_uri
 from box_secrets.stores._reader import clear_cache
 from box_secrets.tokens import TokenProvider
+from box_secrets.tokens._assertion import BOX_AUDIENCE, build_assertion, new_jti
 
 from .helpers import SIGNERS, make_signer_uri, make_store_uri, run_cli, vault_control
 from .rotation_support import Rig, new_signer_rig
@@ -227,7 +228,7 @@ def test_abandoned_keys_are_never_staged_again(signer_uri: str, signer_kind: str
 
 def test_a_crash_after_the_key_is_made_reuses_it(tmp_path, request, make_app, vault) -> None:
     """KMS keeps the key being staged behind alias/NAME-pending: a rerun finds it."""
-    from box_secrets import _faults
+    from box_secrets._support import faults as _faults
 
     moto = request.getfixturevalue("moto")
     signer = make_signer_uri("aws-kms", moto, vault)
@@ -539,7 +540,7 @@ def test_init_uses_the_kms_key_behind_an_existing_alias(tmp_path, request, make_
     der = kms.get_public_key(KeyId=key)["PublicKey"]
     from cryptography.hazmat.primitives import serialization
 
-    from box_secrets._keys import fingerprint_of
+    from box_secrets.signers._keys import fingerprint_of
 
     assert pending.fingerprint == fingerprint_of(serialization.load_der_public_key(der))  # type: ignore[arg-type]
     assert pending.bits == 3072

@@ -169,7 +169,7 @@ def test_import_box_generated_pair(rig, keys) -> None:
     kid = rig.console.add_key(
         rig.client_id, new_key.public_key_pem
     )  # "Generate a Public/Private Keypair"
-    from box_secrets._config import BoxAppConfig
+    from box_secrets.stores._config import BoxAppConfig
 
     active_config = rig.store.read_current()
     downloaded = BoxAppConfig(
@@ -190,7 +190,7 @@ def test_import_box_generated_pair(rig, keys) -> None:
 
 def test_import_refuses_while_a_key_is_staged(rig, keys) -> None:
     rig.engine.advance(force=True)
-    from box_secrets._config import BoxAppConfig
+    from box_secrets.stores._config import BoxAppConfig
 
     current = rig.store.read_current()
     other = BoxAppConfig(

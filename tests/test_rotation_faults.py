@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from box_secrets import _faults
-from box_secrets._config import BoxAppConfig
+from box_secrets._support import faults as _faults
+from box_secrets.stores._config import BoxAppConfig
 
 from .helpers import BACKENDS, SIGNERS, make_signer_uri, make_store_uri
 from .rotation_support import Rig, new_rig, new_signer_rig

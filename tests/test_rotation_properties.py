@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from box_secrets import _faults, errors
-from box_secrets._config import BoxAppConfig
+from box_secrets import errors
+from box_secrets._support import faults as _faults
 from box_secrets.emulator import BoxEmulator
 from box_secrets.emulator._console import Console, ConsoleError
+from box_secrets.stores._config import BoxAppConfig
 
 from .helpers import _POOL
 from .rotation_support import Rig

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from box_secrets import errors
-from box_secrets._config import BoxAppConfig
-from box_secrets._signing import KeyMaterial, RSASigner, Signer, signer_for
 from box_secrets.rotation._invariants import InvariantChecker
+from box_secrets.signers import KeyMaterial, RSASigner, Signer, signer_for
 from box_secrets.stores import open_store
+from box_secrets.stores._config import BoxAppConfig
 from box_secrets.tokens import TokenProvider
 
 from .rotation_support import Collecting
@@ -42,7 +42,7 @@ class ElsewhereSigner:
         return self._key.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
     def public_key_pem(self) -> str:
-        from box_secrets._keys import public_pem_of
+        from box_secrets.signers._keys import public_pem_of
 
         return public_pem_of(self._key)
 

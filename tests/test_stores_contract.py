@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from box_secrets._record import Event
 from box_secrets.errors import ConflictError, InputError, StoreNotFoundError
 from box_secrets.rotation import import_config, show
 from box_secrets.stores import open_store
 from box_secrets.stores._reader import StoreSource, clear_cache
+from box_secrets.stores._record import Event
 from box_secrets.tokens import TokenProvider
 
 from .helpers import assert_no_secrets

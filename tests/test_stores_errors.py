@@ -155,7 +155,7 @@ def test_vault_sealed_is_unavailable(vault, vault_token, app) -> None:
 
 def test_vault_429_is_retried_then_unavailable(vault, vault_token, app, monkeypatch) -> None:
     """The Vault store retries through the one RetryPolicy: its attempts, back-off and seam."""
-    from box_secrets import _retry
+    from box_secrets._support import retry as _retry
 
     waits: list[float] = []
     monkeypatch.setattr(_retry, "_sleep", waits.append)
@@ -318,7 +318,7 @@ def test_crash_in_the_middle_of_a_file_write_keeps_the_old_content(app, tmp_path
     import_config(open_store(uri), app.config)
     before = path.read_bytes()
     code = (
-        "import sys\nfrom box_secrets import _faults\nfrom box_secrets.stores import open_store\n"
+        "import sys\nfrom box_secrets._support import faults as _faults\nfrom box_secrets.stores import open_store\n"
         "_faults.arm_from_env()\n"
         "s = open_store(sys.argv[1]); snap = s.load(); nxt = snap.copy()\n"
         "nxt.record.policy.max_age_days = 1\ns.commit(nxt, snap.revision)\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from box_secrets import errors
-from box_secrets._config import BoxAppConfig
+from box_secrets.stores._config import BoxAppConfig
 from box_secrets.tokens import TokenProvider
 
 from .helpers import assert_no_secrets
@@ -33,7 +33,8 @@ def decode_part(assertion: str, index: int) -> dict[str, object]:
 
 
 def test_assertion_claims_are_exactly_boxs(app) -> None:
-    from box_secrets._signing import RSASigner, build_assertion, new_jti
+    from box_secrets.signers import RSASigner
+    from box_secrets.tokens._assertion import build_assertion, new_jti
 
     before = int(time.time())
     jti = new_jti()
@@ -70,7 +71,7 @@ def test_token_is_cached_and_reused(app, console) -> None:
 @pytest.fixture
 def clock(monkeypatch):  # type: ignore[no-untyped-def]
     """The provider's monotonic clock, moved by the test instead of waited for."""
-    from box_secrets import _retry
+    from box_secrets._support import retry as _retry
 
     class Clock:
         now = time.monotonic()
@@ -159,7 +160,7 @@ def test_unknown_algorithm_is_input_error(app) -> None:
 
 
 def test_retry_after_429_is_honoured(app, console, clock, monkeypatch) -> None:
-    from box_secrets import _retry
+    from box_secrets._support import retry as _retry
 
     waits: list[float] = []
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from box_secrets._document import Snapshot
-from box_secrets._record import KeyInfo, RotationRecord
 from box_secrets.rotation import _transitions as transitions
 from box_secrets.rotation._views import DAY
+from box_secrets.stores._document import Snapshot
+from box_secrets.stores._record import KeyInfo, RotationRecord
 
 from .helpers import _POOL
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from box_secrets import RetryPolicy, TokenProvider, errors
-from box_secrets._signing import signer_for
 from box_secrets.rotation import import_config
+from box_secrets.signers import signer_for
 from box_secrets.stores import open_store
 
 from .helpers import assert_clean_error, run_cli
@@ -163,7 +163,7 @@ def test_account_wide_scopes_need_allow_full_scope(scopes: str, tmp_path: Path) 
 
 @pytest.mark.parametrize("mount", ["../../sys/tools", "approle/..", "a//b", "%2e%2e", "a/./b"])
 def test_auth_mount_cannot_climb(mount: str) -> None:
-    from box_secrets._signer_uri import parse_signer_uri
+    from box_secrets.signers._uri import parse_signer_uri
     from box_secrets.stores._uri import parse_store_uri
 
     with pytest.raises(errors.StoreURIError, match="auth_mount"):
@@ -175,7 +175,7 @@ def test_auth_mount_cannot_climb(mount: str) -> None:
 
 
 def test_an_unknown_auth_method_is_refused_everywhere() -> None:
-    from box_secrets._signer_uri import parse_signer_uri
+    from box_secrets.signers._uri import parse_signer_uri
     from box_secrets.stores._uri import parse_store_uri
 
     with pytest.raises(errors.StoreURIError):
@@ -185,8 +185,8 @@ def test_an_unknown_auth_method_is_refused_everywhere() -> None:
 
 
 def test_a_stored_signer_cannot_choose_trust_or_identity(monkeypatch, tmp_path: Path) -> None:
-    from box_secrets._signer_uri import parse_signer_uri
     from box_secrets._urls import trusted_setting
+    from box_secrets.signers._uri import parse_signer_uri
 
     monkeypatch.delenv("VAULT_CACERT", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -197,7 +197,7 @@ def test_a_stored_signer_cannot_choose_trust_or_identity(monkeypatch, tmp_path: 
     with pytest.raises(errors.InputError, match="AWS_PROFILE"):
         trusted_setting("attacker", env="AWS_PROFILE", what="profile")
     # Through the real signers, before any connection.
-    from box_secrets._transit import TransitSigner
+    from box_secrets.signers._transit import TransitSigner
 
     with pytest.raises(errors.InputError, match="VAULT_CACERT"):
         TransitSigner(

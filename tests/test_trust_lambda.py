@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from box_secrets import errors
-from box_secrets._redact import THIRD_PARTY
+from box_secrets._support.redact import THIRD_PARTY
 from box_secrets.aws_lambda import handler
 
 from .helpers import make_store_uri, pem_chunks

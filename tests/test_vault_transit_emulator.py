@@ -87,7 +87,7 @@ def test_the_default_signature_is_pss_not_pkcs1v15(transit, name: str) -> None:
 def test_a_pss_assertion_is_refused_by_box(transit, name: str, make_app) -> None:
     """A signer that forgets pkcs1v15 is caught: Box (the emulator) refuses the assertion."""
     from box_secrets import KeyRejectedError, TokenProvider
-    from box_secrets._config import BoxAppConfig
+    from box_secrets.stores._config import BoxAppConfig
 
     app = make_app()
     pem = transit.read_key(name=name)["data"]["keys"]["1"]["public_key"]

@@ -23,12 +23,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import BoxSecretsError, InputError, PersonNeededError
-from . import _log
-from ._events import JobEvent, RotationEvent, parse_event
+from box_secrets.aws_lambda import _log
+from box_secrets.aws_lambda._events import JobEvent, RotationEvent, parse_event
+from box_secrets.errors import BoxSecretsError, InputError, PersonNeededError
 
 if TYPE_CHECKING:
-    from ..stores._aws_sm import SecretsManagerStore
+    from box_secrets.stores._aws_sm import SecretsManagerStore
 
 __all__ = ["handler"]
 
@@ -47,7 +47,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     if isinstance(parsed, RotationEvent):
         return _rotate(parsed, request_id)
     assert isinstance(parsed, JobEvent)
-    from ._jobs import run_job
+    from box_secrets.aws_lambda._jobs import run_job
 
     try:
         return run_job(parsed, request_id)
@@ -56,7 +56,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
 
 
 def _quiet_libraries() -> None:
-    """Nothing secret in the function's logs at any level: see ``box_secrets._redact``.
+    """Nothing secret in the function's logs at any level: see ``box_secrets._support.redact``.
 
     Lambda's advanced logging controls set the root logger's level; at DEBUG,
     botocore would log the secret it reads and writes. Its loggers (and the other
@@ -64,16 +64,20 @@ def _quiet_libraries() -> None:
     """
     import os
 
-    from .._redact import UNSAFE_DEBUG_ENV, hold_third_party, install_record_redaction
+    from box_secrets._support.redact import (
+        UNSAFE_DEBUG_ENV,
+        hold_third_party,
+        install_record_redaction,
+    )
 
     hold_third_party(unsafe=os.environ.get(UNSAFE_DEBUG_ENV) == "1")
     install_record_redaction()
 
 
 def _rotate(event: RotationEvent, request_id: str | None) -> dict[str, Any]:
-    from ..stores import open_store
-    from ._jobs import engine_for
-    from ._protocol import run_step
+    from box_secrets.aws_lambda._jobs import engine_for
+    from box_secrets.aws_lambda._protocol import run_step
+    from box_secrets.stores import open_store
 
     started = time.monotonic()
     line: dict[str, Any] = {"request_id": request_id, "secret": event.secret_id, "step": event.step}

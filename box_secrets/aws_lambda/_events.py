@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import InputError
+from box_secrets.errors import InputError
 
 __all__ = [
     "STEPS",
@@ -113,7 +113,7 @@ def resolve_store(named: str) -> str:
     Raises:
         InputError: the name is malformed or not a configured store.
     """
-    from ..stores._uri import parse_store_uri
+    from box_secrets.stores._uri import parse_store_uri
 
     configured = configured_stores()
     if not configured:

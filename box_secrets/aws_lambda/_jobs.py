@@ -6,13 +6,13 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BoxSecretsError, PersonNeededError
-from . import _log
+from box_secrets.aws_lambda import _log
+from box_secrets.errors import BoxSecretsError, PersonNeededError
 
 if TYPE_CHECKING:
-    from ..rotation import Notification, Notifier, RotationEngine
-    from ..stores import Store
-    from ._events import JobEvent
+    from box_secrets.aws_lambda._events import JobEvent
+    from box_secrets.rotation import Notification, Notifier, RotationEngine
+    from box_secrets.stores import Store
 
 __all__ = ["engine_for", "run_job"]
 
@@ -28,20 +28,20 @@ def _notifier() -> Notifier:
     spec = os.environ.get("BOX_SECRETS_NOTIFY", "")
     if spec in ("", "log", "log:", "stdout"):
         return JsonLineNotifier()
-    from ..rotation import open_notifier
+    from box_secrets.rotation import open_notifier
 
     return open_notifier(spec)
 
 
 def engine_for(store: Store) -> RotationEngine:
     """The engine a Lambda runs (Box: ``BOX_API_BASE_URL``; people: ``BOX_SECRETS_NOTIFY``)."""
-    from ..rotation import RotationEngine
+    from box_secrets.rotation import RotationEngine
 
     return RotationEngine(store, base_url=os.environ.get("BOX_API_BASE_URL"), notifier=_notifier())
 
 
 def _one(action: str, uri: str, key_id: str | None) -> dict[str, Any]:
-    from ..stores import open_store
+    from box_secrets.stores import open_store
 
     engine = engine_for(open_store(uri))
     if action == "status":
@@ -92,7 +92,7 @@ def run_job(event: JobEvent, request_id: str | None) -> dict[str, Any]:
             result["person_needed"] = isinstance(exc, PersonNeededError)
         except Exception as exc:  # reported per store, then the invocation fails
             result = {"store": uri, "ok": False, "error": f"unexpected {type(exc).__name__}"}
-        from .._urls import redact_uri
+        from box_secrets._urls import redact_uri
 
         result["store"] = redact_uri(uri)  # returned to the invoker: no password
         level = "INFO" if result["ok"] else "ERROR"

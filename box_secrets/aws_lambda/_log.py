@@ -26,13 +26,13 @@ stream: TextIO = sys.stdout
 
 
 def _clean(text: str) -> str:
-    from .._redact import redact
+    from box_secrets._support.redact import redact
 
     return redact(text)
 
 
 def _store(uri: str) -> str:
-    from .._urls import redact_uri
+    from box_secrets._urls import redact_uri
 
     return redact_uri(uri)
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import InputError, InvalidTransitionError, PersonNeededError
-from ..rotation import Outcome
+from box_secrets.errors import InputError, InvalidTransitionError, PersonNeededError
+from box_secrets.rotation import Outcome
 
 if TYPE_CHECKING:
-    from .._record import State
-    from ..rotation import RotationEngine
-    from ..stores._aws_sm import SecretsManagerStore
-    from ._events import RotationEvent
+    from box_secrets.aws_lambda._events import RotationEvent
+    from box_secrets.rotation import RotationEngine
+    from box_secrets.stores._aws_sm import SecretsManagerStore
+    from box_secrets.stores._record import State
 
 __all__ = ["run_step"]
 

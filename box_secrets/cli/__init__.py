@@ -21,19 +21,19 @@ def main() -> None:
     if args[:1] == ["terraform"]:
         operations = [a for a in args[1:] if not a.startswith("-")]
         if not {"-h", "--help"} & set(args):
-            from .._terraform import main as terraform
+            from box_secrets._terraform import main as terraform
 
             sys.exit(terraform(args[1:]))
         if operations:  # `terraform status --help`: that operation's own help
-            from .._terraform import operation_help
+            from box_secrets._terraform import operation_help
 
             text = operation_help(operations[0])
             if text is not None:
                 sys.stdout.write(text + "\n")
                 sys.exit(0)
-    from .. import _faults
-    from ..errors import BoxSecretsError
-    from ._app import cli, fail
+    from box_secrets._support import faults as _faults
+    from box_secrets.cli._app import cli, fail
+    from box_secrets.errors import BoxSecretsError
 
     try:
         _faults.arm_from_env()
@@ -44,7 +44,7 @@ def main() -> None:
 
 def __getattr__(name: str) -> Any:
     if name in ("EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli"):
-        from . import _app
+        from box_secrets.cli import _app
 
         return getattr(_app, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import (
+from box_secrets.cli import (
     _emulator,  # noqa: F401 - registers commands
     _help,  # noqa: F401
     _rotation,  # noqa: F401
@@ -10,6 +10,6 @@ from . import (
     _terraform,  # noqa: F401
     _token,  # noqa: F401
 )
-from ._group import EXIT_FAILURE, EXIT_INPUT, EXIT_WAITING, cli, fail
+from box_secrets.cli._group import EXIT_FAILURE, EXIT_INPUT, EXIT_WAITING, cli, fail
 
 __all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli", "fail"]

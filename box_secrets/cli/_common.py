@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from .._sources import KeySource
+    from box_secrets.tokens._sources import KeySource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,11 +34,11 @@ def resolve_source(config: str | None, store: str | None) -> KeySource:
     if config and store:
         raise click.UsageError("use --config or --store, not both")
     if config:
-        from .._sources import ConfigFileSource
+        from box_secrets.tokens._sources import ConfigFileSource
 
         return ConfigFileSource(config)
     if store:
-        from ..stores._reader import StoreSource
+        from box_secrets.stores._reader import StoreSource
 
         return StoreSource(store, ttl=0)
     raise click.UsageError(

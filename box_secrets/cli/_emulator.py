@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._group import cli
+from box_secrets.cli._group import cli
 
 if TYPE_CHECKING:
-    from ..emulator._httpd import ServedEmulator
+    from box_secrets.emulator._httpd import ServedEmulator
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,8 +90,8 @@ def emulator_cmd(host: str, port: int, app_configs: tuple[str, ...], new_app: st
     """
     import os
 
-    from .._config import BoxAppConfig
-    from ..emulator._box import BoxEmulator
+    from box_secrets.emulator._box import BoxEmulator
+    from box_secrets.stores._config import BoxAppConfig
 
     configs = [BoxAppConfig.from_file(path) for path in app_configs]
     fd = None
@@ -127,7 +127,7 @@ def _write_new_app(emulator: Any, fd: int) -> None:
     """Create an app with a key pair, as a person would in Box's console, and save its config."""
     import os
 
-    from ..emulator._box_console import issue_keypair
+    from box_secrets.emulator._box_console import issue_keypair
 
     # Not served yet: the same state the console routes change, without HTTP.
     app = emulator.state.create_app(name="box-secrets demo")
@@ -161,7 +161,7 @@ def vault_emulator_cmd(
       box-secrets vault-emulator --port 8200 --root-token dev
       box-secrets vault-emulator --transit transit &
     """
-    from ..emulator._vault import VaultEmulator
+    from box_secrets.emulator._vault import VaultEmulator
 
     def make() -> VaultEmulator:
         emu = VaultEmulator(host, port, root_token=root_token)

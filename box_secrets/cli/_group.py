@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ..errors import BoxSecretsError
+from box_secrets.errors import BoxSecretsError
 
 __all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli", "fail"]
 
@@ -23,7 +23,7 @@ EXIT_WAITING = 3
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> None:
-    from .._urls import clean_text
+    from box_secrets._urls import clean_text
 
     # Messages may quote a server's words: one line, no control characters.
     text = clean_text(message, limit=2000)
@@ -96,8 +96,8 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, box_base_url: str, verbose: int) -> None:
     """Keep Box server-side JWT credentials safe and fresh."""
-    from .._redact import configure_cli_logging
-    from .._urls import check_url
+    from box_secrets._support.redact import configure_cli_logging
+    from box_secrets._urls import check_url
 
     configure_cli_logging(verbose)
     ctx.obj = {"base_url": check_url(box_base_url, what="--box-base-url").rstrip("/")}

@@ -11,7 +11,7 @@ import os
 
 import click
 
-from ._group import cli
+from box_secrets.cli._group import cli
 
 __all__ = ["docs_dir", "topics"]
 

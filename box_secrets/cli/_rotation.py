@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._common import STORE_MISSING, echo_keys, store_option
-from ._group import EXIT_WAITING, cli
+from box_secrets.cli._common import STORE_MISSING, echo_keys, store_option
+from box_secrets.cli._group import EXIT_WAITING, cli
 
 if TYPE_CHECKING:
-    from ..rotation import Outcome, RotationEngine
+    from box_secrets.rotation import Outcome, RotationEngine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,7 +40,7 @@ def json_option(f: F) -> F:
 def _engine(
     obj: dict[str, str], store: str, notify: str | None = None, *, as_json: bool = False
 ) -> RotationEngine:
-    from ..rotation import RotationEngine, open_notifier
+    from box_secrets.rotation import RotationEngine, open_notifier
 
     if not store:
         raise click.UsageError(STORE_MISSING)
@@ -128,8 +128,8 @@ def init_cmd(
       box-secrets init --client-id ID --client-secret-env BOX_CLIENT_SECRET \\
           --enterprise-id 123 --store file:box.json --signer vault-transit://transit/box-app
     """
-    from .._config import BoxAppConfig
-    from .._record import Policy
+    from box_secrets.stores._config import BoxAppConfig
+    from box_secrets.stores._record import Policy
 
     policy = None
     if any(v is not None for v in (key_size, max_age_days, grace_days, renotify_hours)):
@@ -188,7 +188,7 @@ def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> N
       box-secrets status --store file:box.json
       box-secrets status --store file:box.json --json --check
     """
-    from ..errors import InvalidTransitionError, StoreNotFoundError
+    from box_secrets.errors import InvalidTransitionError, StoreNotFoundError
 
     engine = _engine(obj, store)
     try:
@@ -199,7 +199,7 @@ def status_cmd(obj: dict[str, str], store: str, as_json: bool, check: bool) -> N
         ) from None
     problems: list[str] = []
     if check:
-        from ..rotation._invariants import InvariantChecker
+        from box_secrets.rotation._invariants import InvariantChecker
 
         problems = InvariantChecker(engine.store).check()
     if as_json:
@@ -261,7 +261,7 @@ def rotate_import(obj: dict[str, str], store: str, config_path: str, as_json: bo
     Example:
       box-secrets rotate import --store file:box.json --config 123_abc_config.json
     """
-    from .._config import BoxAppConfig
+    from box_secrets.stores._config import BoxAppConfig
 
     _finish(
         _engine(obj, store, as_json=as_json).import_pending(BoxAppConfig.from_file(config_path)),

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._common import echo_keys, store_option
-from ._group import cli
+from box_secrets.cli._common import echo_keys, store_option
+from box_secrets.cli._group import cli
 
 if TYPE_CHECKING:
-    from ..stores import Store
+    from box_secrets.stores import Store
 
 
 @cli.group("store")
@@ -51,15 +51,15 @@ def store_import(
       box-secrets store import --config box_config.json --store file:box.json
       box-secrets store import --config backup.json --store aws-sm://prod/box-app --force
     """
-    from .._config import BoxAppConfig
-    from ..errors import BoxAuthError
-    from ..rotation import import_config
-    from ..stores import open_store
+    from box_secrets.errors import BoxAuthError
+    from box_secrets.rotation import import_config
+    from box_secrets.stores import open_store
+    from box_secrets.stores._config import BoxAppConfig
 
     config = BoxAppConfig.from_file(config_path)  # from outside: always fully validated
     target = open_store(store)
     if verify:
-        from ..tokens import TokenProvider
+        from box_secrets.tokens import TokenProvider
 
         try:
             TokenProvider(config, base_url=obj["base_url"]).refresh()
@@ -105,8 +105,8 @@ def store_show(store: str, as_json: bool) -> None:
       box-secrets store show --store file:box.json
       box-secrets store show --store aws-sm://prod/box-app --json
     """
-    from ..rotation import show
-    from ..stores import open_store
+    from box_secrets.rotation import show
+    from box_secrets.stores import open_store
 
     view = show(open_store(store))
     if as_json:

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from ._group import cli
+from box_secrets.cli._group import cli
 
 
 @cli.command(
@@ -31,6 +31,6 @@ def terraform(operation: tuple[str, ...]) -> None:
       echo '{"store": "file:box.json"}' | box-secrets terraform status
       echo '{"store": "file:box.json", "role": "pending"}' | box-secrets terraform public-key
     """
-    from .._terraform import main
+    from box_secrets._terraform import main
 
     sys.exit(main(list(operation)))

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ._common import resolve_source, source_options
-from ._group import cli
+from box_secrets.cli._common import resolve_source, source_options
+from box_secrets.cli._group import cli
 
 cache_dir_option = click.option(
     "--cache-dir",
@@ -69,7 +69,7 @@ def token_cmd(
       box-secrets token --store file:box.json --scope item_preview \\
           --resource https://api.box.com/2.0/files/42 --json
     """
-    from ..tokens import TokenProvider
+    from box_secrets.tokens import TokenProvider
 
     if (resource or shared_link) and not scopes:
         raise click.UsageError("--resource and --shared-link need at least one --scope")
@@ -120,7 +120,7 @@ def revoke_cmd(
     import os
     import sys
 
-    from ..tokens import TokenProvider
+    from box_secrets.tokens import TokenProvider
 
     # Bounded: a Box token is tens of characters, and stdin may be /dev/zero.
     value = os.environ.get(token_env, "") if token_env else sys.stdin.read(_MAX_TOKEN + 1)

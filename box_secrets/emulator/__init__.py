@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._box import BoxEmulator
-    from ._console import Console
-    from ._vault import VaultEmulator
+    from box_secrets.emulator._box import BoxEmulator
+    from box_secrets.emulator._console import Console
+    from box_secrets.emulator._vault import VaultEmulator
 
 __all__ = ["BoxEmulator", "Console", "VaultEmulator"]
 

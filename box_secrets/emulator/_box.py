@@ -23,10 +23,9 @@ import secrets
 import time
 from urllib.parse import parse_qsl
 
-from .._config import BoxAppConfig
-from . import _box_oauth
-from ._box_console import handle_console
-from ._box_model import (
+from box_secrets.emulator import _box_oauth
+from box_secrets.emulator._box_console import handle_console
+from box_secrets.emulator._box_model import (
     E_CLIENT,
     E_GRANT_TYPE,
     _api_error,
@@ -34,8 +33,9 @@ from ._box_model import (
     _oauth_error,
     console_error,
 )
-from ._box_state import BoxState
-from ._httpd import EmulatorServer, Request, Response, ServedEmulator
+from box_secrets.emulator._box_state import BoxState
+from box_secrets.emulator._httpd import EmulatorServer, Request, Response, ServedEmulator
+from box_secrets.stores._config import BoxAppConfig
 
 __all__ = ["BoxEmulator", "BoxEmulatorState"]
 

@@ -10,12 +10,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
-from ._box_model import MAX_CLOCK_OFFSET, MAX_KEYS_PER_APP, _Fault, console_error
-from ._httpd import Request, Response, json_object
+from box_secrets.emulator._box_model import (
+    MAX_CLOCK_OFFSET,
+    MAX_KEYS_PER_APP,
+    _Fault,
+    console_error,
+)
+from box_secrets.emulator._httpd import Request, Response, json_object
+from box_secrets.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ._box_state import BoxState
+    from box_secrets.emulator._box_state import BoxState
 
 __all__ = ["handle_console", "issue_keypair"]
 
@@ -61,7 +66,7 @@ def _add_key(state: BoxState, parts: list[str], body: dict[str, Any]) -> Respons
     pem = body.get("public_key")
     if not isinstance(pem, str):
         return console_error(400, "public_key must be a PEM string")
-    from .._keys import load_public_key
+    from box_secrets.signers._keys import load_public_key
 
     try:
         public_key = load_public_key(pem)
@@ -92,8 +97,8 @@ def issue_keypair(state: BoxState, client_id: str) -> dict[str, Any]:
         raise LookupError(f"no app with client ID {client_id}")
     if app.auth_method != "jwt":
         raise ValueError("the app uses client credentials; it has no key pair")
-    from .._config import BoxAppConfig
-    from .._keys import generate_key
+    from box_secrets.signers._keys import generate_key
+    from box_secrets.stores._config import BoxAppConfig
 
     generated = generate_key(2048)
     key = state.add_key(app.client_id, generated.key.public_key())

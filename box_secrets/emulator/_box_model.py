@@ -12,7 +12,7 @@ import secrets
 import string
 from typing import Any
 
-from ._httpd import Fault, Response
+from box_secrets.emulator._httpd import Fault, Response
 
 #: The audience Box requires in every assertion, whatever host the request goes to
 #: (https://developer.box.com/guides/authentication/jwt/without-sdk/).
@@ -108,7 +108,7 @@ class _Key:
     __slots__ = ("created_at", "fingerprint", "id", "public_key")
 
     def __init__(self, key_id: str, public_key: Any, created_at: float) -> None:
-        from .._keys import fingerprint_of
+        from box_secrets.signers._keys import fingerprint_of
 
         self.id = key_id
         self.public_key = public_key

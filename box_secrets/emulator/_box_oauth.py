@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from ._box_model import (
+from box_secrets.emulator._box_model import (
     _RESOURCE,
     ACCESS_TOKEN_TYPE,
     ALGORITHMS,
@@ -47,10 +47,10 @@ from ._box_model import (
     _oauth_error,
     _Token,
 )
-from ._httpd import Response
+from box_secrets.emulator._httpd import Response
 
 if TYPE_CHECKING:
-    from ._box_state import BoxState
+    from box_secrets.emulator._box_state import BoxState
 
 
 def client(state: BoxState, form: dict[str, str], method: str) -> _App | Response:

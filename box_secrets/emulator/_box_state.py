@@ -12,10 +12,19 @@ import time
 from collections import Counter
 from typing import Any
 
-from .._config import BoxAppConfig
-from ..errors import ConfigError, InputError
-from ._box_model import _ALNUM, MAX_KEYS_PER_APP, _App, _digits, _Fault, _Key, _rand, _Token
-from ._httpd import FaultQueue
+from box_secrets.emulator._box_model import (
+    _ALNUM,
+    MAX_KEYS_PER_APP,
+    _App,
+    _digits,
+    _Fault,
+    _Key,
+    _rand,
+    _Token,
+)
+from box_secrets.emulator._httpd import FaultQueue
+from box_secrets.errors import ConfigError, InputError
+from box_secrets.stores._config import BoxAppConfig
 
 __all__ = ["BoxState"]
 

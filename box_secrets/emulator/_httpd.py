@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from .._urls import is_loopback
+from box_secrets._urls import is_loopback
 
 __all__ = [
     "MAX_BODY_BYTES",

@@ -26,7 +26,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from ._httpd import (
+from box_secrets.emulator._httpd import (
     EmulatorServer,
     Fault,
     FaultQueue,
@@ -35,12 +35,12 @@ from ._httpd import (
     ServedEmulator,
     json_object,
 )
-from ._vault_auth import login
-from ._vault_http import envelope as _envelope
-from ._vault_http import errors as _errors
-from ._vault_http import json_response as _json
-from ._vault_kv import KVMount, handle_kv
-from ._vault_transit import TransitMount, handle_transit
+from box_secrets.emulator._vault_auth import login
+from box_secrets.emulator._vault_http import envelope as _envelope
+from box_secrets.emulator._vault_http import errors as _errors
+from box_secrets.emulator._vault_http import json_response as _json
+from box_secrets.emulator._vault_kv import KVMount, handle_kv
+from box_secrets.emulator._vault_transit import TransitMount, handle_transit
 
 # The capabilities that can allow each HTTP method (Vault policy syntax).
 _CAPABILITIES = {

@@ -15,10 +15,10 @@ import secrets
 import threading
 from typing import Any, Protocol
 
-from ._httpd import Request, Response, json_object
-from ._vault_http import envelope as _envelope
-from ._vault_http import errors as _errors
-from ._vault_http import json_response as _json
+from box_secrets.emulator._httpd import Request, Response, json_object
+from box_secrets.emulator._vault_http import envelope as _envelope
+from box_secrets.emulator._vault_http import errors as _errors
+from box_secrets.emulator._vault_http import json_response as _json
 
 __all__ = ["LoginState", "login"]
 

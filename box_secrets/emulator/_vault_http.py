@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ._httpd import Response
+from box_secrets.emulator._httpd import Response
 
 __all__ = ["deny", "envelope", "errors", "json_response"]
 

@@ -15,12 +15,12 @@ import re
 import time
 from typing import Any
 
-from ._httpd import Request, Response, json_object
-from ._vault_http import deny as _deny
-from ._vault_http import envelope
-from ._vault_http import errors as _errors
-from ._vault_http import json_response as _json
-from ._vault_kv_state import (
+from box_secrets.emulator._httpd import Request, Response, json_object
+from box_secrets.emulator._vault_http import deny as _deny
+from box_secrets.emulator._vault_http import envelope
+from box_secrets.emulator._vault_http import errors as _errors
+from box_secrets.emulator._vault_http import json_response as _json
+from box_secrets.emulator._vault_kv_state import (
     CAS_MISMATCH,
     CAS_REQUIRED,
     CAS_UNPARSABLE,

@@ -20,10 +20,10 @@ import threading
 import time
 from typing import Any
 
-from ._httpd import Request, Response, json_object
-from ._vault_http import envelope
-from ._vault_http import errors as _errors
-from ._vault_http import json_response as _json
+from box_secrets.emulator._httpd import Request, Response, json_object
+from box_secrets.emulator._vault_http import envelope
+from box_secrets.emulator._vault_http import errors as _errors
+from box_secrets.emulator._vault_http import json_response as _json
 
 __all__ = ["TransitMount", "handle_transit"]
 

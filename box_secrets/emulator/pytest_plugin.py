@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from ._box import BoxEmulator
-    from ._console import Console
+    from box_secrets.emulator._box import BoxEmulator
+    from box_secrets.emulator._console import Console
 
 
 @pytest.fixture
 def box_emulator() -> Iterator[BoxEmulator]:
-    from ._box import BoxEmulator
+    from box_secrets.emulator._box import BoxEmulator
 
     with BoxEmulator() as emulator:
         yield emulator
@@ -26,6 +26,6 @@ def box_emulator() -> Iterator[BoxEmulator]:
 
 @pytest.fixture
 def box_console(box_emulator: BoxEmulator) -> Console:
-    from ._console import Console
+    from box_secrets.emulator._console import Console
 
     return Console(box_emulator.base_url)

@@ -11,9 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._admin import import_config, show
-    from ._engine import RotationEngine
-    from ._notify import (
+    from box_secrets.rotation._admin import import_config, show
+    from box_secrets.rotation._engine import RotationEngine
+    from box_secrets.rotation._notify import (
         LogNotifier,
         Notification,
         Notifier,
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
         WebhookNotifier,
         open_notifier,
     )
-    from ._outcome import Outcome
+    from box_secrets.rotation._outcome import Outcome
 
 __all__ = [
     "LogNotifier",

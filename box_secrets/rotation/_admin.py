@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._config import BoxAppConfig
-from .._conflicts import retry_conflicts
-from .._document import Snapshot
-from .._time import now
-from ..errors import InputError, StoreCorruptError, StoreNotFoundError
-from ..stores import Store
+from box_secrets._support.conflicts import retry_conflicts
+from box_secrets._support.times import now
+from box_secrets.errors import InputError, StoreCorruptError, StoreNotFoundError
+from box_secrets.stores import Store
+from box_secrets.stores._config import BoxAppConfig
+from box_secrets.stores._document import Snapshot
 
 __all__ = ["import_config", "show"]
 
@@ -57,7 +57,7 @@ def import_config(store: Store, config: BoxAppConfig, *, force: bool = False) ->
 
     outcome, snap = retry_conflicts(attempt, where=store.uri, attempts=5)
     if snap is not None and snap.record.destroying:
-        from ._destroy import finish_destruction
+        from box_secrets.rotation._destroy import finish_destruction
 
         finish_destruction(store, snap)
     return outcome
@@ -85,7 +85,7 @@ def _snapshot_of(config: BoxAppConfig, old: Snapshot | None) -> Snapshot:
 
 def show(store: Store) -> dict[str, Any]:
     """The non-secret view of a store: never a private key, passphrase or client secret."""
-    from ._views import key_view
+    from box_secrets.rotation._views import key_view
 
     snap = store.load()
     record = snap.record

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._document import Snapshot
-    from ..stores import Store
+    from box_secrets.stores import Store
+    from box_secrets.stores._document import Snapshot
 
 __all__ = ["finish_destruction"]
 
@@ -24,14 +24,14 @@ def finish_destruction(store: Store, snap: Snapshot) -> Snapshot:
     Secrets Manager (see :attr:`Store.destroys_material`), and what the home
     did for a remote key.
     """
-    from .._material import RemoteKey
+    from box_secrets.signers._material import RemoteKey
 
     while snap.record.destroying:
         key = snap.record.destroying[0]
         material = snap.materials.get(key.fingerprint)
         at_home = None
         if isinstance(material, RemoteKey):
-            from .._homes import home_for
+            from box_secrets.rotation._homes import home_for
 
             home = home_for(snap.record.signer)
             if home is not None:

@@ -32,16 +32,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._config import BoxAppConfig
-from .._keys import GeneratedKey, generate_key
-from .._record import Policy
-from ..stores import Store
-from . import _person, _setup, _steps
-from ._machine import Machine
-from ._notify import Notifier
-from ._outcome import Outcome
-from ._views import StatusView, status_view
-from ._words import Words
+from box_secrets.rotation import _person, _setup, _steps
+from box_secrets.rotation._machine import Machine
+from box_secrets.rotation._notify import Notifier
+from box_secrets.rotation._outcome import Outcome
+from box_secrets.rotation._views import StatusView, status_view
+from box_secrets.rotation._words import Words
+from box_secrets.signers._keys import GeneratedKey, generate_key
+from box_secrets.stores import Store
+from box_secrets.stores._config import BoxAppConfig
+from box_secrets.stores._record import Policy
 
 __all__ = ["Outcome", "RotationEngine"]
 

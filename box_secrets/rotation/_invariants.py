@@ -7,10 +7,10 @@ writers do, and asks the backend which private keys it can still recover.
 
 from __future__ import annotations
 
-from .._material import RemoteKey
-from .._record import Event
-from ..errors import NoActiveKeyError, StoreNotFoundError
-from ..stores import Store
+from box_secrets.errors import NoActiveKeyError, StoreNotFoundError
+from box_secrets.signers._material import RemoteKey
+from box_secrets.stores import Store
+from box_secrets.stores._record import Event
 
 __all__ = ["InvariantChecker"]
 

@@ -13,19 +13,24 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from .. import _faults
-from .._conflicts import retry_conflicts
-from .._document import Snapshot
-from .._homes import KeyHome, home_for
-from .._keys import GeneratedKey, generate_key
-from .._record import KeyInfo
-from ..errors import ConflictError, InvalidTransitionError, KeyRejectedError, StoreNotFoundError
-from ..stores import Store, open_store
-from . import _transitions as transitions
-from ._destroy import finish_destruction
-from ._notify import LogNotifier, Notification, Notifier
-from ._outcome import Outcome
-from ._words import Words
+from box_secrets._support import faults as _faults
+from box_secrets._support.conflicts import retry_conflicts
+from box_secrets.errors import (
+    ConflictError,
+    InvalidTransitionError,
+    KeyRejectedError,
+    StoreNotFoundError,
+)
+from box_secrets.rotation import _transitions as transitions
+from box_secrets.rotation._destroy import finish_destruction
+from box_secrets.rotation._homes import KeyHome, home_for
+from box_secrets.rotation._notify import LogNotifier, Notification, Notifier
+from box_secrets.rotation._outcome import Outcome
+from box_secrets.rotation._words import Words
+from box_secrets.signers._keys import GeneratedKey, generate_key
+from box_secrets.stores import Store, open_store
+from box_secrets.stores._document import Snapshot
+from box_secrets.stores._record import KeyInfo
 
 __all__ = ["Machine", "Role"]
 
@@ -235,8 +240,8 @@ class Machine:
         return Outcome("retired", f"retired key {previous.key_id}; {gone}", "active")
 
     def provider(self, snap: Snapshot, key: KeyInfo) -> Any:
-        from .._sources import StaticSource
-        from ..tokens import TokenProvider
+        from box_secrets.tokens import TokenProvider
+        from box_secrets.tokens._sources import StaticSource
 
         return TokenProvider(
             StaticSource(snap.config_for(key), name=f"{self.store.uri} ({key.key_id})"),

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, TextIO
 from urllib.parse import parse_qsl
 
-from ..errors import InputError, NotifyError
+from box_secrets.errors import InputError, NotifyError
 
 __all__ = [
     "LogNotifier",
@@ -96,7 +96,7 @@ class WebhookNotifier:
         self.url = url
 
     def send(self, notification: Notification) -> None:
-        from .._http import TransportError, default_client
+        from box_secrets._http import TransportError, default_client
 
         body = json.dumps({"text": notification.text, "box_secrets": notification.to_json()})
         try:
@@ -113,7 +113,7 @@ class WebhookNotifier:
             )
 
     def _host(self) -> str:
-        from .._urls import redact_url
+        from box_secrets._urls import redact_url
 
         # The path of a Slack webhook URL is its secret, and userinfo is a password:
         # show only the host.
@@ -129,7 +129,7 @@ class SNSNotifier:
     def __init__(
         self, topic_arn: str, *, region: str | None = None, endpoint_url: str | None = None
     ) -> None:
-        from .._aws import client
+        from box_secrets._aws import client
 
         self.topic_arn = topic_arn
         self._client = client("sns", region=region, endpoint_url=endpoint_url)
@@ -160,7 +160,7 @@ def open_notifier(uri: str | None, *, log_stream: TextIO | None = None) -> Notif
     if not uri or uri in ("log", "log:", "stdout"):
         return LogNotifier(log_stream)
     if uri.startswith(("https://", "http://")):
-        from .._urls import check_url
+        from box_secrets._urls import check_url
 
         return WebhookNotifier(check_url(uri, what="the --notify webhook"))
     if uri.startswith("sns://"):
@@ -171,7 +171,7 @@ def open_notifier(uri: str | None, *, log_stream: TextIO | None = None) -> Notif
             raise InputError(
                 "an SNS notifier looks like sns://arn:aws:sns:REGION:ACCOUNT:TOPIC?region=REGION"
             )
-        from .._aws import endpoint_for
+        from box_secrets._aws import endpoint_for
 
         # Judged now (and connected to in this canonical form), before any rotation step.
         endpoint = endpoint_for("sns", params.get("endpoint_url") or None)

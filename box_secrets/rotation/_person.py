@@ -10,18 +10,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from .._document import Snapshot
-from .._record import KeyInfo
-from .._time import rfc3339
-from ..errors import InputError, InvalidTransitionError, KeyRejectedError
-from . import _transitions as transitions
-from ._destroy import finish_destruction
-from ._outcome import Outcome
-from ._views import DAY
+from box_secrets._support.times import rfc3339
+from box_secrets.errors import InputError, InvalidTransitionError, KeyRejectedError
+from box_secrets.rotation import _transitions as transitions
+from box_secrets.rotation._destroy import finish_destruction
+from box_secrets.rotation._outcome import Outcome
+from box_secrets.rotation._views import DAY
+from box_secrets.stores._document import Snapshot
+from box_secrets.stores._record import KeyInfo
 
 if TYPE_CHECKING:
-    from .._config import BoxAppConfig
-    from ._machine import Machine
+    from box_secrets.rotation._machine import Machine
+    from box_secrets.stores._config import BoxAppConfig
 
 __all__ = ["abandon", "import_pending", "register", "retire"]
 

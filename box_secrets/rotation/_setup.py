@@ -6,15 +6,15 @@ import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from .._config import BoxAppConfig
-from .._document import Snapshot
-from .._record import Policy, RotationRecord
-from ..errors import ConflictError, InputError, StoreNotFoundError
-from ._outcome import Outcome
-from ._words import policy_text
+from box_secrets.errors import ConflictError, InputError, StoreNotFoundError
+from box_secrets.rotation._outcome import Outcome
+from box_secrets.rotation._words import policy_text
+from box_secrets.stores._config import BoxAppConfig
+from box_secrets.stores._document import Snapshot
+from box_secrets.stores._record import Policy, RotationRecord
 
 if TYPE_CHECKING:
-    from ._machine import Machine
+    from box_secrets.rotation._machine import Machine
 
 __all__ = ["init"]
 
@@ -36,7 +36,7 @@ def init(
     """Adopt a downloaded config (verified with Box first), or stage a first key."""
     _check_ids(client_id, enterprise_id, user_id)
     if signer is not None:
-        from .._homes import home_for
+        from box_secrets.rotation._homes import home_for
 
         home = home_for(signer)  # refuse a malformed signer before anything is read
         assert home is not None
@@ -98,7 +98,7 @@ def init(
         base["userID"] = user_id
     BoxAppConfig.from_dict(base)  # check the fields before generating anything
     if signer is not None:
-        from .._homes import home_for
+        from box_secrets.rotation._homes import home_for
 
         home = home_for(signer)
         assert home is not None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._document import Snapshot
-from ..errors import InvalidTransitionError, KeyRejectedError
-from . import _transitions as transitions
-from ._outcome import Outcome
+from box_secrets.errors import InvalidTransitionError, KeyRejectedError
+from box_secrets.rotation import _transitions as transitions
+from box_secrets.rotation._outcome import Outcome
+from box_secrets.stores._document import Snapshot
 
 if TYPE_CHECKING:
-    from ._machine import Machine
+    from box_secrets.rotation._machine import Machine
 
 __all__ = ["promote", "remind", "stage", "verify_pending"]
 

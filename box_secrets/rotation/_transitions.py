@@ -1,7 +1,7 @@
 """The lifecycle's decisions and transitions: pure functions over a snapshot.
 
 No I/O, no clock, no text for people: each function takes the time it
-needs and returns a new :class:`~box_secrets._document.Snapshot` (or a
+needs and returns a new :class:`~box_secrets.stores._document.Snapshot` (or a
 decision); the engine commits, notifies and asks Box. Tests and the coming
 Lambda can reason about a transition without a store.
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from .._material import KeyMaterial, NewKey
-from .._record import KeyInfo
-from ._views import DAY
+from box_secrets.rotation._views import DAY
+from box_secrets.signers._material import KeyMaterial, NewKey
+from box_secrets.stores._record import KeyInfo
 
 if TYPE_CHECKING:
-    from .._document import Snapshot
-    from .._keys import GeneratedKey
-    from .._record import Policy, RotationRecord
+    from box_secrets.signers._keys import GeneratedKey
+    from box_secrets.stores._document import Snapshot
+    from box_secrets.stores._record import Policy, RotationRecord
 
 __all__ = [
     "Decision",

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._time import rfc3339
+from box_secrets._support.times import rfc3339
 
 if TYPE_CHECKING:
     from typing import TypedDict
 
-    from .._record import KeyInfo, RotationRecord, State
+    from box_secrets.stores._record import KeyInfo, RotationRecord, State
 
 __all__ = ["DAY", "KeyView", "StatusView", "key_view", "status_view"]
 

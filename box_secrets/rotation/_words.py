@@ -10,14 +10,14 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from .._time import rfc3339
-from ._views import DAY
+from box_secrets._support.times import rfc3339
+from box_secrets.rotation._views import DAY
 
 if TYPE_CHECKING:
-    from .._document import Snapshot
-    from .._record import KeyInfo, Policy, RotationRecord
-    from ..stores import Store
-    from ._notify import Notification
+    from box_secrets.rotation._notify import Notification
+    from box_secrets.stores import Store
+    from box_secrets.stores._document import Snapshot
+    from box_secrets.stores._record import KeyInfo, Policy, RotationRecord
 
 __all__ = ["Words", "policy_text"]
 
@@ -108,7 +108,7 @@ class Words:
                 f"Box refused key ID {refused} for this key: that ID belongs to another key "
                 "or was mistyped. Check the fingerprint below against the key you registered.",
             )
-        from ._notify import Notification
+        from box_secrets.rotation._notify import Notification
 
         return Notification(
             kind="reregister" if refused else "register",
@@ -122,7 +122,7 @@ class Words:
         )
 
     def remove_notice(self, snap: Snapshot, key: KeyInfo) -> Notification:
-        from ._notify import Notification
+        from box_secrets.rotation._notify import Notification
 
         return Notification(
             kind="remove",

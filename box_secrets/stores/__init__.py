@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ._base import Store
+from box_secrets.stores._base import Store
 
 __all__ = ["Store", "open_store"]
 
@@ -21,17 +21,17 @@ def open_store(uri: str) -> Store:
         InputError: a parameter is unsafe or wrong (an http:// address, a bad region).
         MissingExtraError: the backend's optional dependency is not installed.
     """
-    from ._uri import parse_store_uri
+    from box_secrets.stores._uri import parse_store_uri
 
     parsed = parse_store_uri(uri)
     if parsed.scheme == "file":
-        from ._file import FileStore
+        from box_secrets.stores._file import FileStore
 
         return FileStore(parsed)
     if parsed.scheme == "aws-sm":
-        from ._aws_sm import SecretsManagerStore
+        from box_secrets.stores._aws_sm import SecretsManagerStore
 
         return SecretsManagerStore(parsed)
-    from ._vault_kv import VaultStore
+    from box_secrets.stores._vault_kv import VaultStore
 
     return VaultStore(parsed)

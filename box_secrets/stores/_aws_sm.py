@@ -35,9 +35,9 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._faults import crashpoint
-from .._optional import require
-from ..errors import (
+from box_secrets._support.faults import crashpoint
+from box_secrets._support.optional import require
+from box_secrets.errors import (
     ConflictError,
     InputError,
     StoreAccessDeniedError,
@@ -46,12 +46,12 @@ from ..errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
-from ._base import Store, fingerprints_in
-from ._uri import StoreURI
+from box_secrets.stores._base import Store, fingerprints_in
+from box_secrets.stores._uri import StoreURI
 
 if TYPE_CHECKING:
-    from .._document import Snapshot
-    from .._record import KeyInfo
+    from box_secrets.stores._document import Snapshot
+    from box_secrets.stores._record import KeyInfo
 
 if TYPE_CHECKING:
     import boto3
@@ -109,7 +109,7 @@ class SecretsManagerStore(Store):
         # after a load starts from them instead of describing the secret again
         # (every move is still checked by Secrets Manager against its source).
         self._seen_labels: dict[str, list[str]] | None = None
-        from .._aws import endpoint_for, region_for
+        from box_secrets._aws import endpoint_for, region_for
 
         # A secret's ARN names its region (a contradicting region= is refused).
         self.region = region_for(self.secret_id, self.params.get("region"))
@@ -121,7 +121,7 @@ class SecretsManagerStore(Store):
     @property
     def client(self) -> Any:
         if self._client is None:
-            from .._aws import client
+            from box_secrets._aws import client
 
             self._client = client(
                 "secretsmanager",
@@ -141,7 +141,7 @@ class SecretsManagerStore(Store):
                 "no AWS credentials found; configure a profile, environment variables or a role"
             ) from exc
         except botocore.exceptions.ParamValidationError as exc:
-            from .._aws import invalid_parameter
+            from box_secrets._aws import invalid_parameter
 
             raise invalid_parameter(exc, "Secrets Manager", doing) from None
         except botocore.exceptions.NoRegionError as exc:
@@ -155,7 +155,7 @@ class SecretsManagerStore(Store):
             ) from exc
 
     def _translate(self, exc: botocore.exceptions.ClientError, doing: str) -> StoreError:
-        from .._aws import error_class, error_code
+        from box_secrets._aws import error_class, error_code
 
         code = error_code(exc)
         cls = error_class(code)
@@ -232,8 +232,8 @@ class SecretsManagerStore(Store):
         return [v for v, stages in labels.items() if label in stages]
 
     def load(self) -> Snapshot:
-        from .._document import Snapshot
-        from .._material import material_from_auth
+        from box_secrets.signers._material import material_from_auth
+        from box_secrets.stores._document import Snapshot
 
         labels = self._labels()
         holders = self._holder(labels, RECORD)
@@ -283,7 +283,7 @@ class SecretsManagerStore(Store):
                 continue
             if key is record.pending and key.key_id is None:
                 continue  # rides inside the record until registered
-            from .._record import FORMAT, RECORD_KEY
+            from box_secrets.stores._record import FORMAT, RECORD_KEY
 
             data = snapshot.box_dict(key)
             data[RECORD_KEY] = {"format": FORMAT, "kind": "key", "fingerprint": key.fingerprint}
@@ -327,7 +327,7 @@ class SecretsManagerStore(Store):
                 ) from exc
             raise self._translate(exc, f"moving label {label}") from exc
         except botocore.exceptions.ParamValidationError as exc:
-            from .._aws import invalid_parameter
+            from box_secrets._aws import invalid_parameter
 
             raise invalid_parameter(exc, "Secrets Manager", f"moving label {label}") from None
         except botocore.exceptions.BotoCoreError as exc:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
-from .. import _faults
-from .._config import BoxAppConfig, config_from_document
-from ..errors import ConfigError, StoreCorruptError
+from box_secrets._support import faults as _faults
+from box_secrets.errors import ConfigError, StoreCorruptError
+from box_secrets.stores._config import BoxAppConfig, config_from_document
 
 if TYPE_CHECKING:
     # The writers' model; readers never need it, so it is not imported at run time here.
-    from .._document import Snapshot
+    from box_secrets.stores._document import Snapshot
 
 __all__ = ["Store"]
 
@@ -150,7 +150,7 @@ def fingerprints_in(data: Any) -> set[str]:
     its key. A private key without a readable fingerprint counts as
     ``"unreadable-key"``, so a checker still sees that material is there.
     """
-    from .._record import RECORD_KEY
+    from box_secrets.stores._record import RECORD_KEY
 
     out: set[str] = set()
     if not isinstance(data, dict):
@@ -178,7 +178,7 @@ def fingerprints_in(data: Any) -> set[str]:
 
 
 def _fingerprint_of_plain(auth: dict[str, Any]) -> str:
-    from .._record import KeyMaterial
+    from box_secrets.stores._record import KeyMaterial
 
     try:
         return KeyMaterial(auth["privateKey"], str(auth.get("passphrase") or "")).fingerprint()

@@ -29,8 +29,8 @@ import re
 import stat
 from typing import TYPE_CHECKING, Any
 
-from .._caches import cache_reset
-from .._files import (
+from box_secrets._support.caches import cache_reset
+from box_secrets._support.files import (
     MAX_STORE_BYTES,
     TMP_MARK,
     atomic_write,
@@ -39,8 +39,8 @@ from .._files import (
     lock_timeout,
     read_limited,
 )
-from .._time import now
-from ..errors import (
+from box_secrets._support.times import now
+from box_secrets.errors import (
     ConflictError,
     InputError,
     StoreAccessDeniedError,
@@ -49,11 +49,11 @@ from ..errors import (
     StoreNotFoundError,
     StoreURIError,
 )
-from ._base import Store, fingerprints_in
-from ._uri import StoreURI
+from box_secrets.stores._base import Store, fingerprints_in
+from box_secrets.stores._uri import StoreURI
 
 if TYPE_CHECKING:
-    from .._document import Snapshot
+    from box_secrets.stores._document import Snapshot
 
 __all__ = ["FileStore"]
 
@@ -180,7 +180,7 @@ class FileStore(Store):
         return self._parse(self._read_raw(), self.path)
 
     def load(self) -> Snapshot:
-        from .._document import Snapshot
+        from box_secrets.stores._document import Snapshot
 
         raw = self._read_raw()
         data = self._parse(raw, self.path)

@@ -12,9 +12,9 @@ import threading
 import time
 from typing import Any
 
-from .._caches import cache_reset
-from .._config import BoxAppConfig
-from ._base import Store, config_from_store_data
+from box_secrets._support.caches import cache_reset
+from box_secrets.stores._base import Store, config_from_store_data
+from box_secrets.stores._config import BoxAppConfig
 
 __all__ = ["DEFAULT_TTL", "TTL_ENV", "StoreSource", "clear_cache"]
 
@@ -40,7 +40,7 @@ _lock = threading.Lock()
 @cache_reset
 def clear_cache() -> None:
     """Forget every cached config and opened store (tests, or after changing a store by hand)."""
-    from ._sm_extension import forget
+    from box_secrets.stores._sm_extension import forget
 
     with _lock:
         _cache.clear()
@@ -52,7 +52,7 @@ def _ttl_from_env() -> float:
     import math
     import os
 
-    from ..errors import InputError
+    from box_secrets.errors import InputError
 
     raw = os.environ.get(TTL_ENV)
     if not raw:
@@ -69,7 +69,7 @@ def _ttl_from_env() -> float:
 def _store(uri: str) -> Store:
     store = _stores.get(uri)
     if store is None:
-        from . import open_store
+        from box_secrets.stores import open_store
 
         store = open_store(uri)
         with _lock:
@@ -78,7 +78,7 @@ def _store(uri: str) -> Store:
 
 
 class StoreSource:
-    """A :class:`~box_secrets._sources.KeySource` reading the active key from a store.
+    """A :class:`~box_secrets.tokens._sources.KeySource` reading the active key from a store.
 
     Inside Lambda, a Secrets Manager store is read through AWS's Parameters and
     Secrets extension when one answers (``_sm_extension``): the store, and
@@ -86,8 +86,8 @@ class StoreSource:
     """
 
     def __init__(self, uri: str, *, ttl: float | None = None) -> None:
-        from ._sm_extension import extension_reader
-        from ._uri import parse_store_uri
+        from box_secrets.stores._sm_extension import extension_reader
+        from box_secrets.stores._uri import parse_store_uri
 
         parsed = parse_store_uri(uri)
         self.uri = str(parsed)

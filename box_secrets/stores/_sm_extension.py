@@ -28,8 +28,8 @@ import os
 import urllib.parse
 from typing import Any
 
-from .._caches import cache_reset
-from ._uri import StoreURI
+from box_secrets._support.caches import cache_reset
+from box_secrets.stores._uri import StoreURI
 
 __all__ = ["ENV", "ExtensionReader", "extension_reader"]
 
@@ -59,7 +59,7 @@ def extension_reader(uri: StoreURI) -> ExtensionReader | None:
     params = uri.params
     if params.get("endpoint_url") or params.get("profile"):
         return None  # the extension reads the function's own account and endpoint
-    from .._aws import arn_region
+    from box_secrets._aws import arn_region
 
     region = params.get("region") or arn_region(uri.location)
     if region and region != os.environ.get("AWS_REGION", region):
@@ -80,7 +80,7 @@ class ExtensionReader:
         port = os.environ.get(PORT_ENV, "2773")
         if _absent or not token or not (port.isdigit() and 0 < int(port) < 65536):
             return None
-        from .._http import TransportError, default_client
+        from box_secrets._http import TransportError, default_client
 
         query = urllib.parse.urlencode({"secretId": self.secret_id, "versionStage": "AWSCURRENT"})
         url = f"http://localhost:{int(port)}/secretsmanager/get?{query}"

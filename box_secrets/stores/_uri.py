@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from ..errors import StoreURIError
+from box_secrets.errors import StoreURIError
 
 __all__ = ["StoreURI", "parse_store_uri"]
 
@@ -130,7 +130,7 @@ def parse_store_uri(uri: str) -> StoreURI:
             raise StoreURIError(
                 f"aws-sm region {region[:40]!r} is not an AWS region name like eu-west-1"
             )
-        from .._aws import arn_region
+        from box_secrets._aws import arn_region
 
         named = arn_region(location)
         if region is not None and named is not None and region != named:
@@ -143,7 +143,7 @@ def parse_store_uri(uri: str) -> StoreURI:
     if not mount or not path:
         raise StoreURIError("vault:// needs a mount and a path, like vault://secret/box/app")
     _check_vault_segments(f"{mount}/{path}")
-    from .._vault import is_plain_mount
+    from box_secrets._vault import is_plain_mount
 
     if "auth_mount" in params and not is_plain_mount(params["auth_mount"]):
         raise StoreURIError(
@@ -151,7 +151,7 @@ def parse_store_uri(uri: str) -> StoreURI:
             "(letters, digits, '_', '.', '-'; no '..' or empty segments)"
         )
     auth, role = vault_auth(params)
-    from .._vault import AUTH_METHODS
+    from box_secrets._vault import AUTH_METHODS
 
     if auth not in AUTH_METHODS:
         raise StoreURIError(

@@ -19,8 +19,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._optional import require
-from ..errors import (
+from box_secrets._support.optional import require
+from box_secrets.errors import (
     ConflictError,
     InputError,
     StoreAccessDeniedError,
@@ -29,11 +29,11 @@ from ..errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
-from ._base import Store, fingerprints_in
-from ._uri import StoreURI
+from box_secrets.stores._base import Store, fingerprints_in
+from box_secrets.stores._uri import StoreURI
 
 if TYPE_CHECKING:
-    from .._document import Snapshot
+    from box_secrets.stores._document import Snapshot
 
 if TYPE_CHECKING:
     import hvac
@@ -61,7 +61,7 @@ class VaultStore(Store):
             raise InputError(
                 "the Vault address is unknown; add ?addr=https://vault:8200 or set VAULT_ADDR"
             )
-        from .._urls import check_url
+        from box_secrets._urls import check_url
 
         # The token travels in every request: refuse cleartext to a remote host.
         self.addr = check_url(addr, what="the Vault addr")
@@ -72,7 +72,7 @@ class VaultStore(Store):
                 "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
             )
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
-        from ._uri import vault_auth
+        from box_secrets.stores._uri import vault_auth
 
         self.auth, self.role = vault_auth(uri.params)
         self._client: Any = None
@@ -81,7 +81,7 @@ class VaultStore(Store):
     # -- client and errors ------------------------------------------------------------
 
     def _connect(self) -> Any:
-        from .._vault import connect
+        from box_secrets._vault import connect
 
         try:
             return connect(self)
@@ -98,7 +98,7 @@ class VaultStore(Store):
         Retries follow the one :class:`~box_secrets.RetryPolicy` (attempts,
         back-off, deadline, from the environment), like calls to Box.
         """
-        from .. import _retry
+        from box_secrets._support import retry as _retry
 
         policy = _retry.RetryPolicy()
         deadline_at = policy.deadline_at()
@@ -139,7 +139,7 @@ class VaultStore(Store):
                 ) from exc
 
     def _translate(self, exc: Exception, doing: str) -> StoreError:
-        from .._vault import error_class
+        from box_secrets._vault import error_class
 
         cls = error_class(exc)
         name = type(exc).__name__
@@ -213,7 +213,7 @@ class VaultStore(Store):
         if not isinstance(data, dict):
             raise StoreCorruptError(f"vault://{self.where} does not hold a JSON object")
         created = meta.get("created_time")
-        from .._time import parse_rfc3339
+        from box_secrets._support.times import parse_rfc3339
 
         when = None
         if isinstance(created, str) and created:
@@ -236,7 +236,7 @@ class VaultStore(Store):
         return self._current()[0]
 
     def load(self) -> Snapshot:
-        from .._document import Snapshot
+        from box_secrets.stores._document import Snapshot
 
         data, version, created = self._current()
         return Snapshot.from_document(

@@ -23,12 +23,12 @@ import os
 import threading
 from collections.abc import Iterable
 
-from .._caches import cache_reset
-from .._retry import RetryPolicy
-from ..errors import InputError
-from ._oauth import DEFAULT_BASE_URL
-from ._provider import TokenProvider
-from ._token import AccessToken
+from box_secrets._support.caches import cache_reset
+from box_secrets._support.retry import RetryPolicy
+from box_secrets.errors import InputError
+from box_secrets.tokens._oauth import DEFAULT_BASE_URL
+from box_secrets.tokens._provider import TokenProvider
+from box_secrets.tokens._token import AccessToken
 
 __all__ = [
     "DEFAULT_BASE_URL",

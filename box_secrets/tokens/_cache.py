@@ -20,8 +20,8 @@ import secrets
 import stat
 from collections.abc import Iterator
 
-from ..errors import InputError
-from ._token import AccessToken
+from box_secrets.errors import InputError
+from box_secrets.tokens._token import AccessToken
 
 __all__ = ["TokenCacheDir"]
 

@@ -15,12 +15,12 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from .._http import http_date
-from ..errors import BoxAuthError, BoxResponseError, KeyRejectedError
-from ._token import AccessToken
+from box_secrets._http import http_date
+from box_secrets.errors import BoxAuthError, BoxResponseError, KeyRejectedError
+from box_secrets.tokens._token import AccessToken
 
 if TYPE_CHECKING:
-    from .._http import HttpResponse
+    from box_secrets._http import HttpResponse
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
@@ -79,7 +79,7 @@ def refusal(error: str, desc: str) -> str | None:
 
 def error_body(resp: HttpResponse) -> dict[str, str]:
     """Box's ``error`` and ``error_description``, flattened and clipped for printing."""
-    from .._urls import clean_text
+    from box_secrets._urls import clean_text
 
     try:
         data = json.loads(resp.body)

@@ -12,24 +12,31 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import _retry
-from .._config import BoxAppConfig
-from .._signing import ALGORITHMS, Signer, build_assertion, new_jti, signer_for
-from .._sources import KeySource, as_source
-from ..errors import (
+from box_secrets._support import retry as _retry
+from box_secrets.errors import (
     BoxAuthError,
     BoxUnavailableError,
     ConfigError,
     InputError,
     SignerUnavailableError,
 )
-from . import _oauth
-from ._oauth import ACCESS_TOKEN_TYPE, ASSERTION_TTL, DEFAULT_BASE_URL, EXCHANGE_GRANT, JWT_GRANT
-from ._token import AccessToken
+from box_secrets.signers import ALGORITHMS, Signer, signer_for
+from box_secrets.stores._config import BoxAppConfig
+from box_secrets.tokens import _oauth
+from box_secrets.tokens._assertion import build_assertion, new_jti
+from box_secrets.tokens._oauth import (
+    ACCESS_TOKEN_TYPE,
+    ASSERTION_TTL,
+    DEFAULT_BASE_URL,
+    EXCHANGE_GRANT,
+    JWT_GRANT,
+)
+from box_secrets.tokens._sources import KeySource, as_source
+from box_secrets.tokens._token import AccessToken
 
 if TYPE_CHECKING:
-    from .._http import HttpClient, HttpResponse
-    from ._cache import TokenCacheDir
+    from box_secrets._http import HttpClient, HttpResponse
+    from box_secrets.tokens._cache import TokenCacheDir
 
 __all__ = ["TokenProvider"]
 
@@ -73,7 +80,7 @@ _CacheKey = tuple[str, str, tuple[str, ...] | None, str | None, str | None]
 class TokenProvider:
     """Mints and caches Box access tokens for one app.
 
-    ``source`` is a :class:`~box_secrets._sources.KeySource`, a
+    ``source`` is a :class:`~box_secrets.tokens._sources.KeySource`, a
     :class:`BoxAppConfig`, a config file path, or a store URI.
     """
 
@@ -104,7 +111,7 @@ class TokenProvider:
             backoff_cap=backoff_cap,
         )
         self._source = as_source(source)
-        from .._urls import check_url
+        from box_secrets._urls import check_url
 
         base = base_url or os.environ.get("BOX_API_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = check_url(base, what="the Box API base URL").rstrip("/")
@@ -112,7 +119,7 @@ class TokenProvider:
         self.refresh_margin = _margin(refresh_margin)
         self._cache: TokenCacheDir | None = None
         if cache_dir is not None:
-            from ._cache import TokenCacheDir
+            from box_secrets.tokens._cache import TokenCacheDir
 
             self._cache = TokenCacheDir(os.fspath(cache_dir))
         self._http = http
@@ -494,7 +501,7 @@ class TokenProvider:
     def _send(self, url: str, build: Any, deadline_at: float, what: str) -> HttpResponse:
         http = self._http
         if http is None:
-            from .._http import default_client
+            from box_secrets._http import default_client
 
             http = self._http = default_client()
         return self.retry.send(http, url, build, deadline_at, what)

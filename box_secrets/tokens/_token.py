@@ -44,7 +44,7 @@ class AccessToken:
 
     @property
     def expires_at_rfc3339(self) -> str:
-        from .._time import rfc3339
+        from box_secrets._support.times import rfc3339
 
         return rfc3339(self.expires_at)
 

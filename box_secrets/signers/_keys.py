@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+from box_secrets.errors import ConfigError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ._document import Snapshot
-    from ._material import NewKey, RemoteKey
-    from ._record import RetireAction
-    from ._signer_uri import SignerURI
+    from box_secrets.signers._material import NewKey, RemoteKey
+    from box_secrets.signers._uri import SignerURI
+    from box_secrets.stores._document import Snapshot
+    from box_secrets.stores._record import RetireAction
 
 __all__ = ["KeyHome", "home_for"]
 
@@ -52,13 +52,13 @@ def home_for(uri: str | None) -> KeyHome | None:
     """
     if uri is None:
         return None
-    from ._signer_uri import parse_signer_uri
+    from box_secrets.signers._uri import parse_signer_uri
 
     kind = parse_signer_uri(uri, field="the signer").kind
     if kind == "aws-kms":
-        from ._kms import KmsHome
+        from box_secrets.rotation._kms_home import KmsHome
 
         return KmsHome(uri)
-    from ._transit import TransitHome
+    from box_secrets.rotation._transit_home import TransitHome
 
     return TransitHome(uri)

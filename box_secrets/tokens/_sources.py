@@ -12,8 +12,8 @@ import os
 import threading
 from typing import Protocol, runtime_checkable
 
-from ._config import BoxAppConfig, config_from_document
-from .errors import ConfigError
+from box_secrets.errors import ConfigError
+from box_secrets.stores._config import BoxAppConfig, config_from_document
 
 __all__ = ["ConfigFileSource", "KeySource", "StaticSource", "as_source"]
 
@@ -73,7 +73,7 @@ class ConfigFileSource:
     def _read(self) -> tuple[BoxAppConfig, tuple[int, int, int]]:
         import json
 
-        from ._files import MAX_STORE_BYTES, read_limited
+        from box_secrets._support.files import MAX_STORE_BYTES, read_limited
 
         try:
             # The store cap, not the config cap: a store file may be named here too.
@@ -133,7 +133,7 @@ def as_source(source: KeySource | BoxAppConfig | str | os.PathLike[str]) -> KeyS
     if isinstance(source, str | os.PathLike):
         text = os.fspath(source)
         if "://" in text or text.startswith("file:"):
-            from .stores._reader import StoreSource
+            from box_secrets.stores._reader import StoreSource
 
             return StoreSource(text)
         return ConfigFileSource(text)

@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from .errors import InputError
+from box_secrets.errors import InputError
 
 __all__ = ["SimulatedCrash", "arm_from_env", "crashpoint", "install", "uninstall"]
 

@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .errors import BoxSecretsError, BoxUnavailableError, InputError
+from box_secrets.errors import BoxSecretsError, BoxUnavailableError, InputError
 
 if TYPE_CHECKING:
-    from ._http import HttpClient, HttpResponse
+    from box_secrets._http import HttpClient, HttpResponse
 
 __all__ = ["ATTEMPTS_ENV", "DEADLINE_ENV", "RetryPolicy"]
 
@@ -98,8 +98,8 @@ class RetryPolicy:
         what: str,
     ) -> HttpResponse:
         """POST ``build()``'s fields, retrying; ``build`` runs per attempt (a new assertion)."""
-        from . import _faults
-        from ._http import TransportError, retry_after
+        from box_secrets._http import TransportError, retry_after
+        from box_secrets._support import faults as _faults
 
         last = "no attempt"
         for attempt in range(1, self.max_attempts + 1):

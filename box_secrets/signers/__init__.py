@@ -14,29 +14,22 @@ narrow abstraction plus a registry, as PyJWT does for algorithms.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ._material import KeyMaterial, Material, RemoteKey
+from box_secrets.signers._material import KeyMaterial, Material, RemoteKey
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 __all__ = [
     "ALGORITHMS",
-    "BOX_AUDIENCE",
     "KeyMaterial",
     "RSASigner",
     "Signer",
-    "build_assertion",
-    "new_jti",
     "signer_for",
 ]
 
-#: The audience Box requires, whatever host the request goes to.
-BOX_AUDIENCE = "https://api.box.com/oauth2/token"
 ALGORITHMS = ("RS256", "RS384", "RS512")
 
 
@@ -81,7 +74,7 @@ class RSASigner:
         return self._key.sign(message, self._padding, self._hashes[algorithm])
 
     def public_key_pem(self) -> str:
-        from ._keys import public_pem_of
+        from box_secrets.signers._keys import public_pem_of
 
         return public_pem_of(self._key)
 
@@ -90,14 +83,14 @@ class RSASigner:
 
 
 def _kms(material: Material, key_id: str) -> Signer:
-    from ._kms import KmsSigner
+    from box_secrets.signers._kms import KmsSigner
 
     assert isinstance(material, RemoteKey)
     return KmsSigner(material.uri, key_id)
 
 
 def _transit(material: Material, key_id: str) -> Signer:
-    from ._transit import TransitSigner
+    from box_secrets.signers._transit import TransitSigner
 
     assert isinstance(material, RemoteKey)
     return TransitSigner(material.uri, key_id)
@@ -127,7 +120,7 @@ def signer_for(material: Material | str, key_id: str) -> Signer:
             material, or the private key cannot be decrypted with its passphrase.
         MissingExtraError: the signer's SDK (boto3 or hvac) is not installed.
     """
-    from .errors import ConfigError
+    from box_secrets.errors import ConfigError
 
     if isinstance(material, str):
         material = RemoteKey(material)
@@ -144,45 +137,3 @@ def signer_for(material: Material | str, key_id: str) -> Signer:
             f"no signer for key material of kind {material.kind!r}; upgrade box-secrets"
         ) from None
     return make(material, key_id)
-
-
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
-
-
-def new_jti() -> str:
-    """A fresh, cryptographically random JWT ID: 43 URL-safe characters."""
-    import secrets
-
-    return secrets.token_urlsafe(32)
-
-
-def build_assertion(
-    signer: Signer,
-    *,
-    client_id: str,
-    subject_type: str,
-    subject_id: str,
-    exp: int,
-    jti: str,
-    algorithm: str = "RS256",
-) -> str:
-    """Build and sign the JWT bearer assertion Box's token endpoint expects."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}")
-    header = {"alg": algorithm, "typ": "JWT", "kid": signer.key_id}
-    claims = {
-        "iss": client_id,
-        "sub": subject_id,
-        "box_sub_type": subject_type,
-        "aud": BOX_AUDIENCE,
-        "jti": jti,
-        "exp": exp,
-    }
-    signing_input = (
-        _b64(json.dumps(header, separators=(",", ":")).encode())
-        + b"."
-        + _b64(json.dumps(claims, separators=(",", ":")).encode())
-    )
-    signature = signer.sign(signing_input, algorithm)
-    return (signing_input + b"." + _b64(signature)).decode("ascii")

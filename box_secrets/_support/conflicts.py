@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from .errors import ConflictError
+from box_secrets.errors import ConflictError
 
 __all__ = ["ATTEMPTS", "retry_conflicts"]
 

@@ -2,7 +2,7 @@
 
 Every backend stores this one shape (``boxAppSettings`` / ``appAuth`` /
 ``boxSecrets``): :class:`Snapshot` parses and writes it. The readers' path to
-the active key, :func:`~box_secrets._config.config_from_document`, lives in
+the active key, :func:`~box_secrets.stores._config.config_from_document`, lives in
 ``_config.py`` so that readers never import this writers' model. A
 document is always a Box config that Box's SDKs load as it is.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ._config import BoxAppConfig, config_from_document
-from ._record import RECORD_KEY, Event, KeyInfo, Material, Origin, RotationRecord
-from ._time import now
-from .errors import StoreCorruptError
+from box_secrets._support.times import now
+from box_secrets.errors import StoreCorruptError
+from box_secrets.stores._config import BoxAppConfig, config_from_document
+from box_secrets.stores._record import RECORD_KEY, Event, KeyInfo, Material, Origin, RotationRecord
 
 __all__ = ["Snapshot", "config_from_document"]
 
@@ -166,7 +166,7 @@ class Snapshot:
             else:
                 record, materials = RotationRecord.from_json(raw_record)
                 if record.active is not None:
-                    from ._material import material_from_auth
+                    from box_secrets.signers._material import material_from_auth
 
                     material = material_from_auth(auth)
                     if material is None:
@@ -182,7 +182,7 @@ class Snapshot:
         except StoreCorruptError:
             raise
         except Exception as exc:
-            from .errors import ConfigError
+            from box_secrets.errors import ConfigError
 
             if isinstance(exc, ConfigError):
                 raise StoreCorruptError(f"{where}: {exc}") from None

@@ -11,12 +11,12 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, NoActiveKeyError
+from box_secrets.errors import ConfigError, NoActiveKeyError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-    from ._material import Material
+    from box_secrets.signers._material import Material
 
 __all__ = ["BoxAppConfig", "config_from_document"]
 
@@ -171,7 +171,7 @@ class BoxAppConfig:
             ConfigError: the file is missing, unreadable, too large, not a regular
                 file, not JSON, or a field is wrong (the error names it).
         """
-        from ._files import MAX_CONFIG_BYTES, read_limited
+        from box_secrets._support.files import MAX_CONFIG_BYTES, read_limited
 
         try:
             text = read_limited(os.fspath(path), MAX_CONFIG_BYTES, what="config file")[0]
@@ -230,7 +230,7 @@ class BoxAppConfig:
             # named by ``signer``, or a Signer given to TokenProvider); minting then
             # fails clearly if nothing can sign.
             if pem is None and auth.get("signer") is not None:
-                from ._signer_uri import parse_signer_uri
+                from box_secrets.signers._uri import parse_signer_uri
 
                 signer = str(parse_signer_uri(auth.get("signer"), field=f"{base}.signer"))
                 kid = _text(auth.get("publicKeyID"), f"{base}.publicKeyID", required=require_key_id)
@@ -247,7 +247,7 @@ class BoxAppConfig:
                     )
                 passphrase = raw_pass
                 kid = _text(auth.get("publicKeyID"), f"{base}.publicKeyID", required=require_key_id)
-                from ._keys import fingerprint_of, load_private_key
+                from box_secrets.signers._keys import fingerprint_of, load_private_key
 
                 key = load_private_key(
                     pem, passphrase, validate=validate_key, field=f"{base}.privateKey"
@@ -306,7 +306,7 @@ class BoxAppConfig:
     def key_material(self) -> Material:
         """The key as stored material (a parsed private key, or a signer URI); see
         :func:`signer_for`."""
-        from ._material import KeyMaterial, RemoteKey
+        from box_secrets.signers._material import KeyMaterial, RemoteKey
 
         if self._signer is not None:
             return RemoteKey(self._signer)
@@ -365,7 +365,7 @@ class BoxAppConfig:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically with mode 0600."""
-        from ._files import atomic_write
+        from box_secrets._support.files import atomic_write
 
         atomic_write(os.fspath(path), self.to_json().encode())
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import ConfigError
+from box_secrets.errors import ConfigError
 
 __all__ = ["KINDS", "SignerURI", "parse_signer_uri"]
 
@@ -178,7 +178,7 @@ def parse_signer_uri(uri: object, *, field: str = "signer") -> SignerURI:
                 field=field,
             )
         key = f"{mount}/{name}"
-        from ._vault import AUTH_METHODS, is_plain_mount
+        from box_secrets._vault import AUTH_METHODS, is_plain_mount
 
         if "auth" in params and params["auth"] not in AUTH_METHODS:
             raise ConfigError(f"{field} auth must be one of {', '.join(AUTH_METHODS)}", field=field)

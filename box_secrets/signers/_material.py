@@ -5,7 +5,7 @@
 - :class:`RemoteKey` (``"aws-kms"``, ``"vault-transit"``): a signer URI naming
   one key that never leaves its home; nothing in it is secret.
 
-:func:`~box_secrets._signing.signer_for` turns either into a signer.
+:func:`~box_secrets.signers.signer_for` turns either into a signer.
 """
 
 from __future__ import annotations
@@ -44,13 +44,13 @@ class KeyMaterial:
             ConfigError: the PEM is not an RSA key or the passphrase is wrong.
         """
         if self._key is None:
-            from ._keys import load_private_key
+            from box_secrets.signers._keys import load_private_key
 
             self._key = load_private_key(self.pem, self.passphrase, validate=validate)
         return self._key
 
     def fingerprint(self) -> str:
-        from ._keys import fingerprint_of
+        from box_secrets.signers._keys import fingerprint_of
 
         return fingerprint_of(self.key().public_key())
 
@@ -82,7 +82,7 @@ class RemoteKey:
     __slots__ = ("kind", "uri")
 
     def __init__(self, uri: str) -> None:
-        from ._signer_uri import parse_signer_uri
+        from box_secrets.signers._uri import parse_signer_uri
 
         parsed = parse_signer_uri(uri, field="boxAppSettings.appAuth.signer")
         self.kind = parsed.kind
@@ -111,7 +111,7 @@ class NewKey:
     __slots__ = ("bits", "fingerprint", "material", "public_key_pem")
 
     def __init__(self, material: Material, public_key_pem: str, *, bits: int) -> None:
-        from ._keys import fingerprint_of, load_public_key
+        from box_secrets.signers._keys import fingerprint_of, load_public_key
 
         self.material = material
         self.public_key_pem = public_key_pem
@@ -139,6 +139,6 @@ def material_from_auth(auth: object) -> Material | None:
 
 def pem_fingerprint(public_key_pem: str) -> str:
     """The fingerprint of a PKIX PEM public key (what the record compares homes against)."""
-    from ._keys import fingerprint_of, load_public_key
+    from box_secrets.signers._keys import fingerprint_of, load_public_key
 
     return fingerprint_of(load_public_key(public_key_pem))

@@ -1,6 +1,6 @@
 """The rotation record: which key is active, pending and previous, and what happened.
 
-(The store document that carries it, :class:`~box_secrets._document.Snapshot`,
+(The store document that carries it, :class:`~box_secrets.stores._document.Snapshot`,
 is in ``_document.py``.)
 
 Stores serialize it beside the Box config (never instead of it); the rotation
@@ -14,10 +14,10 @@ import math
 import os
 from typing import Any, Literal
 
-from ._config import BoxAppConfig
-from ._material import KeyMaterial, Material, material_from_auth
-from ._time import now, parse_rfc3339, rfc3339
-from .errors import InputError, StoreCorruptError
+from box_secrets._support.times import now, parse_rfc3339, rfc3339
+from box_secrets.errors import InputError, StoreCorruptError
+from box_secrets.signers._material import KeyMaterial, Material, material_from_auth
+from box_secrets.stores._config import BoxAppConfig
 
 __all__ = [
     "RECORD_KEY",
@@ -321,10 +321,10 @@ class KeyInfo(_Fields):
     @classmethod
     def from_config(cls, config: BoxAppConfig, *, origin: Origin, at: float) -> KeyInfo:
         """Facts about the key pair in a Box config (one Box already issued or registered)."""
-        from ._keys import public_pem_of
+        from box_secrets.signers._keys import public_pem_of
 
         if config.signer_uri is not None:
-            from .errors import ConfigError
+            from box_secrets.errors import ConfigError
 
             raise ConfigError(
                 "this config names a signer, not a key pair box-secrets can take in; run "
@@ -582,7 +582,7 @@ class RotationRecord(_Fields):
 def _signer_of(value: Any) -> str | None:
     if value is None:
         return None
-    from ._signer_uri import parse_signer_uri
+    from box_secrets.signers._uri import parse_signer_uri
 
     try:
         return str(parse_signer_uri(value))

@@ -10,8 +10,8 @@ import stat
 import time
 from collections.abc import Iterator
 
-from . import _faults
-from .errors import InputError, StoreUnavailableError
+from box_secrets._support import faults as _faults
+from box_secrets.errors import InputError, StoreUnavailableError
 
 __all__ = [
     "LOCK_TIMEOUT_ENV",

@@ -19,17 +19,18 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ._material import NewKey, RemoteKey, pem_fingerprint
-from ._signer_uri import SignerURI, parse_signer_uri
-from .errors import ConfigError, InputError, SignerError, SignerUnavailableError, StoreError
+from box_secrets.errors import (
+    ConfigError,
+    InputError,
+    SignerError,
+    SignerUnavailableError,
+    StoreError,
+)
+from box_secrets.signers._uri import SignerURI, parse_signer_uri
 
-if TYPE_CHECKING:
-    from ._document import Snapshot
-    from ._record import RetireAction
-
-__all__ = ["TransitHome", "TransitSigner"]
+__all__ = ["TransitSigner"]
 
 T = TypeVar("T")
 
@@ -43,8 +44,8 @@ class _Vault:
     """One Transit key's client settings, a logged-in hvac client, and Vault's errors in words."""
 
     def __init__(self, uri: SignerURI) -> None:
-        from ._urls import check_url, trusted_endpoint, trusted_setting
-        from .stores._uri import vault_auth
+        from box_secrets._urls import check_url, trusted_endpoint, trusted_setting
+        from box_secrets.stores._uri import vault_auth
 
         self.uri = uri
         # The token travels in every request: only to the Vault this process is
@@ -75,7 +76,7 @@ class _Vault:
         self._lock = threading.Lock()
 
     def _connect(self) -> Any:
-        from ._vault import connect
+        from box_secrets._vault import connect
 
         try:
             return connect(self)
@@ -84,7 +85,7 @@ class _Vault:
 
     def call(self, doing: str, fn: Callable[[Any], T]) -> T:
         """One hvac call; a 403 after a login (expired) logs in once more."""
-        from ._optional import require
+        from box_secrets._support.optional import require
 
         hvac_exc = require("hvac.exceptions")
         requests = require("requests")
@@ -107,7 +108,7 @@ class _Vault:
     def _translated(self, doing: str, fn: Callable[[], T], hvac_exc: Any, requests: Any) -> T:
         """``fn()``, with Vault's errors read through the one Vault table (``_vault.KINDS``)
         and said in the signer's words."""
-        from ._vault import kind_of
+        from box_secrets._vault import kind_of
 
         key = f"{self.mount}/{self.name}"
         try:
@@ -147,7 +148,7 @@ class _Vault:
 
     def change(self, doing: str, fn: Callable[[Any], T]) -> T:
         """A call that changes the key: a crash point on each side, for the fault matrix."""
-        from . import _faults
+        from box_secrets._support import faults as _faults
 
         _faults.crashpoint("signer.change", "before")
         out = self.call(doing, fn)
@@ -180,7 +181,7 @@ class _Forbidden(SignerError):
 def _first_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     text = str(errors[0]) if isinstance(errors, list) and errors else "invalid request"
-    from ._urls import clean_text
+    from box_secrets._urls import clean_text
 
     return clean_text(text, limit=200)
 
@@ -253,174 +254,3 @@ class TransitSigner:
             f"TransitSigner('{self._vault.mount}/{self._vault.name}', version={self._version}, "
             f"key_id={self._kid!r})"
         )
-
-
-class TransitHome:
-    """Where a rotation keeps its key versions: ``vault-transit://MOUNT/KEY`` at VAULT_ADDR."""
-
-    kind = "vault-transit"
-
-    def __init__(self, uri: str) -> None:
-        parsed = parse_signer_uri(uri, field="the signer")
-        if parsed.version is not None:
-            raise ConfigError(
-                "a rotated Transit signer names the key, not a version: drop version= from it",
-                field="signer",
-            )
-        self.uri = parsed
-        self.vault = _Vault(parsed)
-
-    def _new_key(self, data: dict[str, Any], version: int) -> NewKey:
-        entry = (data.get("keys") or {}).get(str(version)) or {}
-        if not entry.get("public_key"):
-            raise SignerError(f"Transit key version {version} has no public key")
-        return NewKey(
-            RemoteKey(str(self.uri.with_key(version=str(version)))),
-            str(entry["public_key"]),
-            bits=BITS.get(str(data.get("type")), 2048),
-        )
-
-    def check(self) -> None:
-        """An existing key must be a non-exportable RSA key.
-
-        Raises:
-            ConfigError: it is not.
-            SignerError: Vault refused or failed.
-        """
-        data = self.vault.read_key()
-        if data is not None:
-            self._check(data)
-
-    def _check(self, data: dict[str, Any]) -> None:
-        v = self.vault
-        if data.get("type") not in BITS:
-            raise ConfigError(
-                f"Transit key {v.mount}/{v.name} is of type {data.get('type')}; Box needs an "
-                "RSA key: name a new key and box-secrets creates an rsa-2048 one",
-                field="signer",
-            )
-        if data.get("exportable") or data.get("allow_plaintext_backup"):
-            raise ConfigError(
-                f"Transit key {v.mount}/{v.name} is exportable, so its private key can leave "
-                "Vault; use a key created with exportable=false and allow_plaintext_backup=false",
-                field="signer",
-            )
-
-    def new_key(self, snap: Snapshot) -> NewKey:
-        """The version to stage: the latest of a new or unused key, else a new version.
-
-        Raises:
-            ConfigError: the key exists but is not a non-exportable RSA key.
-            SignerError: Vault refused or failed.
-        """
-        v = self.vault
-        data = v.read_key()
-        if data is None:
-            bits = snap.record.policy.key_size
-            v.change(
-                "creating the Transit key",
-                lambda c: c.secrets.transit.create_key(
-                    name=v.name,
-                    key_type=TYPES[bits],
-                    exportable=False,
-                    allow_plaintext_backup=False,
-                    mount_point=v.mount,
-                ),
-            )
-            data = v.read_key() or {}
-            return self._new_key(data, int(data["latest_version"]))
-        self._check(data)
-        if snap.record.active is None:
-            candidate = self._new_key(data, int(data["latest_version"]))
-            if candidate.fingerprint not in snap.record.spent():
-                return candidate
-        v.change(
-            "rotating the Transit key",
-            lambda c: c.secrets.transit.rotate_key(name=v.name, mount_point=v.mount),
-        )
-        data = v.read_key() or {}
-        return self._new_key(data, int(data["latest_version"]))
-
-    def promoted(self, snap: Snapshot) -> None:
-        """Nothing to move: the record names the active version."""
-
-    repair = promoted
-
-    def _ours(
-        self, material: RemoteKey, version: int, data: dict[str, Any], snap: Snapshot
-    ) -> None:
-        """Refuse to trim a key, or a version, that is not the one the record holds.
-
-        The record is data: whoever can write the store could point the home at
-        another Transit key, whose versions a trim would remove for good. So the
-        key retired must be the home's key, every key in use must be too, and the
-        version's public key (while Vault still has it) must be the one recorded.
-        """
-        refusal = (
-            "the store names {what}; box-secrets trims only the Transit key the record's "
-            "keys live in, so nothing was changed: restore the store from its history, or "
-            "trim the key by hand"
-        )
-        keys = [material] + [
-            m
-            for k in (snap.record.active, snap.record.pending, snap.record.previous)
-            if k is not None
-            for m in [snap.materials.get(k.fingerprint)]
-            if isinstance(m, RemoteKey)
-        ]
-        for m in keys:
-            parsed = parse_signer_uri(m.uri)
-            if parsed.kind != self.kind or parsed.key != self.uri.key:
-                raise SignerError(
-                    refusal.format(
-                        what=f"{self.uri.key} as its Transit key, but one of its keys lives in "
-                        f"{parsed.key}"
-                    )
-                )
-        entry = ((data.get("keys") or {}).get(str(version))) or {}
-        public = entry.get("public_key")
-        if public and pem_fingerprint(str(public)) != snap.fingerprint_of(material):
-            raise SignerError(
-                refusal.format(
-                    what=f"version {version} of {self.uri.key} as a retired key, but its "
-                    "public key is not the one the record holds"
-                )
-            )
-
-    def retire(self, material: RemoteKey, snap: Snapshot) -> tuple[RetireAction, str]:
-        """Trim every version below the oldest one in use (idempotent): (action, detail).
-
-        Raises:
-            SignerError: the version is not one of this home's (see :meth:`_ours`).
-        """
-        version = parse_signer_uri(material.uri).version or 0
-        in_use = [
-            parse_signer_uri(m.uri).version or 0
-            for k in (snap.record.active, snap.record.pending, snap.record.previous)
-            if k is not None
-            for m in [snap.materials.get(k.fingerprint)]
-            if isinstance(m, RemoteKey) and m.kind == self.kind
-        ]
-        keep = min(in_use) if in_use else 0
-        if version >= keep:
-            return "kept", (
-                f"Transit version {version} stays in Vault until a later retirement trims it "
-                "(Vault trims only versions below the oldest one in use)"
-            )
-        v = self.vault
-        data = v.read_key() or {}
-        self._ours(material, version, data, snap)
-        # Two calls, encryption first: Vault refuses a decryption minimum above the
-        # encryption one, and hvac refuses both in one call unless encryption > decryption.
-        for field in ("min_encryption_version", "min_decryption_version"):
-            if int(data.get(field) or 0) < keep:
-                settings: dict[str, Any] = {"name": v.name, "mount_point": v.mount, field: keep}
-                v.change(f"raising {field}", functools.partial(_configure, settings=settings))
-        if int(data.get("min_available_version") or 0) < keep:
-            v.change(
-                "trimming old key versions",
-                lambda c: c.secrets.transit.trim_key(
-                    name=v.name, min_version=keep, mount_point=v.mount
-                ),
-            )
-        return "destroyed", f"Transit versions below {keep} trimmed: version {version} is gone"
