@@ -24,7 +24,7 @@ from box_secrets.errors import (
 #: What an error means, whatever Vault's status said it with.
 Kind = Literal["denied", "credentials", "invalid", "conflict", "not-found", "busy", "sealed"]
 
-__all__ = ["KINDS", "Kind", "Target", "client", "connect", "error_class", "kind_of"]
+__all__ = ["KINDS", "Kind", "Target", "client", "connect", "error_class", "kind_of", "vault_auth"]
 
 K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #: Where auth=kubernetes (and auth=jwt) read their token, if not at K8S_JWT or in JWT_ENV.
@@ -83,6 +83,33 @@ def is_plain_mount(path: str) -> bool:
     return bool(path) and all(
         seg not in ("", ".", "..") and all(c in _MOUNT_SEGMENT for c in seg) for seg in segments
     )
+
+
+def vault_auth(params: dict[str, str], *, stored: bool = False) -> tuple[str, str | None]:
+    """The Vault auth method and role: the URI's, else the environment's.
+
+    For a URI read from a store (``stored``: a signer URI that the rotation job
+    wrote), the other way round: the process's own ``BOX_SECRETS_VAULT_AUTH`` and
+    ``BOX_SECRETS_VAULT_ROLE`` win, so a reader logs in as itself, not as the job
+    that wrote the store. Inside AWS Lambda with no ``VAULT_TOKEN``, the default
+    is ``aws`` (IAM): the function's role is its identity, and no token has to
+    be deployed.
+    """
+    import os
+
+    env_auth = os.environ.get("BOX_SECRETS_VAULT_AUTH")
+    env_role = os.environ.get("BOX_SECRETS_VAULT_ROLE")
+    if stored:
+        auth = env_auth or params.get("auth")
+        if not auth:
+            in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+            auth = "aws" if in_lambda and not os.environ.get("VAULT_TOKEN") else "token"
+        return auth, env_role or params.get("role") or None
+    auth = params.get("auth") or env_auth
+    if not auth:
+        in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        auth = "aws" if in_lambda and not os.environ.get("VAULT_TOKEN") else "token"
+    return auth, params.get("role") or os.environ.get("BOX_SECRETS_VAULT_ROLE") or None
 
 
 def error_class(exc: Exception) -> type[StoreError]:

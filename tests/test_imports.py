@@ -173,8 +173,9 @@ def test_the_store_read_path_loads_no_writers_model() -> None:
 def test_clear_caches_reaches_every_module_cache() -> None:
     """Every module-level cache joined the one registry; clearing empties each of them."""
     import box_secrets
-    from box_secrets import _aws, _http, tokens
+    from box_secrets import _aws, tokens
     from box_secrets._support import caches as _caches
+    from box_secrets._support import http as _http
     from box_secrets.stores import _file, _reader, _sm_extension
 
     for reset in (

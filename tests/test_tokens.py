@@ -138,7 +138,7 @@ def test_user_subject_and_separate_cache(app, console) -> None:
 
 @pytest.mark.parametrize("alg", ["RS384", "RS512"])
 def test_other_algorithms(app, alg: str) -> None:
-    from box_secrets._http import HttpClient
+    from box_secrets._support.http import HttpClient
 
     class Recording(HttpClient):
         """The real client, keeping what was sent: the round trip to the emulator is real."""

@@ -10,7 +10,7 @@ import stat
 import time
 from collections.abc import Iterator
 
-from box_secrets._support import faults as _faults
+import box_secrets._support.faults as _faults
 from box_secrets.errors import InputError, StoreUnavailableError
 
 __all__ = [

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from box_secrets.errors import BoxSecretsError, BoxUnavailableError, InputError
 
 if TYPE_CHECKING:
-    from box_secrets._http import HttpClient, HttpResponse
+    from box_secrets._support.http import HttpClient, HttpResponse
 
 __all__ = ["ATTEMPTS_ENV", "DEADLINE_ENV", "RetryPolicy"]
 
@@ -98,8 +98,8 @@ class RetryPolicy:
         what: str,
     ) -> HttpResponse:
         """POST ``build()``'s fields, retrying; ``build`` runs per attempt (a new assertion)."""
-        from box_secrets._http import TransportError, retry_after
-        from box_secrets._support import faults as _faults
+        import box_secrets._support.faults as _faults
+        from box_secrets._support.http import TransportError, retry_after
 
         last = "no attempt"
         for attempt in range(1, self.max_attempts + 1):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from box_secrets.cli import (
-    _emulator,  # noqa: F401 - registers commands
-    _help,  # noqa: F401
-    _rotation,  # noqa: F401
-    _store,  # noqa: F401
-    _terraform,  # noqa: F401
-    _token,  # noqa: F401
-)
+import box_secrets.cli._emulator
+import box_secrets.cli._help
+import box_secrets.cli._rotation
+import box_secrets.cli._store
+import box_secrets.cli._terraform
+import box_secrets.cli._token  # noqa: F401 - registers commands
 from box_secrets.cli._group import EXIT_FAILURE, EXIT_INPUT, EXIT_WAITING, cli, fail
 
 __all__ = ["EXIT_FAILURE", "EXIT_INPUT", "EXIT_WAITING", "cli", "fail"]

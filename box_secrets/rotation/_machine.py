@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
+import box_secrets.rotation._transitions as transitions
 from box_secrets._support import faults as _faults
 from box_secrets._support.conflicts import retry_conflicts
 from box_secrets.errors import (
@@ -21,7 +22,6 @@ from box_secrets.errors import (
     KeyRejectedError,
     StoreNotFoundError,
 )
-from box_secrets.rotation import _transitions as transitions
 from box_secrets.rotation._destroy import finish_destruction
 from box_secrets.rotation._homes import KeyHome, home_for
 from box_secrets.rotation._notify import LogNotifier, Notification, Notifier

@@ -96,7 +96,7 @@ class WebhookNotifier:
         self.url = url
 
     def send(self, notification: Notification) -> None:
-        from box_secrets._http import TransportError, default_client
+        from box_secrets._support.http import TransportError, default_client
 
         body = json.dumps({"text": notification.text, "box_secrets": notification.to_json()})
         try:

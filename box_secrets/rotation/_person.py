@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import box_secrets.rotation._transitions as transitions
 from box_secrets._support.times import rfc3339
 from box_secrets.errors import InputError, InvalidTransitionError, KeyRejectedError
-from box_secrets.rotation import _transitions as transitions
 from box_secrets.rotation._destroy import finish_destruction
 from box_secrets.rotation._outcome import Outcome
 from box_secrets.rotation._views import DAY

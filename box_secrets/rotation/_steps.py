@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import box_secrets.rotation._transitions as transitions
 from box_secrets.errors import InvalidTransitionError, KeyRejectedError
-from box_secrets.rotation import _transitions as transitions
 from box_secrets.rotation._outcome import Outcome
 from box_secrets.stores._document import Snapshot
 

@@ -45,7 +45,7 @@ class _Vault:
 
     def __init__(self, uri: SignerURI) -> None:
         from box_secrets._urls import check_url, trusted_endpoint, trusted_setting
-        from box_secrets.stores._uri import vault_auth
+        from box_secrets._vault import vault_auth
 
         self.uri = uri
         # The token travels in every request: only to the Vault this process is

@@ -69,7 +69,7 @@ def _ttl_from_env() -> float:
 def _store(uri: str) -> Store:
     store = _stores.get(uri)
     if store is None:
-        from box_secrets.stores import open_store
+        from box_secrets.stores._open import open_store
 
         store = open_store(uri)
         with _lock:

@@ -80,7 +80,7 @@ class ExtensionReader:
         port = os.environ.get(PORT_ENV, "2773")
         if _absent or not token or not (port.isdigit() and 0 < int(port) < 65536):
             return None
-        from box_secrets._http import TransportError, default_client
+        from box_secrets._support.http import TransportError, default_client
 
         query = urllib.parse.urlencode({"secretId": self.secret_id, "versionStage": "AWSCURRENT"})
         url = f"http://localhost:{int(port)}/secretsmanager/get?{query}"

@@ -150,6 +150,8 @@ def parse_store_uri(uri: str) -> StoreURI:
             "vault auth_mount must be a plain mount path like approle or team/approle "
             "(letters, digits, '_', '.', '-'; no '..' or empty segments)"
         )
+    from box_secrets._vault import vault_auth
+
     auth, role = vault_auth(params)
     from box_secrets._vault import AUTH_METHODS
 
@@ -162,33 +164,6 @@ def parse_store_uri(uri: str) -> StoreURI:
             f"vault auth={auth} needs role=NAME in the store URI (or BOX_SECRETS_VAULT_ROLE)"
         )
     return StoreURI("vault", f"{mount}/{path}", params)
-
-
-def vault_auth(params: dict[str, str], *, stored: bool = False) -> tuple[str, str | None]:
-    """The Vault auth method and role: the URI's, else the environment's.
-
-    For a URI read from a store (``stored``: a signer URI that the rotation job
-    wrote), the other way round: the process's own ``BOX_SECRETS_VAULT_AUTH`` and
-    ``BOX_SECRETS_VAULT_ROLE`` win, so a reader logs in as itself, not as the job
-    that wrote the store. Inside AWS Lambda with no ``VAULT_TOKEN``, the default
-    is ``aws`` (IAM): the function's role is its identity, and no token has to
-    be deployed.
-    """
-    import os
-
-    env_auth = os.environ.get("BOX_SECRETS_VAULT_AUTH")
-    env_role = os.environ.get("BOX_SECRETS_VAULT_ROLE")
-    if stored:
-        auth = env_auth or params.get("auth")
-        if not auth:
-            in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-            auth = "aws" if in_lambda and not os.environ.get("VAULT_TOKEN") else "token"
-        return auth, env_role or params.get("role") or None
-    auth = params.get("auth") or env_auth
-    if not auth:
-        in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-        auth = "aws" if in_lambda and not os.environ.get("VAULT_TOKEN") else "token"
-    return auth, params.get("role") or os.environ.get("BOX_SECRETS_VAULT_ROLE") or None
 
 
 def _check_vault_segments(location: str) -> None:

@@ -72,7 +72,7 @@ class VaultStore(Store):
                 "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
             )
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
-        from box_secrets.stores._uri import vault_auth
+        from box_secrets._vault import vault_auth
 
         self.auth, self.role = vault_auth(uri.params)
         self._client: Any = None

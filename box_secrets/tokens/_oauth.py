@@ -15,12 +15,12 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from box_secrets._http import http_date
+from box_secrets._support.http import http_date
 from box_secrets.errors import BoxAuthError, BoxResponseError, KeyRejectedError
 from box_secrets.tokens._token import AccessToken
 
 if TYPE_CHECKING:
-    from box_secrets._http import HttpResponse
+    from box_secrets._support.http import HttpResponse
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",

@@ -35,7 +35,7 @@ from box_secrets.tokens._sources import KeySource, as_source
 from box_secrets.tokens._token import AccessToken
 
 if TYPE_CHECKING:
-    from box_secrets._http import HttpClient, HttpResponse
+    from box_secrets._support.http import HttpClient, HttpResponse
     from box_secrets.tokens._cache import TokenCacheDir
 
 __all__ = ["TokenProvider"]
@@ -501,7 +501,7 @@ class TokenProvider:
     def _send(self, url: str, build: Any, deadline_at: float, what: str) -> HttpResponse:
         http = self._http
         if http is None:
-            from box_secrets._http import default_client
+            from box_secrets._support.http import default_client
 
             http = self._http = default_client()
         return self.retry.send(http, url, build, deadline_at, what)
