@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from box_secrets.aws_lambda._events import RotationEvent
     from box_secrets.rotation import RotationEngine
     from box_secrets.stores._aws_sm import SecretsManagerStore
-    from box_secrets.stores._record import State
+    from box_secrets.stores._entries import State
 
 __all__ = ["run_step"]
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from box_secrets.signers._material import NewKey, RemoteKey
     from box_secrets.signers._uri import SignerURI
     from box_secrets.stores._document import Snapshot
-    from box_secrets.stores._record import RetireAction
+    from box_secrets.stores._entries import RetireAction
 
 __all__ = ["KeyHome", "home_for"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from box_secrets.stores._record import State
+from box_secrets.stores._entries import State
 
 __all__ = ["Action", "Outcome"]
 

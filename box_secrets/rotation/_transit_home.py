@@ -12,7 +12,7 @@ from box_secrets.signers._uri import parse_signer_uri
 
 if TYPE_CHECKING:
     from box_secrets.stores._document import Snapshot
-    from box_secrets.stores._record import RetireAction
+    from box_secrets.stores._entries import RetireAction
 
 __all__ = ["TransitHome"]
 

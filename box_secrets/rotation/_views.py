@@ -15,7 +15,8 @@ from box_secrets._support.times import rfc3339
 if TYPE_CHECKING:
     from typing import TypedDict
 
-    from box_secrets.stores._record import KeyInfo, RotationRecord, State
+    from box_secrets.stores._entries import KeyInfo, State
+    from box_secrets.stores._record import RotationRecord
 
 __all__ = ["DAY", "KeyView", "StatusView", "key_view", "status_view"]
 

@@ -13,9 +13,10 @@ import copy
 from typing import Any
 
 from box_secrets._support.times import now
-from box_secrets.errors import StoreCorruptError
+from box_secrets.errors import InputError, StoreCorruptError
 from box_secrets.stores._config import BoxAppConfig, config_from_document
-from box_secrets.stores._record import RECORD_KEY, Event, KeyInfo, Material, Origin, RotationRecord
+from box_secrets.stores._entries import Event, KeyInfo, Origin
+from box_secrets.stores._record import RECORD_KEY, Material, RotationRecord
 
 __all__ = ["Snapshot", "config_from_document"]
 
@@ -101,7 +102,13 @@ class Snapshot:
             materials = None
         else:
             materials = {fp: m for fp, m in self.materials.items() if fp in embed}
-        data[RECORD_KEY] = self.record.to_json(materials)
+        record = self.record.to_json()
+        for role in ("pending", "previous"):  # their private keys ride inside the record
+            key = getattr(self.record, role)
+            material = materials.get(key.fingerprint) if key and materials is not None else None
+            if material is not None:
+                record[role].update(material.auth_fields())
+        data[RECORD_KEY] = record
         return data
 
     @classmethod
@@ -164,7 +171,8 @@ class Snapshot:
                         )
                     )
             else:
-                record, materials = RotationRecord.from_json(raw_record)
+                record = RotationRecord.from_json(raw_record)
+                materials = _materials_in(raw_record, record)
                 if record.active is not None:
                     from box_secrets.signers._material import material_from_auth
 
@@ -195,3 +203,21 @@ class Snapshot:
             f"Snapshot(client_id={self.client_id!r}, state={self.record.state!r}, "
             f"revision={self.revision!r})"
         )
+
+
+def _materials_in(raw_record: dict[str, Any], record: RotationRecord) -> dict[str, Material]:
+    """The pending and previous keys' material that rides inside a stored record."""
+    from box_secrets.signers._material import material_from_auth
+
+    out: dict[str, Material] = {}
+    for role in ("pending", "previous"):
+        key = getattr(record, role)
+        if key is None:
+            continue
+        try:
+            material = material_from_auth(raw_record.get(role))
+        except InputError:
+            raise StoreCorruptError(f"the record's {role} key names a malformed signer") from None
+        if material is not None:
+            out[key.fingerprint] = material
+    return out
