@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -16,26 +15,20 @@ from box_secrets._support import retry as _retry
 from box_secrets.errors import (
     BoxAuthError,
     BoxUnavailableError,
-    ConfigError,
     InputError,
-    SignerUnavailableError,
 )
-from box_secrets.signers import ALGORITHMS, Signer, signer_for
+from box_secrets.signers import ALGORITHMS, Signer
 from box_secrets.stores._config import BoxAppConfig
 from box_secrets.tokens import _oauth
-from box_secrets.tokens._assertion import build_assertion, new_jti
+from box_secrets.tokens._box import BoxEndpoint
 from box_secrets.tokens._oauth import (
-    ACCESS_TOKEN_TYPE,
-    ASSERTION_TTL,
     DEFAULT_BASE_URL,
-    EXCHANGE_GRANT,
-    JWT_GRANT,
 )
 from box_secrets.tokens._sources import KeySource, as_source
 from box_secrets.tokens._token import AccessToken
 
 if TYPE_CHECKING:
-    from box_secrets._support.http import HttpClient, HttpResponse
+    from box_secrets._support.http import HttpClient
     from box_secrets.tokens._cache import TokenCacheDir
 
 __all__ = ["TokenProvider"]
@@ -122,13 +115,12 @@ class TokenProvider:
             from box_secrets.tokens._cache import TokenCacheDir
 
             self._cache = TokenCacheDir(os.fspath(cache_dir))
-        self._http = http
+        self._box = BoxEndpoint(
+            self.base_url, retry=self.retry, algorithm=algorithm, http=http, signer=signer
+        )
         self._slots: dict[_CacheKey, _Slot] = {}
         self._slots_lock = threading.Lock()
         self._default: _Slot | None = None
-        self._given_signer = signer
-        self._signers: dict[tuple[str, str], Signer] = {}
-        self._skew = 0.0  # Box's clock minus ours, learned from the Date header
 
     @property
     def max_attempts(self) -> int:
@@ -203,7 +195,7 @@ class TokenProvider:
         key: _CacheKey = (stype, sid, None, None, None)
         slot = self._slot(key)
         with slot.lock:
-            tok = self._mint(stype, sid, self._deadline_at())
+            tok = self._box.mint(self._source, stype, sid, self._deadline_at())
             self._store(slot, tok)
             if self._cache is not None:
                 file_key = self._file_key(key)
@@ -232,7 +224,7 @@ class TokenProvider:
         if resource is not None and shared_link is not None:
             raise InputError("give a resource or a shared link, not both")
         subject = token.access_token if isinstance(token, AccessToken) else token
-        return self._exchange(subject, scope_list, resource, shared_link, self._deadline_at())
+        return self._box.exchange(subject, scope_list, resource, shared_link, self._deadline_at())
 
     def revoke(self, token: AccessToken | str) -> None:
         """Send ``token`` to Box for revocation and forget every copy this provider cached.
@@ -253,7 +245,7 @@ class TokenProvider:
             "client_secret": config.client_secret,
             "token": value,
         }
-        resp = self._send(
+        resp = self._box.send(
             f"{self.base_url}/oauth2/revoke", lambda: fields, self._deadline_at(), "revoke"
         )
         if resp.status != 200:
@@ -334,9 +326,11 @@ class TokenProvider:
         stype, sid, scopes, resource, shared_link = key
         deadline_at = self._deadline_at()
         if scopes is None:
-            return self._mint(stype, sid, deadline_at)
+            return self._box.mint(self._source, stype, sid, deadline_at)
         base = self._get((stype, sid, None, None, None))
-        return self._exchange(base.access_token, list(scopes), resource, shared_link, deadline_at)
+        return self._box.exchange(
+            base.access_token, list(scopes), resource, shared_link, deadline_at
+        )
 
     def _file_key(self, key: _CacheKey) -> str:
         config = self._source.load()
@@ -354,164 +348,6 @@ class TokenProvider:
             tok = self._fetch(key)
             cache.write(file_key, tok)
             return tok
-
-    # -- talking to Box ----------------------------------------------------------
-
-    def _signer(self, config: BoxAppConfig) -> Signer:
-        """The given signer, or one for the config's private key (parsed once, kept)."""
-        if self._given_signer is not None:
-            return self._given_signer
-        kid = config.public_key_id
-        if not kid:
-            raise ConfigError(
-                "boxAppSettings.appAuth.publicKeyID is empty; register the public key in "
-                "the Developer Console and put the key ID Box shows here",
-                field="boxAppSettings.appAuth.publicKeyID",
-            )
-        if config.private_key_pem is None and config.signer_uri is None:
-            raise ConfigError(
-                "the config holds no private key and no signer was given; give TokenProvider "
-                "a signer, or put the key in boxAppSettings.appAuth.privateKey",
-                field="boxAppSettings.appAuth.privateKey",
-            )
-        cache_key = (kid, config.fingerprint or config.signer_uri or "")
-        signer = self._signers.get(cache_key)
-        if signer is None:
-            signer = signer_for(config.key_material(), kid)
-            if len(self._signers) > 8:
-                self._signers.clear()
-            self._signers[cache_key] = signer
-        return signer
-
-    def _assertion(self, config: BoxAppConfig, stype: str, sid: str, deadline_at: float) -> str:
-        """A signed assertion; a remote signer that is busy is retried within the deadline."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return build_assertion(
-                    self._signer(config),
-                    client_id=config.client_id,
-                    subject_type=stype,
-                    subject_id=sid,
-                    exp=int(time.time() + self._skew) + ASSERTION_TTL,
-                    jti=new_jti(),
-                    algorithm=self.algorithm,
-                )
-            except SignerUnavailableError as exc:
-                if not exc.retry:
-                    raise
-                self.retry.pause(
-                    attempt,
-                    self.retry.backoff(attempt),
-                    deadline_at=deadline_at,
-                    what="signing the assertion",
-                    last=str(exc),
-                    error=SignerUnavailableError,
-                )
-
-    def _grant_fields(
-        self, config: BoxAppConfig, stype: str, sid: str, deadline_at: float
-    ) -> dict[str, str]:
-        if not config.uses_jwt and self._given_signer is None:
-            return {
-                "grant_type": "client_credentials",
-                "client_id": config.client_id,
-                "client_secret": config.client_secret,
-                "box_subject_type": stype,
-                "box_subject_id": sid,
-            }
-        assertion = self._assertion(config, stype, sid, deadline_at)
-        return {
-            "grant_type": JWT_GRANT,
-            "assertion": assertion,
-            "client_id": config.client_id,
-            "client_secret": config.client_secret,
-        }
-
-    def _key_id(self, config: BoxAppConfig) -> str | None:
-        return self._given_signer.key_id if self._given_signer else config.public_key_id
-
-    def _mint(self, stype: str, sid: str, deadline_at: float) -> AccessToken:
-        """One token from Box, with Box's recoverable refusals retried once each."""
-        config = self._source.load()
-        retried: set[str] = set()
-        url = f"{self.base_url}/oauth2/token"
-        log.debug("asking %s for a token for %s %s", self.base_url, stype, sid)
-        while True:
-            build = functools.partial(self._grant_fields, config, stype, sid, deadline_at)
-            resp = self._send(url, build, deadline_at, "token")
-            if resp.status == 200:
-                tok = _oauth.parse_token(resp)
-                log.info("minted a token for %s %s (expires in %d s)", stype, sid, tok.expires_in)
-                return tok
-            body = _oauth.error_body(resp)
-            kind = _oauth.refusal(body.get("error", ""), body.get("error_description", ""))
-            if kind == "exp" and kind not in retried:
-                retried.add(kind)
-                self._learn_skew(resp)
-                log.info("Box refused the assertion's exp; retrying with Box's clock")
-                continue
-            if kind == "jti" and kind not in retried:
-                retried.add(kind)
-                log.info("Box refused the assertion's jti; retrying with a new one")
-                continue
-            if kind == "key" and kind not in retried and self._given_signer is None:
-                # Re-read the key once: a rotation may have replaced it meanwhile.
-                retried.add(kind)
-                fresh = self._source.load(force_refresh=True)
-                if (fresh.public_key_id, fresh.fingerprint, fresh.signer_uri) != (
-                    config.public_key_id,
-                    config.fingerprint,
-                    config.signer_uri,
-                ):
-                    log.info(
-                        "Box rejected key %s; retrying with key %s from %s",
-                        config.public_key_id,
-                        fresh.public_key_id,
-                        self._source.name,
-                    )
-                    config = fresh
-                    continue
-            raise _oauth.auth_error(resp, "minting a token", self._key_id(config))
-
-    def _exchange(
-        self,
-        subject_token: str,
-        scopes: list[str],
-        resource: str | None,
-        shared_link: str | None,
-        deadline_at: float,
-    ) -> AccessToken:
-        fields = {
-            "grant_type": EXCHANGE_GRANT,
-            "subject_token": subject_token,
-            "subject_token_type": ACCESS_TOKEN_TYPE,
-            "scope": " ".join(scopes),
-        }
-        if resource is not None:
-            fields["resource"] = resource
-        if shared_link is not None:
-            fields["box_shared_link"] = shared_link
-        resp = self._send(f"{self.base_url}/oauth2/token", lambda: fields, deadline_at, "downscope")
-        if resp.status != 200:
-            raise _oauth.auth_error(resp, "downscoping the token")
-        return _oauth.parse_token(resp)
-
-    def _send(self, url: str, build: Any, deadline_at: float, what: str) -> HttpResponse:
-        http = self._http
-        if http is None:
-            from box_secrets._support.http import default_client
-
-            http = self._http = default_client()
-        return self.retry.send(http, url, build, deadline_at, what)
-
-    def _learn_skew(self, resp: HttpResponse) -> None:
-        server = _oauth.server_time(resp)
-        if server is None:
-            return
-        self._skew = server - time.time()
-        log.info("Box's clock differs from ours by %.0f s; assertions now use Box's", self._skew)
 
     def __repr__(self) -> str:
         return f"TokenProvider(source={self._source.name!r}, base_url={self.base_url!r})"
