@@ -28,11 +28,7 @@ writes, so a retried write is a no-op.
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
-import json
-import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from box_secrets._support.faults import crashpoint
@@ -40,11 +36,18 @@ from box_secrets._support.optional import require
 from box_secrets.errors import (
     ConflictError,
     InputError,
-    StoreAccessDeniedError,
     StoreCorruptError,
-    StoreError,
     StoreNotFoundError,
-    StoreUnavailableError,
+)
+from box_secrets.stores._aws_sm_api import (
+    CURRENT,
+    PENDING,
+    PREVIOUS,
+    RECORD,
+    WRITING,
+    SecretsManagerAPI,
+    _dumps,
+    _token,
 )
 from box_secrets.stores._base import Store, fingerprints_in
 from box_secrets.stores._uri import StoreURI
@@ -65,23 +68,10 @@ else:  # one sentence naming the extra when boto3 is missing
 
 __all__ = ["SecretsManagerStore"]
 
-CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
-RECORD = "BOXSECRETS_RECORD"
-WRITING = "BOXSECRETS_WRITING"  # a put must name a label, or it moves AWSCURRENT
-_NS = uuid.UUID("6f6b1f38-1d7e-4c59-9d2f-3b0f2f6c7a11")
 T = TypeVar("T")
 
 
-def _token(*parts: str) -> str:
-    return str(uuid.uuid5(_NS, "|".join(parts)))
-
-
-def _dumps(data: dict[str, Any]) -> str:
-    # Deterministic, so a retried put of the same value is byte-identical.
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-class SecretsManagerStore(Store):
+class SecretsManagerStore(SecretsManagerAPI, Store):
     scheme = "aws-sm"
     # Secrets Manager cannot delete a single version, and every version must stay
     # a complete Box config for Box's SDKs; so a retired key loses its labels but
@@ -118,91 +108,10 @@ class SecretsManagerStore(Store):
         # parser trick) rather than at the first call; the client connects to this form.
         self.endpoint_url = endpoint_for("secretsmanager", uri.params.get("endpoint_url"))
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from box_secrets._aws import client
-
-            self._client = client(
-                "secretsmanager",
-                region=self.region,
-                endpoint_url=self.endpoint_url,
-                profile=self.params.get("profile"),
-            )
-        return self._client
-
-    def _call(self, doing: str, fn: Callable[[Any], T]) -> T:
-        try:
-            return fn(self.client)
-        except botocore.exceptions.ClientError as exc:
-            raise self._translate(exc, doing) from exc
-        except botocore.exceptions.NoCredentialsError as exc:
-            raise StoreAccessDeniedError(
-                "no AWS credentials found; configure a profile, environment variables or a role"
-            ) from exc
-        except botocore.exceptions.ParamValidationError as exc:
-            from box_secrets._aws import invalid_parameter
-
-            raise invalid_parameter(exc, "Secrets Manager", doing) from None
-        except botocore.exceptions.NoRegionError as exc:
-            raise StoreAccessDeniedError(
-                "the AWS region is unknown; add ?region=... to the store URI, name the secret "
-                "by its ARN, or set AWS_REGION"
-            ) from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise StoreUnavailableError(
-                f"cannot reach Secrets Manager while {doing} ({type(exc).__name__}); retry later"
-            ) from exc
-
-    def _translate(self, exc: botocore.exceptions.ClientError, doing: str) -> StoreError:
-        from box_secrets._aws import error_class, error_code
-
-        code = error_code(exc)
-        cls = error_class(code)
-        # The class comes from the one AWS table; the words are this store's.
-        messages: dict[type[StoreError], str] = {
-            StoreNotFoundError: f"secret {self.secret_id} does not exist; import a config with "
-            "`box-secrets store import`",
-            StoreAccessDeniedError: f"AWS denied {doing} ({code}); the role needs the actions "
-            f"listed in `box-secrets help stores` on {self.secret_id}",
-            StoreUnavailableError: f"Secrets Manager is throttling or failing ({code}) while "
-            f"{doing}; retry later",
-            ConflictError: f"secret {self.secret_id} changed while {doing}; nothing was written",
-        }
-        return cls(messages.get(cls, f"Secrets Manager refused {doing} ({code})"))
-
     # -- reading -----------------------------------------------------------------------
 
     def _labels(self) -> dict[str, list[str]]:
         return self.rotation_state()[1]
-
-    def _get(
-        self, *, stage: str | None = None, version: str | None = None
-    ) -> tuple[dict[str, Any], str, float | None]:
-        if version is not None and version in self._versions:
-            data, vid, created = self._versions[version]
-            return copy.deepcopy(data), vid, created
-        kwargs: dict[str, str] = {"SecretId": self.secret_id}
-        if version is not None:
-            kwargs["VersionId"] = version
-        else:
-            kwargs["VersionStage"] = stage or CURRENT
-        resp = self._call("reading the secret", lambda c: c.get_secret_value(**kwargs))
-        text = resp.get("SecretString")
-        if not isinstance(text, str):
-            raise StoreCorruptError(f"secret {self.secret_id} holds binary data, not a Box config")
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise StoreCorruptError(
-                f"secret {self.secret_id} is not JSON; it must hold a Box config"
-            ) from None
-        if not isinstance(data, dict):
-            raise StoreCorruptError(f"secret {self.secret_id} does not hold a Box config")
-        created = resp.get("CreatedDate")
-        found = (data, resp["VersionId"], created.timestamp() if created is not None else None)
-        self._versions[found[1]] = (copy.deepcopy(data), found[1], found[2])
-        return found
 
     def rotation_state(self) -> tuple[bool, dict[str, list[str]]]:
         """(rotation enabled, each version's labels): what a rotation Lambda checks first."""
@@ -226,10 +135,6 @@ class SecretsManagerStore(Store):
 
     def read_current_data(self) -> dict[str, Any]:
         return self._get(stage=CURRENT)[0]
-
-    @staticmethod
-    def _holder(labels: dict[str, list[str]], label: str) -> list[str]:
-        return [v for v, stages in labels.items() if label in stages]
 
     def load(self) -> Snapshot:
         from box_secrets.signers._material import material_from_auth
@@ -293,48 +198,6 @@ class SecretsManagerStore(Store):
             else:
                 key.ref = self._key_token(key)
                 self._put(key.ref, _dumps(data))
-
-    def _put(self, token: str, text: str, *, stage: str = WRITING) -> None:
-        kwargs = {
-            "SecretId": self.secret_id,
-            "ClientRequestToken": token,
-            "SecretString": text,
-            "VersionStages": [stage],
-        }
-        if self.rotation_token:
-            kwargs["RotationToken"] = self.rotation_token
-        self._seen_labels = None
-        crashpoint("aws.put", "before")
-        self._call("writing a secret version", lambda c: c.put_secret_value(**kwargs))
-        crashpoint("aws.put", "after")
-
-    def _move(self, label: str, to: str | None, from_: str | None, *, cas: bool = False) -> None:
-        kwargs: dict[str, str] = {"SecretId": self.secret_id, "VersionStage": label}
-        if to is not None:
-            kwargs["MoveToVersionId"] = to
-        if from_ is not None:
-            kwargs["RemoveFromVersionId"] = from_
-        self._seen_labels = None
-        crashpoint("aws.label", "before")
-        try:
-            self.client.update_secret_version_stage(**kwargs)
-        except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if cas and code == "InvalidParameterException":
-                # The label is no longer where we read it: another writer won.
-                raise ConflictError(
-                    f"secret {self.secret_id} changed since it was read; nothing was committed"
-                ) from exc
-            raise self._translate(exc, f"moving label {label}") from exc
-        except botocore.exceptions.ParamValidationError as exc:
-            from box_secrets._aws import invalid_parameter
-
-            raise invalid_parameter(exc, "Secrets Manager", f"moving label {label}") from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise StoreUnavailableError(
-                f"cannot reach Secrets Manager ({type(exc).__name__})"
-            ) from exc
-        crashpoint("aws.label", "after")
 
     def _commit(self, snapshot: Snapshot, expected: str | None) -> str:
         if expected is None:
@@ -461,13 +324,6 @@ class SecretsManagerStore(Store):
         if PENDING in self._labels().get(version, []):
             with contextlib.suppress(ConflictError):  # already gone
                 self._move(PENDING, None, version, cas=True)
-
-    def _value(self, version: str) -> dict[str, Any] | None:
-        """A version's Box config, or None for a value-less rotation placeholder."""
-        try:
-            return self._get(version=version)[0]
-        except StoreNotFoundError:
-            return None
 
     def _purge(self, fingerprint: str) -> None:
         # A version without labels is deprecated by Secrets Manager; strip every
