@@ -10,9 +10,7 @@ detail open, the comment says so and the stricter behaviour is chosen.
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from typing import Any
 
 from box_secrets.emulator._httpd import Request, Response, json_object
@@ -20,13 +18,12 @@ from box_secrets.emulator._vault_http import deny as _deny
 from box_secrets.emulator._vault_http import envelope
 from box_secrets.emulator._vault_http import errors as _errors
 from box_secrets.emulator._vault_http import json_response as _json
+from box_secrets.emulator._vault_kv_call import _Call
+from box_secrets.emulator._vault_kv_metadata import metadata
 from box_secrets.emulator._vault_kv_state import (
     CAS_MISMATCH,
     CAS_REQUIRED,
     CAS_UNPARSABLE,
-    MAX_CUSTOM_KEY_LEN,
-    MAX_CUSTOM_KEYS,
-    MAX_CUSTOM_VALUE_LEN,
     MERGE_PATCH,
     Allows,
     KVMount,
@@ -41,30 +38,6 @@ from box_secrets.emulator._vault_kv_state import (
 __all__ = ["KVMount", "handle_kv"]
 
 # -- routing ------------------------------------------------------------------------------
-
-
-class _Call:
-    """One request to a KV mount, with what every route needs."""
-
-    __slots__ = ("allows", "body", "full", "key", "method", "mount", "now", "req", "store")
-
-    def __init__(
-        self, allows: Allows, req: Request, *, mount: KVMount, namespace: str, full: str,
-        key: str, method: str,
-    ) -> None:  # fmt: skip
-        self.allows = allows
-        self.mount = mount
-        self.store = mount.secrets.setdefault(namespace, {})
-        self.full = full
-        self.key = key
-        self.method = method
-        self.req = req
-        self.body: dict[str, Any] = {}
-        self.now = time.time()
-
-    @property
-    def secret(self) -> Secret | None:
-        return self.store.get(self.key)
 
 
 def handle_kv(
@@ -96,7 +69,7 @@ def handle_kv(
     if rest == "config":
         return _config(call)
     if op == "metadata" and (key or method == "LIST"):
-        return _metadata(call)
+        return metadata(call)
     if op == "data" and key and not key.endswith("/"):
         return _data(call)
     if op in ("delete", "undelete", "destroy") and key:
@@ -312,115 +285,3 @@ def _versions(call: _Call, op: str) -> Response:
                 found.destroyed = True
                 found.data = None
     return Response(204)
-
-
-def _metadata(call: _Call) -> Response:
-    allows, full, store, key, method, body, now = (
-        call.allows, call.full, call.store, call.key, call.method, call.body, call.now
-    )  # fmt: skip
-    mount = call.mount
-    secret = call.secret
-    if method == "LIST":
-        if not allows(full, "list"):
-            return _deny()
-        # path_metadata.go pathMetadataList: one level below the prefix; the mount root too.
-        prefix = key.rstrip("/") + "/" if key.strip("/") else ""
-        names = sorted(
-            {
-                k[len(prefix) :].split("/")[0] + ("/" if "/" in k[len(prefix) :] else "")
-                for k in store
-                if k.startswith(prefix)
-            }
-        )
-        if not names:
-            return _errors(404)  # http/logical.go: an empty list is a 404
-        return _json(200, envelope({"keys": names}))
-    if method == "GET":
-        if not allows(full, "read"):
-            return _deny()
-        if secret is None:
-            return _errors(404)
-        return _json(200, envelope(secret.metadata()))
-    if method in ("POST", "PUT", "PATCH"):
-        if not allows(full, "patch" if method == "PATCH" else "update" if secret else "create"):
-            return _deny()
-        if method == "PATCH" and secret is None:
-            return _errors(404)  # path_metadata.go pathMetadataPatch
-        problem = _check_metadata(body)
-        if problem is not None:
-            return _errors(400, problem)
-        fields = ("max_versions", "cas_required", "delete_version_after", "custom_metadata")
-        if secret is None and not any(f in body for f in fields):
-            # path_metadata.go pathMetadataWrite: nothing to set on a new key creates nothing.
-            return Response(204)
-        if secret is None:
-            secret = store[key] = Secret(now)
-        # Lowering max_versions prunes nothing now: Vault prunes on the next write
-        # (path_metadata.go pathMetadataWrite only stores the setting).
-        if "max_versions" in body:
-            secret.max_versions = uint(body["max_versions"]) or 0
-        if "cas_required" in body:
-            secret.cas_required = bool(body["cas_required"])
-        if "delete_version_after" in body:
-            secret.delete_version_after = parse_duration(body["delete_version_after"]) or 0
-        if "custom_metadata" in body:
-            custom = body["custom_metadata"] or {}
-            if method == "PATCH":  # merge patch: null removes a key
-                merged = merge_patch(secret.custom_metadata or {}, custom)
-                secret.custom_metadata = {k: str(v) for k, v in merged.items()}
-            else:  # a write replaces the whole map
-                secret.custom_metadata = {k: str(v) for k, v in custom.items()}
-        secret.updated = now
-        if body.get("cas_required") is False and mount.cas_required:
-            # path_metadata.go pathMetadataWrite: kept, ignored, and said so.
-            warning = (
-                '"cas_required" set to false, but is mandated by backend config. This value '
-                "will be ignored."
-            )
-            return _json(200, envelope(None, warnings=[warning]))
-        return Response(204)
-    if method == "DELETE":
-        if not allows(full, "delete"):
-            return _deny()
-        store.pop(key, None)
-        return Response(204)
-    return _errors(405, "unsupported operation")
-
-
-def _check_metadata(body: dict[str, Any]) -> str | None:
-    """One error sentence for a metadata write Vault would refuse (path_metadata.go)."""
-    if "max_versions" in body and uint(body["max_versions"]) is None:
-        return "max_versions must be a non-negative number"
-    if "delete_version_after" in body:
-        seconds = parse_duration(body["delete_version_after"])
-        if seconds is None or seconds < 0:
-            return "delete_version_after must be a non-negative duration"
-    custom = body.get("custom_metadata")
-    if custom is None:
-        return None
-    if not isinstance(custom, dict):
-        return "custom_metadata validation failed: must be a map of strings"
-    if len(custom) > MAX_CUSTOM_KEYS:
-        return (
-            f"custom_metadata validation failed: payload must contain at most {MAX_CUSTOM_KEYS} "
-            f"keys, provided {len(custom)}"
-        )
-    for name, value in custom.items():
-        if value is None:
-            continue  # a PATCH removes it
-        text = json.dumps(value) if isinstance(value, dict | list) else str(value)
-        if not 0 < len(name) <= MAX_CUSTOM_KEY_LEN:
-            return (
-                f"custom_metadata validation failed: length of key {name!r} is {len(name)} "
-                f"but must be 0 < len(key) <= {MAX_CUSTOM_KEY_LEN}"
-            )
-        if not 0 < len(text) <= MAX_CUSTOM_VALUE_LEN:
-            return (
-                f"custom_metadata validation failed: length of value for key {name!r} is "
-                f"{len(text)} but must be 0 < len(value) <= {MAX_CUSTOM_VALUE_LEN}"
-            )
-        if not (name.isprintable() and text.isprintable()):
-            return (
-                f"custom_metadata validation failed: key {name!r} contains unprintable characters"
-            )
-    return None
