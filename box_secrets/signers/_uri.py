@@ -117,79 +117,97 @@ def parse_signer_uri(uri: object, *, field: str = "signer") -> SignerURI:
             field=field,
         )
     key, _, query = rest.partition("?")
+    params = _params(query, kind, field)
+    check = _KINDS_CHECK[kind]
+    return SignerURI(kind, check(key, params, field), params)
+
+
+def _params(query: str, kind: str, field: str) -> dict[str, str]:
+    """The query's parameters: each known for ``kind``, given once, not empty."""
     params: dict[str, str] = {}
-    if query:
-        from urllib.parse import parse_qsl
+    if not query:
+        return params
+    from urllib.parse import parse_qsl
 
-        try:
-            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
-        except ValueError:
-            raise ConfigError(f"{field} has a malformed query string", field=field) from None
-        for name, value in pairs:
-            if name not in KINDS[kind]:
-                known = ", ".join(sorted(KINDS[kind]))
-                raise ConfigError(
-                    f"{field} parameter {name!r} is not known for {kind} (known: {known})",
-                    field=field,
-                )
-            if name in params:
-                raise ConfigError(f"{field} parameter {name!r} is given twice", field=field)
-            if _CONTROL.search(value) or not value:
-                raise ConfigError(f"{field} parameter {name!r} is empty or malformed", field=field)
-            params[name] = value
-    if kind == "aws-kms":
-        if not _KMS_KEY.match(key):
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise ConfigError(f"{field} has a malformed query string", field=field) from None
+    for name, value in pairs:
+        if name not in KINDS[kind]:
+            known = ", ".join(sorted(KINDS[kind]))
             raise ConfigError(
-                f"{field} must name a KMS key ID, key ARN or alias, like "
-                "aws-kms://alias/box-app?region=eu-west-1",
+                f"{field} parameter {name!r} is not known for {kind} (known: {known})",
                 field=field,
             )
-        region = params.get("region")
-        if region is not None and not _REGION.match(region):
-            raise ConfigError(
-                f"{field} region {region[:40]!r} is not an AWS region name like eu-west-1",
-                field=field,
-            )
-        named = key.split(":")[3] if key.startswith("arn:") else None
-        if region is not None and named is not None and region != named:
-            raise ConfigError(
-                f"{field} region={region} contradicts the key's ARN, which names {named}",
-                field=field,
-            )
-        days = params.get("deletion_days")
-        if days is not None and not (days.isdigit() and 7 <= int(days) <= 30):
-            raise ConfigError(
-                f"{field} deletion_days must be a whole number of days from 7 to 30 "
-                "(KMS's waiting period before a retired key is deleted)",
-                field=field,
-            )
-    else:
-        mount, _, name = key.strip("/").rpartition("/")
-        if not mount or not _MOUNT.match(mount) or not _TRANSIT_NAME.match(name):
-            raise ConfigError(
-                f"{field} must name a Transit mount and key, like "
-                "vault-transit://transit/box-app (no '..' or empty segments)",
-                field=field,
-            )
-        if any(seg in (".", "..") for seg in mount.split("/")):
-            raise ConfigError(
-                f"{field} must not hold '.' or '..' path segments; name the Transit mount and "
-                "key plainly, like vault-transit://transit/box-app",
-                field=field,
-            )
-        key = f"{mount}/{name}"
-        from box_secrets._vault import AUTH_METHODS, is_plain_mount
+        if name in params:
+            raise ConfigError(f"{field} parameter {name!r} is given twice", field=field)
+        if _CONTROL.search(value) or not value:
+            raise ConfigError(f"{field} parameter {name!r} is empty or malformed", field=field)
+        params[name] = value
+    return params
 
-        if "auth" in params and params["auth"] not in AUTH_METHODS:
-            raise ConfigError(f"{field} auth must be one of {', '.join(AUTH_METHODS)}", field=field)
 
-        if "auth_mount" in params and not is_plain_mount(params["auth_mount"]):
-            raise ConfigError(
-                f"{field} auth_mount must be a plain mount path like approle (letters, digits, "
-                "'_', '.', '-'; no '..' or empty segments)",
-                field=field,
-            )
-        version = params.get("version")
-        if version is not None and not (version.isdigit() and 1 <= int(version) <= 10**9):
-            raise ConfigError(f"{field} version must be a positive whole number", field=field)
-    return SignerURI(kind, key, params)
+def _kms_key(key: str, params: dict[str, str], field: str) -> str:
+    """An ``aws-kms://`` key: a key ID, key ARN or alias; its region and deletion window."""
+    if not _KMS_KEY.match(key):
+        raise ConfigError(
+            f"{field} must name a KMS key ID, key ARN or alias, like "
+            "aws-kms://alias/box-app?region=eu-west-1",
+            field=field,
+        )
+    region = params.get("region")
+    if region is not None and not _REGION.match(region):
+        raise ConfigError(
+            f"{field} region {region[:40]!r} is not an AWS region name like eu-west-1",
+            field=field,
+        )
+    named = key.split(":")[3] if key.startswith("arn:") else None
+    if region is not None and named is not None and region != named:
+        raise ConfigError(
+            f"{field} region={region} contradicts the key's ARN, which names {named}",
+            field=field,
+        )
+    days = params.get("deletion_days")
+    if days is not None and not (days.isdigit() and 7 <= int(days) <= 30):
+        raise ConfigError(
+            f"{field} deletion_days must be a whole number of days from 7 to 30 "
+            "(KMS's waiting period before a retired key is deleted)",
+            field=field,
+        )
+    return key
+
+
+def _transit_key(key: str, params: dict[str, str], field: str) -> str:
+    """A ``vault-transit://`` key: ``MOUNT/KEY`` plainly; its auth, auth mount and version."""
+    mount, _, name = key.strip("/").rpartition("/")
+    if not mount or not _MOUNT.match(mount) or not _TRANSIT_NAME.match(name):
+        raise ConfigError(
+            f"{field} must name a Transit mount and key, like "
+            "vault-transit://transit/box-app (no '..' or empty segments)",
+            field=field,
+        )
+    if any(seg in (".", "..") for seg in mount.split("/")):
+        raise ConfigError(
+            f"{field} must not hold '.' or '..' path segments; name the Transit mount and "
+            "key plainly, like vault-transit://transit/box-app",
+            field=field,
+        )
+    from box_secrets._vault import AUTH_METHODS, is_plain_mount
+
+    if "auth" in params and params["auth"] not in AUTH_METHODS:
+        raise ConfigError(f"{field} auth must be one of {', '.join(AUTH_METHODS)}", field=field)
+    if "auth_mount" in params and not is_plain_mount(params["auth_mount"]):
+        raise ConfigError(
+            f"{field} auth_mount must be a plain mount path like approle (letters, digits, "
+            "'_', '.', '-'; no '..' or empty segments)",
+            field=field,
+        )
+    version = params.get("version")
+    if version is not None and not (version.isdigit() and 1 <= int(version) <= 10**9):
+        raise ConfigError(f"{field} version must be a positive whole number", field=field)
+    return f"{mount}/{name}"
+
+
+#: Each kind's own checks of its key and parameters; returns the key in stored form.
+_KINDS_CHECK = {"aws-kms": _kms_key, "vault-transit": _transit_key}

@@ -101,6 +101,19 @@ def parse_store_uri(uri: str) -> StoreURI:
             f"(for example {_EXAMPLES})"
         )
     location, _, query = rest.partition("?")
+    params = _params(query, scheme, text)
+    if scheme == "file":
+        return StoreURI("file", _file_path(location, text), params)
+    if not location.startswith("//"):
+        raise StoreURIError(f"store URI {_safe(text)!r} must start with {scheme}://")
+    location = unquote(location[2:])
+    if scheme == "aws-sm":
+        return StoreURI("aws-sm", _secret_id(location, params), params)
+    return StoreURI("vault", _vault_location(location, params), params)
+
+
+def _params(query: str, scheme: str, text: str) -> dict[str, str]:
+    """The query's parameters: each known for ``scheme``, given once, no control characters."""
     try:
         pairs = parse_qsl(query)
     except ValueError:
@@ -117,44 +130,43 @@ def parse_store_uri(uri: str) -> StoreURI:
         if _CONTROL.search(value):
             raise StoreURIError(f"store URI parameter {key!r} holds a control character")
         params[key] = value
-    if scheme == "file":
-        return StoreURI("file", _file_path(location, text), params)
-    if not location.startswith("//"):
-        raise StoreURIError(f"store URI {_safe(text)!r} must start with {scheme}://")
-    location = unquote(location[2:])
-    if scheme == "aws-sm":
-        if not location or location.endswith("/"):
-            raise StoreURIError("aws-sm:// needs a secret name or ARN, like aws-sm://prod/box-app")
-        region = params.get("region")
-        if region is not None and not _REGION.match(region):
-            raise StoreURIError(
-                f"aws-sm region {region[:40]!r} is not an AWS region name like eu-west-1"
-            )
-        from box_secrets._aws import arn_region
+    return params
 
-        named = arn_region(location)
-        if region is not None and named is not None and region != named:
-            raise StoreURIError(
-                f"aws-sm region={region} contradicts the secret's ARN, which names {named}; "
-                "drop region= or correct it"
-            )
-        return StoreURI("aws-sm", location, params)
+
+def _secret_id(location: str, params: dict[str, str]) -> str:
+    """An ``aws-sm://`` secret name or ARN, and a region that agrees with it."""
+    if not location or location.endswith("/"):
+        raise StoreURIError("aws-sm:// needs a secret name or ARN, like aws-sm://prod/box-app")
+    region = params.get("region")
+    if region is not None and not _REGION.match(region):
+        raise StoreURIError(
+            f"aws-sm region {region[:40]!r} is not an AWS region name like eu-west-1"
+        )
+    from box_secrets._aws import arn_region
+
+    named = arn_region(location)
+    if region is not None and named is not None and region != named:
+        raise StoreURIError(
+            f"aws-sm region={region} contradicts the secret's ARN, which names {named}; "
+            "drop region= or correct it"
+        )
+    return location
+
+
+def _vault_location(location: str, params: dict[str, str]) -> str:
+    """A ``vault://`` mount and path, plainly; an auth method it can log in with."""
     mount, _, path = location.strip("/").partition("/")
     if not mount or not path:
         raise StoreURIError("vault:// needs a mount and a path, like vault://secret/box/app")
     _check_vault_segments(f"{mount}/{path}")
-    from box_secrets._vault import is_plain_mount
+    from box_secrets._vault import AUTH_METHODS, is_plain_mount, vault_auth
 
     if "auth_mount" in params and not is_plain_mount(params["auth_mount"]):
         raise StoreURIError(
             "vault auth_mount must be a plain mount path like approle or team/approle "
             "(letters, digits, '_', '.', '-'; no '..' or empty segments)"
         )
-    from box_secrets._vault import vault_auth
-
     auth, role = vault_auth(params)
-    from box_secrets._vault import AUTH_METHODS
-
     if auth not in AUTH_METHODS:
         raise StoreURIError(
             f"vault auth {auth[:20]!r} is not supported; use token, approle, aws, kubernetes or jwt"
@@ -163,7 +175,7 @@ def parse_store_uri(uri: str) -> StoreURI:
         raise StoreURIError(
             f"vault auth={auth} needs role=NAME in the store URI (or BOX_SECRETS_VAULT_ROLE)"
         )
-    return StoreURI("vault", f"{mount}/{path}", params)
+    return f"{mount}/{path}"
 
 
 def _check_vault_segments(location: str) -> None:
