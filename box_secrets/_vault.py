@@ -9,6 +9,7 @@ is built.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from box_secrets._support.optional import require
@@ -144,67 +145,88 @@ def connect(target: Target) -> Any:
         StoreAccessDeniedError: the credentials the method needs are absent.
         hvac.exceptions.VaultError, requests.RequestException: for the caller to word.
     """
-    auth, role, params = target.auth, target.role, target.params
-    client_ = client(target.addr, namespace=target.namespace, ca_cert=target.ca_cert)
-    auth_mount = params.get("auth_mount") or auth
-    if auth == "token":
-        token = os.environ.get("VAULT_TOKEN") or _token_file()
-        if not token:
-            raise StoreAccessDeniedError(
-                "no Vault token: set VAULT_TOKEN, or choose another auth= in the URI"
-            )
-        if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
-            # It goes in a header: requests would refuse it as "invalid header" later.
-            raise InputError(
-                "VAULT_TOKEN (or ~/.vault-token) holds spaces, line breaks or control "
-                "characters; set it to the token alone"
-            )
-        client_.token = token
-    elif auth == "approle":
-        role_id, secret_id = os.environ.get("VAULT_ROLE_ID"), os.environ.get("VAULT_SECRET_ID")
-        if not role_id or not secret_id:
-            raise StoreAccessDeniedError("auth=approle needs VAULT_ROLE_ID and VAULT_SECRET_ID")
-        client_.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=auth_mount)
-    elif auth == "kubernetes":
-        # From the environment only: a URI parameter could send any local file to addr.
-        path = os.environ.get(JWT_PATH_ENV) or K8S_JWT
-        jwt = _read_jwt(path, what="auth=kubernetes cannot read the service account token")
-        client_.auth.kubernetes.login(role=role, jwt=jwt, mount_point=auth_mount)
-    elif auth == "jwt":
-        # A CI runner's or platform's OIDC token: from the environment, never the URI.
-        jwt = os.environ.get(JWT_ENV, "").strip()
-        if not jwt:
-            token_path = os.environ.get(JWT_PATH_ENV)
-            if not token_path:
-                raise StoreAccessDeniedError(
-                    f"auth=jwt needs the token: set {JWT_ENV} to it, or {JWT_PATH_ENV} to the "
-                    "file that holds it"
-                )
-            jwt = _read_jwt(token_path, what="auth=jwt cannot read the token")
-        if not role:
-            raise StoreAccessDeniedError(
-                "auth=jwt needs role=NAME in the URI (or BOX_SECRETS_VAULT_ROLE)"
-            )
-        client_.auth.jwt.jwt_login(role=role, jwt=jwt, path=auth_mount)
-    elif auth == "aws":
-        boto3 = require("boto3")
-        creds = boto3.Session().get_credentials()
-        if creds is None:
-            raise StoreAccessDeniedError("auth=aws found no AWS credentials in this environment")
-        frozen = creds.get_frozen_credentials()
-        client_.auth.aws.iam_login(
-            frozen.access_key,
-            frozen.secret_key,
-            frozen.token,
-            role=role,
-            header_value=params.get("aws_header"),
-            mount_point=auth_mount,
-        )
-    else:  # parsers refuse other names; never fall through to a login nobody chose
+    login = _LOGINS.get(target.auth)
+    if login is None:  # parsers refuse other names; never fall back to a login nobody chose
         raise StoreAccessDeniedError(
-            f"Vault auth {auth[:20]!r} is not supported; use token, approle, aws, kubernetes or jwt"
+            f"Vault auth {target.auth[:20]!r} is not supported; use token, approle, aws, "
+            "kubernetes or jwt"
         )
+    client_ = client(target.addr, namespace=target.namespace, ca_cert=target.ca_cert)
+    login(client_, target.role, target.params.get("auth_mount") or target.auth, target.params)
     return client_
+
+
+def _token_login(client_: Any, role: str | None, mount: str, params: dict[str, str]) -> None:
+    token = os.environ.get("VAULT_TOKEN") or _token_file()
+    if not token:
+        raise StoreAccessDeniedError(
+            "no Vault token: set VAULT_TOKEN, or choose another auth= in the URI"
+        )
+    if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        # It goes in a header: requests would refuse it as "invalid header" later.
+        raise InputError(
+            "VAULT_TOKEN (or ~/.vault-token) holds spaces, line breaks or control "
+            "characters; set it to the token alone"
+        )
+    client_.token = token
+
+
+def _approle_login(client_: Any, role: str | None, mount: str, params: dict[str, str]) -> None:
+    role_id, secret_id = os.environ.get("VAULT_ROLE_ID"), os.environ.get("VAULT_SECRET_ID")
+    if not role_id or not secret_id:
+        raise StoreAccessDeniedError("auth=approle needs VAULT_ROLE_ID and VAULT_SECRET_ID")
+    client_.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=mount)
+
+
+def _kubernetes_login(client_: Any, role: str | None, mount: str, params: dict[str, str]) -> None:
+    # From the environment only: a URI parameter could send any local file to addr.
+    path = os.environ.get(JWT_PATH_ENV) or K8S_JWT
+    jwt = _read_jwt(path, what="auth=kubernetes cannot read the service account token")
+    client_.auth.kubernetes.login(role=role, jwt=jwt, mount_point=mount)
+
+
+def _jwt_login(client_: Any, role: str | None, mount: str, params: dict[str, str]) -> None:
+    # A CI runner's or platform's OIDC token: from the environment, never the URI.
+    jwt = os.environ.get(JWT_ENV, "").strip()
+    if not jwt:
+        token_path = os.environ.get(JWT_PATH_ENV)
+        if not token_path:
+            raise StoreAccessDeniedError(
+                f"auth=jwt needs the token: set {JWT_ENV} to it, or {JWT_PATH_ENV} to the "
+                "file that holds it"
+            )
+        jwt = _read_jwt(token_path, what="auth=jwt cannot read the token")
+    if not role:
+        raise StoreAccessDeniedError(
+            "auth=jwt needs role=NAME in the URI (or BOX_SECRETS_VAULT_ROLE)"
+        )
+    client_.auth.jwt.jwt_login(role=role, jwt=jwt, path=mount)
+
+
+def _aws_login(client_: Any, role: str | None, mount: str, params: dict[str, str]) -> None:
+    boto3 = require("boto3")
+    creds = boto3.Session().get_credentials()
+    if creds is None:
+        raise StoreAccessDeniedError("auth=aws found no AWS credentials in this environment")
+    frozen = creds.get_frozen_credentials()
+    client_.auth.aws.iam_login(
+        frozen.access_key,
+        frozen.secret_key,
+        frozen.token,
+        role=role,
+        header_value=params.get("aws_header"),
+        mount_point=mount,
+    )
+
+
+#: One login per auth method (``AUTH_METHODS``): (client, role, auth mount, URI parameters).
+_LOGINS: dict[str, Callable[[Any, str | None, str, dict[str, str]], None]] = {
+    "token": _token_login,
+    "approle": _approle_login,
+    "kubernetes": _kubernetes_login,
+    "jwt": _jwt_login,
+    "aws": _aws_login,
+}
 
 
 def _read_jwt(path: str, *, what: str) -> str:
