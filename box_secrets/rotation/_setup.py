@@ -35,6 +35,7 @@ def init(
 ) -> Outcome:
     """Adopt a downloaded config (verified with Box first), or stage a first key."""
     _check_ids(client_id, enterprise_id, user_id)
+    home = None
     if signer is not None:
         from box_secrets.rotation._homes import home_for
 
@@ -59,36 +60,11 @@ def init(
             )
         return _init_again(machine, existing, config, client_id, policy)
     if config is not None:
-        if not config.uses_jwt:
-            raise InputError(
-                "the config has no key pair (a Client Credentials app): nothing to rotate"
-            )
-        snap = Snapshot.from_config(config, origin="adopted", at=machine.clock())
-        assert snap.record.active is not None
-        if policy is not None:
-            snap.record.policy = policy
-        machine.verify(snap, snap.record.active)  # invariant 3: only keys Box accepts go active
-        snap.record.active.verified_at = machine.clock()
-        snap.record.log(
-            "initialised",
-            key=snap.record.active,
-            at=machine.clock(),
-            detail="adopted a config downloaded from the Developer Console",
-        )
-        try:
-            machine.store.commit(snap, None)
-        except ConflictError:  # a concurrent init won: answer as a re-run would
-            return _init_again(machine, machine.store.load(), config, None, policy)
-        return Outcome(
-            "initialised",
-            f"{machine.store.uri} now holds key {snap.record.active.key_id} (verified with Box)",
-            snap.record.state,
-        )
+        return _adopt(machine, config, policy)
     if not (client_id and client_secret and (enterprise_id or user_id)):
         raise InputError(
             "init needs --config FILE, or --client-id, --client-secret-env and --enterprise-id"
         )
-
     base: dict[str, Any] = {
         "boxAppSettings": {"clientID": client_id, "clientSecret": client_secret}
     }
@@ -97,11 +73,7 @@ def init(
     if user_id:
         base["userID"] = user_id
     BoxAppConfig.from_dict(base)  # check the fields before generating anything
-    if signer is not None:
-        from box_secrets.rotation._homes import home_for
-
-        home = home_for(signer)
-        assert home is not None
+    if home is not None:
         home.check()  # a key there that could never sign: refused before anything is written
     snap = Snapshot(base, RotationRecord(policy=policy or Policy(), signer=signer), {})
     snap.record.log(
@@ -111,6 +83,33 @@ def init(
         # If another init got there first, fall through to the common path.
         machine.store.commit(snap, None)
     return machine.advance()
+
+
+def _adopt(machine: Machine, config: BoxAppConfig, policy: Policy | None) -> Outcome:
+    """A downloaded config becomes the store's active key, once Box accepts it."""
+    if not config.uses_jwt:
+        raise InputError("the config has no key pair (a Client Credentials app): nothing to rotate")
+    snap = Snapshot.from_config(config, origin="adopted", at=machine.clock())
+    assert snap.record.active is not None
+    if policy is not None:
+        snap.record.policy = policy
+    machine.verify(snap, snap.record.active)  # invariant 3: only keys Box accepts go active
+    snap.record.active.verified_at = machine.clock()
+    snap.record.log(
+        "initialised",
+        key=snap.record.active,
+        at=machine.clock(),
+        detail="adopted a config downloaded from the Developer Console",
+    )
+    try:
+        machine.store.commit(snap, None)
+    except ConflictError:  # a concurrent init won: answer as a re-run would
+        return _init_again(machine, machine.store.load(), config, None, policy)
+    return Outcome(
+        "initialised",
+        f"{machine.store.uri} now holds key {snap.record.active.key_id} (verified with Box)",
+        snap.record.state,
+    )
 
 
 def _init_again(
