@@ -62,26 +62,7 @@ def register(machine: Machine, key_id: str, *, verify: bool = False) -> Outcome:
                     "ID in the Developer Console"
                 )
         if verify:
-            candidate = snap.copy()
-            assert candidate.record.pending is not None
-            candidate.record.pending.key_id = key_id
-            try:
-                machine.verify(candidate, candidate.record.pending)
-            except KeyRejectedError as exc:
-                # The person is at the terminal: no notification, just the answer.
-                staged = machine.back_to_staged(snap, key_id, exc)
-                machine.commit(snap, staged)
-                return Outcome(
-                    "refused",
-                    f"Box refused key ID {key_id} for the pending key (fingerprint "
-                    f"{r.pending.fingerprint[:16]}...); the key is still staged: find the ID "
-                    "Box shows for this key and run register again",
-                    staged.record.state,
-                    waiting=True,
-                )
-            new = transitions.registered(candidate, snap, key_id, machine.clock())
-            machine.commit(snap, new)
-            return machine.promote(new)
+            return _verify_and_promote(machine, snap, key_id)
         if r.pending.key_id == key_id:
             return Outcome(
                 "nothing",
@@ -99,6 +80,32 @@ def register(machine: Machine, key_id: str, *, verify: bool = False) -> Outcome:
         )
 
     return machine.run(step)
+
+
+def _verify_and_promote(machine: Machine, snap: Snapshot, key_id: str) -> Outcome:
+    """``register --verify``: promote the pending key under ``key_id`` if Box accepts it."""
+    pending = snap.record.pending
+    assert pending is not None
+    candidate = snap.copy()
+    assert candidate.record.pending is not None
+    candidate.record.pending.key_id = key_id
+    try:
+        machine.verify(candidate, candidate.record.pending)
+    except KeyRejectedError as exc:
+        # The person is at the terminal: no notification, just the answer.
+        staged = machine.back_to_staged(snap, key_id, exc)
+        machine.commit(snap, staged)
+        return Outcome(
+            "refused",
+            f"Box refused key ID {key_id} for the pending key (fingerprint "
+            f"{pending.fingerprint[:16]}...); the key is still staged: find the ID "
+            "Box shows for this key and run register again",
+            staged.record.state,
+            waiting=True,
+        )
+    new = transitions.registered(candidate, snap, key_id, machine.clock())
+    machine.commit(snap, new)
+    return machine.promote(new)
 
 
 def import_pending(machine: Machine, config: BoxAppConfig) -> Outcome:
