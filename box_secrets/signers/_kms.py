@@ -77,38 +77,7 @@ def _call(
     try:
         return fn(_client(uri, signing=signing))
     except botocore_exc.ClientError as exc:
-        from box_secrets._aws import error_code, kind_of
-
-        code = error_code(exc)
-        kind = kind_of(code)  # the one AWS table; the words here are the signer's
-        if kind == "busy":
-            raise SignerUnavailableError(
-                f"AWS KMS is throttling or failing ({code}) while {doing}; box-secrets retries "
-                "within its deadline; if this persists, cache tokens longer or ask AWS for a "
-                "higher quota"
-            ) from exc
-        if kind == "denied":
-            raise SignerError(
-                f"AWS KMS denied {doing} on key {key}; the caller's role needs the kms:* "
-                "actions listed in `box-secrets help signers` on this key"
-            ) from exc
-        if kind == "not-found":
-            raise _NotFound(
-                f"AWS KMS has no key {key} in this account and region while {doing}; check "
-                "the key ID, region= and the account"
-            ) from exc
-        if kind == "exists":
-            raise _Exists(f"{doing}: it already exists (another run made it meanwhile)") from exc
-        if kind == "disabled":
-            raise SignerError(
-                f"AWS KMS key {key} is disabled or pending deletion ({doing}); a retired key "
-                "cannot sign: read the active key again, or cancel the deletion in KMS"
-            ) from exc
-        if kind == "credentials":
-            raise SignerError(
-                f"AWS refused the credentials while {doing} ({code}); refresh them"
-            ) from exc
-        raise SignerError(f"AWS KMS failed while {doing} ({code or 'unknown error'})") from exc
+        raise _client_error(exc, doing, key) from exc
     except botocore_exc.NoCredentialsError as exc:
         raise SignerError(
             f"no AWS credentials found while {doing}; configure credentials for KMS"
@@ -122,6 +91,40 @@ def _call(
             f"cannot reach AWS KMS while {doing} ({type(exc).__name__}); check the network, "
             "region= and endpoint_url="
         ) from exc
+
+
+def _client_error(exc: Exception, doing: str, key: str) -> SignerError:
+    """AWS's refusal of one KMS call, in the signer's words (the kind from ``_aws.KINDS``)."""
+    from box_secrets._aws import error_code, kind_of
+
+    code = error_code(exc)
+    kind = kind_of(code)  # the one AWS table; the words here are the signer's
+    if kind == "busy":
+        return SignerUnavailableError(
+            f"AWS KMS is throttling or failing ({code}) while {doing}; box-secrets retries "
+            "within its deadline; if this persists, cache tokens longer or ask AWS for a "
+            "higher quota"
+        )
+    if kind == "denied":
+        return SignerError(
+            f"AWS KMS denied {doing} on key {key}; the caller's role needs the kms:* "
+            "actions listed in `box-secrets help signers` on this key"
+        )
+    if kind == "not-found":
+        return _NotFound(
+            f"AWS KMS has no key {key} in this account and region while {doing}; check "
+            "the key ID, region= and the account"
+        )
+    if kind == "exists":
+        return _Exists(f"{doing}: it already exists (another run made it meanwhile)")
+    if kind == "disabled":
+        return SignerError(
+            f"AWS KMS key {key} is disabled or pending deletion ({doing}); a retired key "
+            "cannot sign: read the active key again, or cancel the deletion in KMS"
+        )
+    if kind == "credentials":
+        return SignerError(f"AWS refused the credentials while {doing} ({code}); refresh them")
+    return SignerError(f"AWS KMS failed while {doing} ({code or 'unknown error'})")
 
 
 class _NotFound(SignerError):

@@ -152,24 +152,7 @@ class Snapshot:
         auth = settings.get("appAuth")
         try:
             if raw_record is None:
-                config = BoxAppConfig.from_dict(data, trusted=trusted)
-                record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
-                materials: dict[str, Material] = {}
-                if config.uses_jwt:
-                    when = adopted_at if adopted_at is not None else now()
-                    record.active = KeyInfo.from_config(config, origin="adopted", at=when)
-                    record.active.activated_at = when
-                    materials[record.active.fingerprint] = config.key_material()
-                    record.history.append(
-                        Event(
-                            at=when,
-                            action="adopted",
-                            actor="box-secrets",
-                            key_id=config.public_key_id,
-                            new_fingerprint=config.fingerprint,
-                            detail="a Box config found in the store, taken as the active key",
-                        )
-                    )
+                record, materials = _adopted(data, trusted=trusted, adopted_at=adopted_at)
             else:
                 record = RotationRecord.from_json(raw_record)
                 materials = _materials_in(raw_record, record)
@@ -203,6 +186,31 @@ class Snapshot:
             f"Snapshot(client_id={self.client_id!r}, state={self.record.state!r}, "
             f"revision={self.revision!r})"
         )
+
+
+def _adopted(
+    data: dict[str, Any], *, trusted: bool, adopted_at: float | None
+) -> tuple[RotationRecord, dict[str, Material]]:
+    """A plain Developer Console config found in a store: its key becomes the active one."""
+    config = BoxAppConfig.from_dict(data, trusted=trusted)
+    record = RotationRecord(auth="jwt" if config.uses_jwt else "ccg")
+    materials: dict[str, Material] = {}
+    if config.uses_jwt:
+        when = adopted_at if adopted_at is not None else now()
+        record.active = KeyInfo.from_config(config, origin="adopted", at=when)
+        record.active.activated_at = when
+        materials[record.active.fingerprint] = config.key_material()
+        record.history.append(
+            Event(
+                at=when,
+                action="adopted",
+                actor="box-secrets",
+                key_id=config.public_key_id,
+                new_fingerprint=config.fingerprint,
+                detail="a Box config found in the store, taken as the active key",
+            )
+        )
+    return record, materials
 
 
 def _materials_in(raw_record: dict[str, Any], record: RotationRecord) -> dict[str, Material]:
