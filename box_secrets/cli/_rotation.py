@@ -19,6 +19,7 @@ from box_secrets.cli._group import EXIT_WAITING, cli
 
 if TYPE_CHECKING:
     from box_secrets.rotation import Outcome, RotationEngine
+    from box_secrets.stores._policy import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,20 +130,8 @@ def init_cmd(
           --enterprise-id 123 --store file:box.json --signer vault-transit://transit/box-app
     """
     from box_secrets.stores._config import BoxAppConfig
-    from box_secrets.stores._record import Policy
 
-    policy = None
-    if any(v is not None for v in (key_size, max_age_days, grace_days, renotify_hours)):
-        defaults = Policy()
-        # Policy refuses nan, inf and out-of-range values with one sentence (exit 2).
-        policy = Policy(
-            key_size=int(key_size) if key_size else defaults.key_size,
-            max_age_days=max_age_days if max_age_days is not None else defaults.max_age_days,
-            grace_days=grace_days if grace_days is not None else defaults.grace_days,
-            renotify_hours=renotify_hours
-            if renotify_hours is not None
-            else defaults.renotify_hours,
-        )
+    policy = _policy(key_size, max_age_days, grace_days, renotify_hours)
     engine = _engine(obj, store, notify, as_json=as_json)
     if config_path:
         if client_id or client_secret_env or enterprise_id or user_id or signer:
@@ -166,6 +155,27 @@ def init_cmd(
         signer=signer,
     )
     _finish(outcome, as_json)
+
+
+def _policy(
+    key_size: str | None,
+    max_age_days: float | None,
+    grace_days: float | None,
+    renotify_hours: float | None,
+) -> Policy | None:
+    """The policy the options ask for (None: the default); each value is judged by Policy."""
+    from box_secrets.stores._record import Policy
+
+    if all(v is None for v in (key_size, max_age_days, grace_days, renotify_hours)):
+        return None
+    defaults = Policy()
+    # Policy refuses nan, inf and out-of-range values with one sentence (exit 2).
+    return Policy(
+        key_size=int(key_size) if key_size else defaults.key_size,
+        max_age_days=max_age_days if max_age_days is not None else defaults.max_age_days,
+        grace_days=grace_days if grace_days is not None else defaults.grace_days,
+        renotify_hours=renotify_hours if renotify_hours is not None else defaults.renotify_hours,
+    )
 
 
 @cli.command("status")

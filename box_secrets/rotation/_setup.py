@@ -14,6 +14,7 @@ from box_secrets.stores._document import Snapshot
 from box_secrets.stores._record import Policy, RotationRecord
 
 if TYPE_CHECKING:
+    from box_secrets.rotation._homes import KeyHome
     from box_secrets.rotation._machine import Machine
 
 __all__ = ["init"]
@@ -35,18 +36,8 @@ def init(
 ) -> Outcome:
     """Adopt a downloaded config (verified with Box first), or stage a first key."""
     _check_ids(client_id, enterprise_id, user_id)
-    home = None
-    if signer is not None:
-        from box_secrets.rotation._homes import home_for
-
-        home = home_for(signer)  # refuse a malformed signer before anything is read
-        assert home is not None
-        signer = str(home.uri)
-        if config is not None:
-            raise InputError(
-                "give --config or --signer, not both: a downloaded config holds a private key "
-                "that already left its signer"
-            )
+    home = _home(signer, config)
+    signer = str(home.uri) if home is not None else None
     try:
         existing = machine.store.load()
     except StoreNotFoundError:
@@ -83,6 +74,22 @@ def init(
         # If another init got there first, fall through to the common path.
         machine.store.commit(snap, None)
     return machine.advance()
+
+
+def _home(signer: str | None, config: BoxAppConfig | None) -> KeyHome | None:
+    """The home ``--signer`` names, checked before anything is read (None: keys kept here)."""
+    if signer is None:
+        return None
+    from box_secrets.rotation._homes import home_for
+
+    home = home_for(signer)  # refuse a malformed signer before anything is read
+    assert home is not None
+    if config is not None:
+        raise InputError(
+            "give --config or --signer, not both: a downloaded config holds a private key "
+            "that already left its signer"
+        )
+    return home
 
 
 def _adopt(machine: Machine, config: BoxAppConfig, policy: Policy | None) -> Outcome:
