@@ -170,34 +170,13 @@ class VaultEmulatorState:
     # -- /v1 -----------------------------------------------------------------------------
 
     def _v1(self, req: Request, path: str) -> Response:
+        """``/v1/<path>``: status routes, logins, then token routes, then the mounts."""
         method = req.method
         if req.query and "list=true" in req.query and method == "GET":
             method = "LIST"
-        if path == "sys/health":
-            status = 503 if self.sealed else 200
-            return _json(
-                status,
-                {
-                    "initialized": True,
-                    "sealed": self.sealed,
-                    "standby": False,
-                    "version": "1.17.0-emulator",
-                    "server_time_utc": int(time.time()),
-                },
-            )
-        if path == "sys/seal-status":
-            return _json(
-                200,
-                {
-                    "type": "shamir",
-                    "initialized": True,
-                    "sealed": self.sealed,
-                    "t": 1,
-                    "n": 1,
-                    "progress": 0,
-                    "version": "1.17.0-emulator",
-                },
-            )
+        answer = self._status(path)
+        if answer is not None:
+            return answer
         if self.sealed:
             return _errors(503, "Vault is sealed")
         if path.startswith("auth/") and path.endswith("/login") and method in ("POST", "PUT"):
@@ -222,6 +201,38 @@ class VaultEmulatorState:
             token.allows(path, cap) for cap in _CAPABILITIES.get(method, ())
         ):
             return _errors(403, "1 error occurred:\n\t* permission denied\n\n")
+        return self._mounted(req, path, method, token)
+
+    def _status(self, path: str) -> Response | None:
+        """``sys/health`` and ``sys/seal-status``: answered without a token, sealed or not."""
+        if path == "sys/health":
+            return _json(
+                503 if self.sealed else 200,
+                {
+                    "initialized": True,
+                    "sealed": self.sealed,
+                    "standby": False,
+                    "version": "1.17.0-emulator",
+                    "server_time_utc": int(time.time()),
+                },
+            )
+        if path == "sys/seal-status":
+            return _json(
+                200,
+                {
+                    "type": "shamir",
+                    "initialized": True,
+                    "sealed": self.sealed,
+                    "t": 1,
+                    "n": 1,
+                    "progress": 0,
+                    "version": "1.17.0-emulator",
+                },
+            )
+        return None
+
+    def _mounted(self, req: Request, path: str, method: str, token: _Token) -> Response:
+        """What a token may reach: sys mount reads, then the Transit and KV mounts."""
         if path.startswith("sys/internal/ui/mounts/"):
             return self._ui_mount(path[len("sys/internal/ui/mounts/") :])
         if path.startswith("sys/mounts/") and method == "GET":
