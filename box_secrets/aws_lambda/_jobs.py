@@ -6,7 +6,8 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from box_secrets.aws_lambda import _log
+from box_secrets.aws_lambda._log import emit as log_line
+from box_secrets.aws_lambda._log import metrics as log_metrics
 from box_secrets.errors import BoxSecretsError, PersonNeededError
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ class JsonLineNotifier:
     """Tells a person through CloudWatch Logs: one JSON line per notice (the default here)."""
 
     def send(self, notification: Notification) -> None:
-        _log.emit("WARNING", event="notification", notice=notification.to_json())
+        log_line("WARNING", event="notification", notice=notification.to_json())
 
 
 def _notifier() -> Notifier:
@@ -98,7 +99,7 @@ def run_job(event: JobEvent, request_id: str | None) -> dict[str, Any]:
         level = "INFO" if result["ok"] else "ERROR"
         if result.get("person_needed") and result["ok"] is not True:
             level = "WARNING"
-        _log.emit(
+        log_line(
             level,
             request_id=request_id,
             step=event.action,
@@ -112,7 +113,7 @@ def run_job(event: JobEvent, request_id: str | None) -> dict[str, Any]:
             message=result.get("message") or result.get("error") or "",
         )
         status = result.get("status") or result
-        _log.metrics(
+        log_metrics(
             uri,
             person_needed=bool(status.get("person_needed")),
             key_age_days=status.get("key_age_days"),

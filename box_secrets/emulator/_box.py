@@ -21,18 +21,22 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from typing import Any
 from urllib.parse import parse_qsl
 
-from box_secrets.emulator import _box_oauth
 from box_secrets.emulator._box_console import handle_console
 from box_secrets.emulator._box_model import (
     E_CLIENT,
     E_GRANT_TYPE,
     _api_error,
+    _App,
     _Fault,
     _oauth_error,
+    _Token,
     console_error,
 )
+from box_secrets.emulator._box_oauth import live as live_token
+from box_secrets.emulator._box_oauth import token as token_route
 from box_secrets.emulator._box_state import BoxState
 from box_secrets.emulator._httpd import EmulatorServer, Request, Response, ServedEmulator
 from box_secrets.stores._config import BoxAppConfig
@@ -113,7 +117,7 @@ class BoxEmulatorState(BoxState):
         if req.path == "/oauth2/token":
             if req.method != "POST":
                 return _api_error(405, "method_not_allowed", "Method Not Allowed")
-            return _box_oauth.token(self, self._form(req))
+            return token_route(self, self._form(req))
         if req.path == "/oauth2/revoke":
             if req.method != "POST":
                 return _api_error(405, "method_not_allowed", "Method Not Allowed")
@@ -154,7 +158,7 @@ class BoxEmulatorState(BoxState):
         auth = req.headers.get("authorization", "")
         value = auth[7:] if auth.lower().startswith("bearer ") else ""
         with self.lock:
-            tok = _box_oauth.live(self, value)
+            tok = live_token(self, value)
             if tok is None:
                 return Response(
                     401,
@@ -179,61 +183,66 @@ class BoxEmulatorState(BoxState):
                     },
                 )
             app = self.apps[tok.client_id]
-            acting = req.headers.get("as-user", "").strip()
-            if acting:
-                # https://developer.box.com/guides/authentication/jwt/as-user/: the app must
-                # have "Make API calls using the as-user header" enabled, the caller must be
-                # the service account (an admin), and the user must be of its enterprise.
-                allowed = app.act_as_users and tok.user_id == app.service_account
-                if not allowed or acting not in app.users:
-                    return Response.json(
-                        403,
-                        {
-                            "type": "error",
-                            "status": 403,
-                            "code": "access_denied_insufficient_permissions",
-                            "message": "Access denied - insufficient permission",
-                        },
-                    )
-                user_id = acting
-            else:
-                user_id = tok.user_id
-            if user_id == app.service_account:
-                name = app.name
-                login = (
-                    f"AutomationUser_{app.service_account[-6:]}_{app.client_id[:10]}"
-                    "@boxdevedition.com"
+            user_id = self._acting_user(app, tok, req.headers.get("as-user", "").strip())
+            if user_id is None:
+                return Response.json(
+                    403,
+                    {
+                        "type": "error",
+                        "status": 403,
+                        "code": "access_denied_insufficient_permissions",
+                        "message": "Access denied - insufficient permission",
+                    },
                 )
-            else:
-                name = self.users.get(user_id, (app.client_id, "App User"))[1]
-                login = f"AppUser_{user_id[-6:]}_{app.client_id[:10]}@boxdevedition.com"
+            return Response.json(200, self._user(app, user_id))
+
+    @staticmethod
+    def _acting_user(app: _App, tok: _Token, acting: str) -> str | None:
+        """The user a call acts as: the token's, or ``As-User``'s if allowed (None: refused).
+
+        https://developer.box.com/guides/authentication/jwt/as-user/: the app must have
+        "Make API calls using the as-user header" enabled, the caller must be the
+        service account (an admin), and the user must be of its enterprise.
+        """
+        if not acting:
+            return tok.user_id
+        allowed = app.act_as_users and tok.user_id == app.service_account
+        return acting if allowed and acting in app.users else None
+
+    def _user(self, app: _App, user_id: str) -> dict[str, Any]:
+        """``/2.0/users/me``'s user object, as Box's reference documents its fields."""
+        if user_id == app.service_account:
+            name = app.name
+            login = (
+                f"AutomationUser_{app.service_account[-6:]}_{app.client_id[:10]}@boxdevedition.com"
+            )
+        else:
+            name = self.users.get(user_id, (app.client_id, "App User"))[1]
+            login = f"AppUser_{user_id[-6:]}_{app.client_id[:10]}@boxdevedition.com"
         created = time.strftime("%Y-%m-%dT%H:%M:%S-00:00", time.gmtime(self.clock()))
-        return Response.json(
-            200,
-            {
-                "type": "user",
-                "id": user_id,
-                "name": name,
-                "login": login,
-                "created_at": created,
-                "modified_at": created,
-                "language": "en",
-                "timezone": "UTC",
-                "space_amount": 10737418240,
-                "space_used": 0,
-                "max_upload_size": 2147483648,
-                "status": "active",
-                "job_title": "",
-                "phone": "",
-                "address": "",
-                "avatar_url": "",
-                "enterprise": {
-                    "type": "enterprise",
-                    "id": app.enterprise_id,
-                    "name": "Emulated Enterprise",
-                },
+        return {
+            "type": "user",
+            "id": user_id,
+            "name": name,
+            "login": login,
+            "created_at": created,
+            "modified_at": created,
+            "language": "en",
+            "timezone": "UTC",
+            "space_amount": 10737418240,
+            "space_used": 0,
+            "max_upload_size": 2147483648,
+            "status": "active",
+            "job_title": "",
+            "phone": "",
+            "address": "",
+            "avatar_url": "",
+            "enterprise": {
+                "type": "enterprise",
+                "id": app.enterprise_id,
+                "name": "Emulated Enterprise",
             },
-        )
+        }
 
     # -- /_console ------------------------------------------------------------------------
 

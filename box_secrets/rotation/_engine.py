@@ -32,10 +32,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from box_secrets.rotation import _person, _setup, _steps
 from box_secrets.rotation._machine import Machine
 from box_secrets.rotation._notify import Notifier
 from box_secrets.rotation._outcome import Outcome
+from box_secrets.rotation._person import abandon as _abandon
+from box_secrets.rotation._person import import_pending as _import_pending
+from box_secrets.rotation._person import register as _register
+from box_secrets.rotation._person import retire as _retire
+from box_secrets.rotation._setup import init as _init
+from box_secrets.rotation._steps import promote as _promote
+from box_secrets.rotation._steps import remind as _remind
+from box_secrets.rotation._steps import stage as _stage
+from box_secrets.rotation._steps import verify_pending as _verify_pending
 from box_secrets.rotation._views import StatusView, status_view
 from box_secrets.rotation._words import Words
 from box_secrets.signers._keys import GeneratedKey, generate_key
@@ -129,7 +137,7 @@ class RotationEngine:
             BoxUnavailableError, StoreError, NotifyError: as for :meth:`advance`.
         """
 
-        return _setup.init(
+        return _init(
             self.machine,
             config=config,
             client_id=client_id,
@@ -143,22 +151,22 @@ class RotationEngine:
     def stage(self, *, ref: str | None = None, notify: bool = True) -> Outcome:
         """Stage a new key unless one is pending (see :func:`._steps.stage`)."""
 
-        return _steps.stage(self.machine, ref=ref, notify=notify)
+        return _stage(self.machine, ref=ref, notify=notify)
 
     def remind(self, *, retire_refused: bool = False) -> Outcome:
         """Ask a person to act if one must and the interval has passed (see ``_steps.remind``)."""
 
-        return _steps.remind(self.machine, retire_refused=retire_refused)
+        return _remind(self.machine, retire_refused=retire_refused)
 
     def verify_pending(self) -> Outcome:
         """Ask Box whether the pending key works, changing nothing."""
 
-        return _steps.verify_pending(self.machine)
+        return _verify_pending(self.machine)
 
     def promote(self) -> Outcome:
         """Verify the pending key with Box and make it the active key (idempotent)."""
 
-        return _steps.promote(self.machine)
+        return _promote(self.machine)
 
     def register(self, key_id: str, *, verify: bool = False) -> Outcome:
         """Record the key ID Box showed for the pending key (``verify``: check, promote now).
@@ -169,7 +177,7 @@ class RotationEngine:
             BoxUnavailableError, StoreError, NotifyError: as for :meth:`advance`.
         """
 
-        return _person.register(self.machine, key_id, verify=verify)
+        return _register(self.machine, key_id, verify=verify)
 
     def import_pending(self, config: BoxAppConfig) -> Outcome:
         """Bring in a key pair Box generated (a new config download) as the registered key.
@@ -179,12 +187,12 @@ class RotationEngine:
             InvalidTransitionError: another key is pending, or the previous key is still held.
         """
 
-        return _person.import_pending(self.machine, config)
+        return _import_pending(self.machine, config)
 
     def abandon(self) -> Outcome:
         """Destroy the pending key without it ever becoming active."""
 
-        return _person.abandon(self.machine)
+        return _abandon(self.machine)
 
     def retire(self, *, force: bool = False) -> Outcome:
         """Retire the previous key once Box refuses it, or (``force``) after the grace period.
@@ -194,7 +202,7 @@ class RotationEngine:
             BoxUnavailableError, StoreError: as for :meth:`advance`.
         """
 
-        return _person.retire(self.machine, force=force)
+        return _retire(self.machine, force=force)
 
     def advance(self, *, force: bool = False) -> Outcome:
         """Do the next safe thing (idempotent): what ``box-secrets rotate`` runs.

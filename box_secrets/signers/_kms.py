@@ -36,8 +36,7 @@ DEFAULT_DELETION_DAYS = 30
 
 
 def _client(uri: SignerURI, *, signing: bool) -> Any:
-    from box_secrets import _aws
-    from box_secrets._aws import region_for
+    from box_secrets._aws import client, region_for
     from box_secrets._urls import trusted_endpoint, trusted_setting
 
     # Only an endpoint this process is configured for (or a loopback one, for moto):
@@ -47,7 +46,7 @@ def _client(uri: SignerURI, *, signing: bool) -> Any:
         env=("AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"),
         what="the aws-kms endpoint_url",
     )
-    return _aws.client(
+    return client(
         "kms",
         region=region_for(uri.key, uri.params.get("region")),
         endpoint_url=endpoint,

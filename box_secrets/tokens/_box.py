@@ -19,9 +19,18 @@ from box_secrets._support import retry as _retry
 from box_secrets.errors import ConfigError, SignerUnavailableError
 from box_secrets.signers import Signer, signer_for
 from box_secrets.stores._config import BoxAppConfig
-from box_secrets.tokens import _oauth
 from box_secrets.tokens._assertion import build_assertion, new_jti
-from box_secrets.tokens._oauth import ACCESS_TOKEN_TYPE, ASSERTION_TTL, EXCHANGE_GRANT, JWT_GRANT
+from box_secrets.tokens._oauth import (
+    ACCESS_TOKEN_TYPE,
+    ASSERTION_TTL,
+    EXCHANGE_GRANT,
+    JWT_GRANT,
+    auth_error,
+    error_body,
+    parse_token,
+    refusal,
+    server_time,
+)
 from box_secrets.tokens._sources import KeySource
 from box_secrets.tokens._token import AccessToken
 
@@ -138,11 +147,11 @@ class BoxEndpoint:
             build = functools.partial(self.grant_fields, config, stype, sid, deadline_at)
             resp = self.send(url, build, deadline_at, "token")
             if resp.status == 200:
-                tok = _oauth.parse_token(resp)
+                tok = parse_token(resp)
                 log.info("minted a token for %s %s (expires in %d s)", stype, sid, tok.expires_in)
                 return tok
-            body = _oauth.error_body(resp)
-            kind = _oauth.refusal(body.get("error", ""), body.get("error_description", ""))
+            body = error_body(resp)
+            kind = refusal(body.get("error", ""), body.get("error_description", ""))
             if kind == "exp" and kind not in retried:
                 retried.add(kind)
                 self.learn_skew(resp)
@@ -169,7 +178,7 @@ class BoxEndpoint:
                     )
                     config = fresh
                     continue
-            raise _oauth.auth_error(resp, "minting a token", self.key_id(config))
+            raise auth_error(resp, "minting a token", self.key_id(config))
 
     def exchange(
         self,
@@ -191,8 +200,8 @@ class BoxEndpoint:
             fields["box_shared_link"] = shared_link
         resp = self.send(f"{self.base_url}/oauth2/token", lambda: fields, deadline_at, "downscope")
         if resp.status != 200:
-            raise _oauth.auth_error(resp, "downscoping the token")
-        return _oauth.parse_token(resp)
+            raise auth_error(resp, "downscoping the token")
+        return parse_token(resp)
 
     def send(self, url: str, build: Any, deadline_at: float, what: str) -> HttpResponse:
         http = self._http
@@ -203,7 +212,7 @@ class BoxEndpoint:
         return self.retry.send(http, url, build, deadline_at, what)
 
     def learn_skew(self, resp: HttpResponse) -> None:
-        server = _oauth.server_time(resp)
+        server = server_time(resp)
         if server is None:
             return
         self._skew = server - time.time()

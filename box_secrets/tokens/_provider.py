@@ -19,10 +19,10 @@ from box_secrets.errors import (
 )
 from box_secrets.signers import ALGORITHMS, Signer
 from box_secrets.stores._config import BoxAppConfig
-from box_secrets.tokens import _oauth
 from box_secrets.tokens._box import BoxEndpoint
 from box_secrets.tokens._oauth import (
     DEFAULT_BASE_URL,
+    auth_error,
 )
 from box_secrets.tokens._sources import KeySource, as_source
 from box_secrets.tokens._token import AccessToken
@@ -249,7 +249,7 @@ class TokenProvider:
             f"{self.base_url}/oauth2/revoke", lambda: fields, self._deadline_at(), "revoke"
         )
         if resp.status != 200:
-            raise _oauth.auth_error(resp, "revoking the token")
+            raise auth_error(resp, "revoking the token")
 
     def _forget(self, value: str) -> None:
         with self._slots_lock:
