@@ -78,15 +78,16 @@ def _rotate(event: RotationEvent, request_id: str | None) -> dict[str, Any]:
     from box_secrets.aws_lambda._jobs import engine_for
     from box_secrets.aws_lambda._protocol import run_step
     from box_secrets.stores import open_store
+    from box_secrets.stores._uri import secret_uri
 
     started = time.monotonic()
     line: dict[str, Any] = {"request_id": request_id, "secret": event.secret_id, "step": event.step}
     engine: Any = None
     try:
-        if any(c in event.secret_id for c in "?#"):
-            raise InputError("SecretId must be a secret name or ARN, without ? or #")
-        store = cast("SecretsManagerStore", open_store(f"aws-sm://{event.secret_id}"))
-        store.rotation_token = event.rotation_token
+        store = cast(
+            "SecretsManagerStore",
+            open_store(secret_uri(event.secret_id), rotation_token=event.rotation_token),
+        )
         engine = engine_for(store)
         outcome = run_step(event, store, engine)
     except PersonNeededError as exc:

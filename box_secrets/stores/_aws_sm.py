@@ -84,14 +84,16 @@ class SecretsManagerStore(SecretsManagerAPI, Store):
         "secretsmanager:VersionStage condition, until Secrets Manager deletes them"
     )
 
-    def __init__(self, uri: StoreURI, *, client: Any = None) -> None:
+    def __init__(
+        self, uri: StoreURI, *, client: Any = None, rotation_token: str | None = None
+    ) -> None:
         super().__init__(str(uri))
         self.secret_id = uri.location
         self.params = uri.params
         self._client = client
         # The RotationToken of the rotation event being served: passed on to
         # PutSecretValue (cross-account rotation), never logged or stored.
-        self.rotation_token: str | None = None
+        self.rotation_token = rotation_token
         # Versions are immutable (AWS: "PutSecretValue ... creates a new version"),
         # so a version read once is never read again by this store object.
         self._versions: dict[str, tuple[dict[str, Any], str, float | None]] = {}

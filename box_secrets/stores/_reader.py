@@ -15,6 +15,7 @@ from typing import Any
 from box_secrets._support.caches import cache_reset
 from box_secrets.stores._base import Store, config_from_store_data
 from box_secrets.stores._config import BoxAppConfig
+from box_secrets.stores._uri import StoreURI, parse_store_uri
 
 __all__ = ["DEFAULT_TTL", "TTL_ENV", "StoreSource", "clear_cache"]
 
@@ -66,12 +67,13 @@ def _ttl_from_env() -> float:
     return value
 
 
-def _store(uri: str) -> Store:
+def _store(parsed: StoreURI) -> Store:
+    uri = str(parsed)
     store = _stores.get(uri)
     if store is None:
         from box_secrets.stores._open import open_store
 
-        store = open_store(uri)
+        store = open_store(parsed)
         with _lock:
             store = _stores.setdefault(uri, store)
     return store
@@ -85,14 +87,13 @@ class StoreSource:
     boto3, are then opened only for a forced refresh.
     """
 
-    def __init__(self, uri: str, *, ttl: float | None = None) -> None:
+    def __init__(self, uri: str | StoreURI, *, ttl: float | None = None) -> None:
         from box_secrets.stores._sm_extension import extension_reader
-        from box_secrets.stores._uri import parse_store_uri
 
-        parsed = parse_store_uri(uri)
-        self.uri = str(parsed)
-        self._extension = extension_reader(parsed)
-        self._store: Store | None = None if self._extension else _store(self.uri)
+        self.parsed = uri if isinstance(uri, StoreURI) else parse_store_uri(uri)
+        self.uri = str(self.parsed)
+        self._extension = extension_reader(self.parsed)
+        self._store: Store | None = None if self._extension else _store(self.parsed)
         self.ttl = _ttl_from_env() if ttl is None else ttl
         self._fetch_lock = threading.Lock()
 
@@ -103,7 +104,7 @@ class StoreSource:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = _store(self.uri)
+            self._store = _store(self.parsed)
         return self._store
 
     def _read(self, force_refresh: bool) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import re
 
 from box_secrets.errors import StoreURIError
 
-__all__ = ["StoreURI", "parse_store_uri"]
+__all__ = ["StoreURI", "parse_store_uri", "secret_uri"]
 
 _PARAMS = {
     "file": {"keep", "strict"},
@@ -110,6 +110,28 @@ def parse_store_uri(uri: str) -> StoreURI:
     if scheme == "aws-sm":
         return StoreURI("aws-sm", _secret_id(location, params), params)
     return StoreURI("vault", _vault_location(location, params), params)
+
+
+def is_store_uri(text: str) -> bool:
+    """True when ``text`` is meant as a store URI (``file:...`` or ``SCHEME://...``), not a
+    config file path: the one place that tells them apart. :func:`parse_store_uri` then
+    judges it (an unknown scheme gets a sentence naming the known ones).
+    """
+    return "://" in text or text.lower().startswith("file:")
+
+
+def secret_uri(secret_id: str) -> StoreURI:
+    """The store URI of a Secrets Manager secret named by its ID (a rotation event's
+    ``SecretId``), checked as a parsed ``aws-sm://`` location is: no parameters at all.
+
+    Raises:
+        StoreURIError: the ID is empty, ends in '/', or holds '?', '#' or a control character.
+    """
+    if not isinstance(secret_id, str) or any(c in secret_id for c in "?#"):
+        raise StoreURIError("SecretId must be a secret name or ARN, without ? or #")
+    if _CONTROL.search(secret_id) or not _encodable(secret_id):
+        raise StoreURIError("SecretId holds a control character or invalid text")
+    return StoreURI("aws-sm", _secret_id(secret_id.strip(), {}), {})
 
 
 def _params(query: str, scheme: str, text: str) -> dict[str, str]:

@@ -132,7 +132,9 @@ def as_source(source: KeySource | BoxAppConfig | str | os.PathLike[str]) -> KeyS
         return StaticSource(source)
     if isinstance(source, str | os.PathLike):
         text = os.fspath(source)
-        if "://" in text or text.startswith("file:"):
+        from box_secrets.stores._uri import is_store_uri
+
+        if is_store_uri(text):
             from box_secrets.stores._reader import StoreSource
 
             return StoreSource(text)
