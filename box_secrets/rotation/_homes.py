@@ -44,7 +44,7 @@ class KeyHome(Protocol):
         """
 
 
-def home_for(uri: str | None) -> KeyHome | None:
+def home_for(uri: str | SignerURI | None) -> KeyHome | None:
     """The home a signer URI names, or None for keys generated in this process.
 
     Raises:
@@ -52,9 +52,10 @@ def home_for(uri: str | None) -> KeyHome | None:
     """
     if uri is None:
         return None
-    from box_secrets.signers._uri import parse_signer_uri
+    from box_secrets.signers._uri import as_signer_uri
 
-    kind = parse_signer_uri(uri, field="the signer").kind
+    uri = as_signer_uri(uri, field="the signer")  # parsed once; the home takes it as it is
+    kind = uri.kind
     if kind == "aws-kms":
         from box_secrets.rotation._kms_home import KmsHome
 

@@ -18,7 +18,7 @@ from box_secrets.signers._kms import (
     _NotFound,
 )
 from box_secrets.signers._material import NewKey, RemoteKey, pem_fingerprint
-from box_secrets.signers._uri import parse_signer_uri
+from box_secrets.signers._uri import SignerURI, as_signer_uri, parse_signer_uri
 
 if TYPE_CHECKING:
     from box_secrets.stores._document import Snapshot
@@ -39,8 +39,8 @@ class KmsHome:
 
     kind = "aws-kms"
 
-    def __init__(self, uri: str) -> None:
-        self.uri = parse_signer_uri(uri, field="the signer")
+    def __init__(self, uri: str | SignerURI) -> None:
+        self.uri = as_signer_uri(uri, field="the signer")
         if not self.uri.is_alias:
             raise ConfigError(
                 "a rotated KMS signer must name an alias, like aws-kms://alias/box-app?region=..."

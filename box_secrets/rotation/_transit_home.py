@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from box_secrets.errors import ConfigError, SignerError
 from box_secrets.signers._material import NewKey, RemoteKey, pem_fingerprint
 from box_secrets.signers._transit import BITS, TYPES, _configure, _Vault
-from box_secrets.signers._uri import parse_signer_uri
+from box_secrets.signers._uri import SignerURI, as_signer_uri, parse_signer_uri
 
 if TYPE_CHECKING:
     from box_secrets.stores._document import Snapshot
@@ -22,8 +22,8 @@ class TransitHome:
 
     kind = "vault-transit"
 
-    def __init__(self, uri: str) -> None:
-        parsed = parse_signer_uri(uri, field="the signer")
+    def __init__(self, uri: str | SignerURI) -> None:
+        parsed = as_signer_uri(uri, field="the signer")
         if parsed.version is not None:
             raise ConfigError(
                 "a rotated Transit signer names the key, not a version: drop version= from it",

@@ -86,14 +86,14 @@ def _kms(material: Material, key_id: str) -> Signer:
     from box_secrets.signers._kms import KmsSigner
 
     assert isinstance(material, RemoteKey)
-    return KmsSigner(material.uri, key_id)
+    return KmsSigner(material.parsed, key_id)
 
 
 def _transit(material: Material, key_id: str) -> Signer:
     from box_secrets.signers._transit import TransitSigner
 
     assert isinstance(material, RemoteKey)
-    return TransitSigner(material.uri, key_id)
+    return TransitSigner(material.parsed, key_id)
 
 
 def _pem(material: Material, key_id: str) -> Signer:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from box_secrets.errors import ConfigError, SignerError, SignerUnavailableError
-from box_secrets.signers._uri import SignerURI, parse_signer_uri
+from box_secrets.signers._uri import SignerURI, as_signer_uri
 
 __all__ = ["KmsSigner"]
 
@@ -145,8 +145,8 @@ class KmsSigner:
 
     __slots__ = ("_kid", "_uri")
 
-    def __init__(self, uri: str, key_id: str) -> None:
-        self._uri = parse_signer_uri(uri)
+    def __init__(self, uri: str | SignerURI, key_id: str) -> None:
+        self._uri = as_signer_uri(uri)
         if self._uri.kind != "aws-kms":
             raise ConfigError("KmsSigner needs an aws-kms:// signer URI")
         self._kid = key_id

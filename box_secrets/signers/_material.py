@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+    from box_secrets.signers._uri import SignerURI
+
 __all__ = [
     "KeyMaterial",
     "Material",
@@ -79,14 +81,15 @@ class RemoteKey:
     version, plus how to reach it. The private key never leaves its home.
     """
 
-    __slots__ = ("kind", "uri")
+    __slots__ = ("kind", "parsed", "uri")
 
-    def __init__(self, uri: str) -> None:
-        from box_secrets.signers._uri import parse_signer_uri
+    def __init__(self, uri: str | SignerURI) -> None:
+        from box_secrets.signers._uri import as_signer_uri
 
-        parsed = parse_signer_uri(uri, field="boxAppSettings.appAuth.signer")
-        self.kind = parsed.kind
-        self.uri = str(parsed)
+        #: Parsed once, here; signers and homes take it as it is.
+        self.parsed = as_signer_uri(uri, field="boxAppSettings.appAuth.signer")
+        self.kind = self.parsed.kind
+        self.uri = str(self.parsed)
 
     def auth_fields(self) -> dict[str, str]:
         """The ``appAuth`` field that names this key in a Box config."""

@@ -28,7 +28,7 @@ from box_secrets.errors import (
     SignerUnavailableError,
     StoreError,
 )
-from box_secrets.signers._uri import SignerURI, parse_signer_uri
+from box_secrets.signers._uri import SignerURI, as_signer_uri
 
 __all__ = ["TransitSigner"]
 
@@ -191,8 +191,8 @@ class TransitSigner:
 
     __slots__ = ("_kid", "_vault", "_version")
 
-    def __init__(self, uri: str, key_id: str) -> None:
-        parsed = parse_signer_uri(uri)
+    def __init__(self, uri: str | SignerURI, key_id: str) -> None:
+        parsed = as_signer_uri(uri)
         if parsed.kind != "vault-transit":
             raise ConfigError("TransitSigner needs a vault-transit:// signer URI")
         self._vault = _Vault(parsed)

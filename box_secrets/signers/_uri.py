@@ -21,7 +21,7 @@ import re
 
 from box_secrets.errors import ConfigError
 
-__all__ = ["KINDS", "SignerURI", "parse_signer_uri"]
+__all__ = ["KINDS", "SignerURI", "as_signer_uri", "parse_signer_uri"]
 
 #: Signer kinds and the query parameters each accepts.
 KINDS: dict[str, frozenset[str]] = {
@@ -97,6 +97,11 @@ class SignerURI:
 
     def __repr__(self) -> str:
         return f"SignerURI({str(self)!r})"
+
+
+def as_signer_uri(uri: SignerURI | str, *, field: str = "signer") -> SignerURI:
+    """``uri`` parsed (once: a :class:`SignerURI` is used as it is)."""
+    return uri if isinstance(uri, SignerURI) else parse_signer_uri(uri, field=field)
 
 
 def parse_signer_uri(uri: object, *, field: str = "signer") -> SignerURI:
