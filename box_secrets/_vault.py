@@ -25,7 +25,17 @@ from box_secrets.errors import (
 #: What an error means, whatever Vault's status said it with.
 Kind = Literal["denied", "credentials", "invalid", "conflict", "not-found", "busy", "sealed"]
 
-__all__ = ["KINDS", "Kind", "Target", "client", "connect", "error_class", "kind_of", "vault_auth"]
+__all__ = [
+    "KINDS",
+    "Kind",
+    "Target",
+    "ca_bundle",
+    "client",
+    "connect",
+    "error_class",
+    "kind_of",
+    "vault_auth",
+]
 
 K8S_JWT = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #: Where auth=kubernetes (and auth=jwt) read their token, if not at K8S_JWT or in JWT_ENV.
@@ -111,6 +121,21 @@ def vault_auth(params: dict[str, str], *, stored: bool = False) -> tuple[str, st
         in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
         auth = "aws" if in_lambda and not os.environ.get("VAULT_TOKEN") else "token"
     return auth, params.get("role") or os.environ.get("BOX_SECRETS_VAULT_ROLE") or None
+
+
+def ca_bundle(path: str | None) -> str | None:
+    """The PEM bundle that verifies Vault's TLS certificate, checked to be a file (None: the
+    system's trust store).
+
+    Raises:
+        InputError: the path is not a readable file.
+    """
+    if path is not None and not os.path.isfile(path):
+        raise InputError(
+            f"the Vault CA certificate {path[:200]!r} is not a readable file; give the "
+            "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
+        )
+    return path
 
 
 def error_class(exc: Exception) -> type[StoreError]:

@@ -45,7 +45,7 @@ class _Vault:
 
     def __init__(self, uri: SignerURI) -> None:
         from box_secrets._urls import check_url, trusted_endpoint, trusted_setting
-        from box_secrets._vault import vault_auth
+        from box_secrets._vault import ca_bundle, vault_auth
 
         self.uri = uri
         # The token travels in every request: only to the Vault this process is
@@ -60,14 +60,9 @@ class _Vault:
         self.addr = check_url(addr, what="the Vault addr")
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
         # The CA bundle chooses whom TLS trusts: not the store's choice (see trusted_setting).
-        self.ca_cert = trusted_setting(
-            uri.params.get("ca_cert"), env="VAULT_CACERT", what="the Vault ca_cert"
+        self.ca_cert = ca_bundle(
+            trusted_setting(uri.params.get("ca_cert"), env="VAULT_CACERT", what="the Vault ca_cert")
         )
-        if self.ca_cert is not None and not os.path.isfile(self.ca_cert):
-            raise InputError(
-                f"the Vault CA certificate {self.ca_cert!r} is not a readable file; give the "
-                "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
-            )
         # A signer URI is read from a store: this process's own auth settings win.
         self.auth, self.role = vault_auth(uri.params, stored=True)
         self.params = uri.params

@@ -62,18 +62,14 @@ class VaultStore(Store):
                 "the Vault address is unknown; add ?addr=https://vault:8200 or set VAULT_ADDR"
             )
         from box_secrets._urls import check_url
+        from box_secrets._vault import ca_bundle, vault_auth
 
         # The token travels in every request: refuse cleartext to a remote host.
         self.addr = check_url(addr, what="the Vault addr")
-        self.ca_cert = uri.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or None
-        if self.ca_cert is not None and not os.path.isfile(self.ca_cert):
-            raise InputError(
-                f"the Vault CA certificate {self.ca_cert!r} is not a readable file; give the "
-                "path of a PEM bundle (ca_cert= or VAULT_CACERT)"
-            )
+        self.ca_cert = ca_bundle(
+            uri.params.get("ca_cert") or os.environ.get("VAULT_CACERT") or None
+        )
         self.namespace = uri.params.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
-        from box_secrets._vault import vault_auth
-
         self.auth, self.role = vault_auth(uri.params)
         self._client: Any = None
         self.where = f"{self.mount}/{self.path}"
