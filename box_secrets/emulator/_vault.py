@@ -18,7 +18,6 @@ tokens, auth roles and mounts, seal and unseal, and inject faults.
 
 from __future__ import annotations
 
-import fnmatch
 import secrets
 import threading
 import time
@@ -40,101 +39,17 @@ from box_secrets.emulator._vault_http import envelope as _envelope
 from box_secrets.emulator._vault_http import errors as _errors
 from box_secrets.emulator._vault_http import json_response as _json
 from box_secrets.emulator._vault_kv import KVMount, handle_kv
+from box_secrets.emulator._vault_token import CAPABILITIES, Token
 from box_secrets.emulator._vault_transit import TransitMount, handle_transit
 
-# The capabilities that can allow each HTTP method (Vault policy syntax).
-_CAPABILITIES = {
-    "GET": ("read",),
-    "LIST": ("list",),
-    "POST": ("create", "update"),
-    "PUT": ("create", "update"),
-    "DELETE": ("delete",),
-    "PATCH": ("patch",),
-}
-
 __all__ = ["VaultEmulator", "VaultEmulatorState"]
-
-CAS_MISMATCH = "check-and-set parameter did not match the current version"
-CAS_REQUIRED = "check-and-set parameter required for this call"
-DEFAULT_MAX_VERSIONS = 10
-
-
-def _now_text(ts: float | None = None) -> str:
-    ts = time.time() if ts is None else ts
-    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
-    return f"{whole}.{int((ts % 1) * 1e9):09d}Z"
-
-
-#: A service token's default TTL: Vault's system default, 32 days (vault/mount.go).
-_TOKEN_TTL = 32 * 24 * 3600
-
-
-class _Token:
-    __slots__ = ("accessor", "created", "policies", "root")
-
-    def __init__(self, root: bool, policies: list[tuple[str, set[str]]]) -> None:
-        self.root = root
-        self.policies = policies
-        self.created = time.time()
-        self.accessor = secrets.token_urlsafe(18)
-
-    def lookup(self, token_id: str) -> dict[str, Any]:
-        """``auth/token/lookup-self``'s data (vault/token_store.go handleLookup)."""
-        ttl = 0 if self.root else _TOKEN_TTL
-        return {
-            "accessor": self.accessor,
-            "creation_time": int(self.created),
-            "creation_ttl": ttl,
-            "display_name": "root" if self.root else "token",
-            "entity_id": "",
-            "expire_time": None if self.root else _now_text(self.created + ttl),
-            "explicit_max_ttl": 0,
-            "id": token_id,
-            "issue_time": _now_text(self.created),
-            "meta": None,
-            "num_uses": 0,
-            "orphan": self.root,
-            "path": "auth/token/root" if self.root else "auth/token/create",
-            "policies": ["root"] if self.root else ["default"],
-            "renewable": not self.root,
-            "ttl": ttl,
-            "type": "service",
-        }
-
-    def allows(self, path: str, capability: str) -> bool:
-        if self.root:
-            return True
-        for pattern, caps in self.policies:
-            if capability in caps and _path_matches(pattern, path):
-                return True
-        return False
-
-
-def _path_matches(pattern: str, path: str) -> bool:
-    # Vault globs: a trailing '*' is a prefix match, '+' one path segment.
-    if "+" in pattern:
-        regex_parts = pattern.split("/")
-        path_parts = path.split("/")
-        if not pattern.endswith("*") and len(regex_parts) != len(path_parts):
-            return False
-        for want, got in zip(regex_parts, path_parts, strict=False):
-            if want == "+":
-                continue
-            if want.endswith("*"):
-                return got.startswith(want[:-1])
-            if want != got:
-                return False
-        return True
-    if pattern.endswith("*"):
-        return path.startswith(pattern[:-1])
-    return fnmatch.fnmatchcase(path, pattern) if "?" in pattern else path == pattern
 
 
 class VaultEmulatorState:
     def __init__(self, root_token: str | None = None) -> None:
         self.lock = threading.RLock()
         self.root_token = root_token or "root-" + secrets.token_hex(8)
-        self.tokens: dict[str, _Token] = {self.root_token: _Token(True, [])}
+        self.tokens: dict[str, Token] = {self.root_token: Token(True, [])}
         self.mounts: dict[str, KVMount] = {"secret": KVMount()}
         self.transit: dict[str, TransitMount] = {}
         self.auth_roles: dict[tuple[str, str], dict[str, Any]] = {}  # (mount, role) -> spec
@@ -148,7 +63,7 @@ class VaultEmulatorState:
         rules = [(str(p["path"]), set(p.get("capabilities", []))) for p in (policies or [])]
         value = "hvs." + secrets.token_urlsafe(24)
         with self.lock:
-            self.tokens[value] = _Token(root, rules)
+            self.tokens[value] = Token(root, rules)
         return value
 
     def handle(self, req: Request) -> Response:
@@ -198,7 +113,7 @@ class VaultEmulatorState:
         # vault/request_handling.go: the ACL is checked before the request is routed,
         # so a token without access gets 403 even for a path nothing is mounted at.
         if not token.root and not any(
-            token.allows(path, cap) for cap in _CAPABILITIES.get(method, ())
+            token.allows(path, cap) for cap in CAPABILITIES.get(method, ())
         ):
             return _errors(403, "1 error occurred:\n\t* permission denied\n\n")
         return self._mounted(req, path, method, token)
@@ -231,7 +146,7 @@ class VaultEmulatorState:
             )
         return None
 
-    def _mounted(self, req: Request, path: str, method: str, token: _Token) -> Response:
+    def _mounted(self, req: Request, path: str, method: str, token: Token) -> Response:
         """What a token may reach: sys mount reads, then the Transit and KV mounts."""
         if path.startswith("sys/internal/ui/mounts/"):
             return self._ui_mount(path[len("sys/internal/ui/mounts/") :])
