@@ -170,6 +170,16 @@ def test_the_store_read_path_loads_no_writers_model() -> None:
         assert name not in mods, name
 
 
+def test_the_token_path_loads_no_store_classes() -> None:
+    # tokens imports stores._config, which imports the stores package: its faces load lazily.
+    mods = loaded_after("import box_secrets.tokens")
+    for name in ("box_secrets.stores._base", "box_secrets.stores._open"):
+        assert name not in mods, name
+    from box_secrets.stores import Store, open_store
+
+    assert callable(open_store) and isinstance(Store, type)
+
+
 def test_clear_caches_reaches_every_module_cache() -> None:
     """Every module-level cache joined the one registry; clearing empties each of them."""
     import box_secrets
