@@ -19,7 +19,30 @@ if TYPE_CHECKING:
 
     from box_secrets.signers._material import Material
 
-__all__ = ["BoxAppConfig", "config_from_document"]
+__all__ = ["BoxAppConfig", "config_from_document", "config_json"]
+
+
+def config_json(text: str | bytes, *, where: str = "") -> Any:
+    """The JSON value of a Box config's text, or one ConfigError sentence that never quotes it.
+
+    Raises:
+        ConfigError: the text is not JSON, or nested too deeply to be a config.
+    """
+    prefix = f"{where}: " if where else ""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            f"{prefix}the Box config is nested far too deeply to be a Box config; download it "
+            "again from the Developer Console"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        # JSONDecodeError's message holds a position, never the content.
+        at = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ConfigError(
+            f"{prefix}the Box config is not valid JSON{at}; download it again from the "
+            "Developer Console or fix the syntax"
+        ) from None
 
 
 class BoxAppConfig:
@@ -124,20 +147,7 @@ class BoxAppConfig:
         Raises:
             ConfigError: the text is not JSON, or a field is missing or wrong.
         """
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise ConfigError(
-                "the Box config is nested far too deeply to be a Box config; download it again "
-                "from the Developer Console"
-            ) from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            # JSONDecodeError's message holds a position, never the content.
-            where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-            raise ConfigError(
-                f"the Box config is not valid JSON{where}; download it again from the "
-                "Developer Console or fix the syntax",
-            ) from None
+        data = config_json(text)
         return cls.from_dict(data, trusted=trusted, require_key_id=require_key_id)
 
     @classmethod

@@ -13,7 +13,7 @@ import threading
 from typing import Protocol, runtime_checkable
 
 from box_secrets.errors import ConfigError
-from box_secrets.stores._config import BoxAppConfig, config_from_document
+from box_secrets.stores._config import BoxAppConfig, config_from_document, config_json
 
 __all__ = ["ConfigFileSource", "KeySource", "StaticSource", "as_source"]
 
@@ -71,7 +71,6 @@ class ConfigFileSource:
         return self._path
 
     def _read(self) -> tuple[BoxAppConfig, tuple[int, int, int]]:
-        import json
 
         from box_secrets._support.files import MAX_STORE_BYTES, read_limited
 
@@ -88,17 +87,7 @@ class ConfigFileSource:
                 f"config file {self._path!r} cannot be read ({exc.strerror}); check its "
                 "path and permissions"
             ) from None
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise ConfigError(
-                f"{self._path}: the JSON is nested far too deeply to be a Box config"
-            ) from None
-        except ValueError:
-            raise ConfigError(
-                f"{self._path}: the Box config is not valid JSON; download it again from "
-                "the Developer Console or fix the syntax"
-            ) from None
+        data = config_json(text, where=self._path)
         config = config_from_document(data, trusted=False, where=self._path)
         return config, (st.st_ino, st.st_size, st.st_mtime_ns)
 
