@@ -27,7 +27,13 @@ def test_the_console_generates_a_keypair_as_box_downloads_it(box_console, box_em
     settings = config["boxAppSettings"]
     assert set(settings) == {"clientID", "clientSecret", "appAuth"}
     assert set(settings["appAuth"]) == {"publicKeyID", "privateKey", "passphrase"}
-    assert settings["appAuth"]["privateKey"].startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    # Encrypted under the passphrase beside it, as Box's download is: no key without it.
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    pem = settings["appAuth"]["privateKey"].encode()
+    with pytest.raises(TypeError):  # "Password was not given but private key is encrypted"
+        load_pem_private_key(pem, password=None)
+    load_pem_private_key(pem, password=settings["appAuth"]["passphrase"].encode())
     assert config["enterpriseID"] == app["enterprise_id"]
     ids = [k["id"] for k in box_console.list_keys(app["client_id"])]
     assert settings["appAuth"]["publicKeyID"] in ids  # registered to the app
