@@ -1,7 +1,7 @@
 """AWS at one edge: one client factory and one error table, for every AWS service used.
 
-The Secrets Manager store and the SNS notifier build their clients here (and
-KMS signers and the Lambda handler will), so timeouts, retries, profiles and
+The Secrets Manager store, the KMS signer and home, and the SNS notifier
+build their clients here, so endpoints, regions, timeouts, retries, profiles and
 the translation of AWS's error codes are decided once. boto3 is imported only
 when a client is built.
 """
@@ -25,7 +25,22 @@ from box_secrets.errors import (
 #: What an error means, whatever the service said it with.
 Kind = Literal["not-found", "denied", "credentials", "busy", "exists", "disabled"]
 
-__all__ = ["KINDS", "Kind", "client", "error_class", "error_code", "kind_of", "reset_clients"]
+__all__ = [
+    "KINDS",
+    "STORE_ERRORS",
+    "Kind",
+    "arn_region",
+    "client",
+    "endpoint_for",
+    "env_region",
+    "error_class",
+    "error_code",
+    "invalid_parameter",
+    "kind_of",
+    "max_attempts_from_env",
+    "region_for",
+    "reset_clients",
+]
 
 #: Built clients, reused: creating one loads botocore's service model and
 #: endpoint rules (about 100-200 ms), and clients are thread-safe. Keyed by
@@ -159,13 +174,12 @@ def region_for(resource: str, given: str | None) -> str | None:
             f"region={given} contradicts the ARN, which names {from_arn}; drop region= or "
             "correct it"
         )
-    return (
-        given
-        or from_arn
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or None
-    )
+    return given or from_arn or env_region()
+
+
+def env_region() -> str | None:
+    """The environment's region as the AWS SDKs and CLI v2 read it (``AWS_REGION`` first)."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
 
 def max_attempts_from_env() -> int:
@@ -198,7 +212,7 @@ def client(
 
     endpoint_url = endpoint_for(service, endpoint_url)
     attempts = max_attempts or max_attempts_from_env()
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    region = region or env_region()
 
     # Credentials, region and endpoints may come from AWS_* variables: any change
     # to them (tests switching identities, a refreshed session token) is a new client.

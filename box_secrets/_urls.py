@@ -37,10 +37,14 @@ __all__ = [
     "Url",
     "check_url",
     "clean_text",
+    "configured_url",
     "is_loopback",
+    "judge_url",
     "parse_url",
+    "redact_uri",
     "redact_url",
     "trusted_endpoint",
+    "trusted_setting",
 ]
 
 #: Set to 1 to allow plain http:// to hosts other than loopback (prints a warning each time).

@@ -106,21 +106,16 @@ def vault_auth(params: dict[str, str], *, stored: bool = False) -> tuple[str, st
     is ``aws`` (IAM): the function's role is its identity, and no token has to
     be deployed.
     """
-    import os
-
     env_auth = os.environ.get("BOX_SECRETS_VAULT_AUTH")
     env_role = os.environ.get("BOX_SECRETS_VAULT_ROLE")
     if stored:
-        auth = env_auth or params.get("auth")
-        if not auth:
-            in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-            auth = "aws" if in_lambda and not os.environ.get("VAULT_TOKEN") else "token"
-        return auth, env_role or params.get("role") or None
-    auth = params.get("auth") or env_auth
+        auth, role = env_auth or params.get("auth"), env_role or params.get("role")
+    else:
+        auth, role = params.get("auth") or env_auth, params.get("role") or env_role
     if not auth:
         in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
         auth = "aws" if in_lambda and not os.environ.get("VAULT_TOKEN") else "token"
-    return auth, params.get("role") or os.environ.get("BOX_SECRETS_VAULT_ROLE") or None
+    return auth, role or None
 
 
 def ca_bundle(path: str | None) -> str | None:
@@ -149,7 +144,11 @@ def client(addr: str, *, namespace: str | None, ca_cert: str | None, timeout: fl
 
     install_record_redaction()
     hvac = require("hvac")
-    return hvac.Client(url=addr, namespace=namespace, timeout=timeout, verify=ca_cert or True)
+    # token="": hvac would otherwise read VAULT_TOKEN or ~/.vault-token itself, unbounded
+    # (a link to /dev/zero hangs it); the token login sets the token, read bounded.
+    return hvac.Client(
+        url=addr, namespace=namespace, timeout=timeout, verify=ca_cert or True, token=""
+    )
 
 
 class Target(Protocol):
@@ -255,23 +254,20 @@ _LOGINS: dict[str, Callable[[Any, str | None, str, dict[str, str]], None]] = {
 
 
 def _read_jwt(path: str, *, what: str) -> str:
-    """A token file's text: a regular file of at most 64 KiB, read without blocking forever."""
-    import stat
+    """A token file's text: a regular file of at most 64 KiB (the one bounded read)."""
+    from box_secrets._support.files import FileRefused, read_limited
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        data, _ = read_limited(path, _MAX_JWT_BYTES, what=what)
+    except FileRefused as exc:
+        why = (
+            "it is not a regular file"
+            if exc.reason == "not-regular"
+            else ("it is larger than a token can be")
+        )
+        raise StoreAccessDeniedError(f"{what} at {path}: {why}") from None
     except OSError:
         raise StoreAccessDeniedError(f"{what} at {path}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise StoreAccessDeniedError(f"{what} at {path}: it is not a regular file")
-        data = os.read(fd, _MAX_JWT_BYTES + 1)
-    except OSError:
-        raise StoreAccessDeniedError(f"{what} at {path}") from None
-    finally:
-        os.close(fd)
-    if len(data) > _MAX_JWT_BYTES:
-        raise StoreAccessDeniedError(f"{what} at {path}: it is larger than a token can be")
     try:
         return data.decode("ascii").strip()
     except UnicodeDecodeError:
@@ -279,8 +275,11 @@ def _read_jwt(path: str, *, what: str) -> str:
 
 
 def _token_file() -> str | None:
+    """``~/.vault-token`` as Vault's CLI writes it; None when absent or not a token file."""
+    from box_secrets._support.files import FileRefused, read_limited
+
     try:
-        with open(os.path.expanduser("~/.vault-token")) as fh:
-            return fh.read().strip() or None
-    except OSError:
-        return None
+        data, _ = read_limited(os.path.expanduser("~/.vault-token"), _MAX_JWT_BYTES, what="")
+        return data.decode("ascii").strip() or None
+    except (OSError, FileRefused, UnicodeDecodeError):
+        return None  # bounded: a link to /dev/zero is no token, and cannot hang the login

@@ -55,6 +55,15 @@ def test_a_token_file_larger_than_a_token_is_refused(tmp_path: Path, monkeypatch
         open_store(f"vault://secret/box/x?addr={vault.addr}&auth=kubernetes&role=r").load()
 
 
+def test_a_vault_token_file_that_never_ends_is_no_token(tmp_path: Path, monkeypatch, vault) -> None:
+    # ~/.vault-token as a link to /dev/zero: read bounded, so no token, not a hang.
+    (tmp_path / ".vault-token").symlink_to("/dev/zero")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("VAULT_TOKEN", raising=False)
+    with pytest.raises(errors.StoreAccessDeniedError, match="no Vault token"):
+        open_store(f"vault://secret/box/x?addr={vault.addr}&auth=token").load()
+
+
 # -- wrong kind of answer -----------------------------------------------------------------------
 
 

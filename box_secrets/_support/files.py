@@ -33,7 +33,12 @@ LOCK_TIMEOUT_ENV = "BOX_SECRETS_LOCK_TIMEOUT"
 
 
 class FileRefused(InputError):
-    """A file that is not a regular file, or larger than its cap."""
+    """A file that is not a regular file, or larger than its cap (``reason`` says which)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        #: "not-regular" or "too-large": for callers that word the refusal their own way.
+        self.reason = reason
 
 
 def read_limited(path: str, cap: int, *, what: str) -> tuple[bytes, os.stat_result]:
@@ -49,12 +54,14 @@ def read_limited(path: str, cap: int, *, what: str) -> tuple[bytes, os.stat_resu
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise FileRefused(
-                f"{what} {path!r} is not a regular file; give the path of a JSON file"
+                f"{what} {path!r} is not a regular file; give the path of a JSON file",
+                reason="not-regular",
             )
         if st.st_size > cap:
             raise FileRefused(
                 f"{what} {path!r} is {st.st_size} bytes, over the {cap // 1024} KiB limit; "
-                "it is not a Box config"
+                "it is not a Box config",
+                reason="too-large",
             )
         chunks: list[bytes] = []
         total = 0
@@ -64,7 +71,9 @@ def read_limited(path: str, cap: int, *, what: str) -> tuple[bytes, os.stat_resu
                 break
             total += len(chunk)
             if total > cap:
-                raise FileRefused(f"{what} {path!r} is over the {cap // 1024} KiB limit")
+                raise FileRefused(
+                    f"{what} {path!r} is over the {cap // 1024} KiB limit", reason="too-large"
+                )
             chunks.append(chunk)
         return b"".join(chunks), st
     finally:
