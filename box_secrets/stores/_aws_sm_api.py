@@ -76,10 +76,19 @@ class SecretsManagerAPI:
             )
         return self._client
 
-    def _call(self, doing: str, fn: Callable[[Any], T]) -> T:
+    def _call(self, doing: str, fn: Callable[[Any], T], *, cas: bool = False) -> T:
+        """``fn(client)``, with every botocore error in this store's words.
+
+        ``cas``: a label move checked against where it was read, so Secrets Manager's
+        ``InvalidParameterException`` (the label is no longer there) means another writer won.
+        """
         try:
             return fn(self.client)
         except botocore.exceptions.ClientError as exc:
+            if cas and exc.response.get("Error", {}).get("Code") == "InvalidParameterException":
+                raise ConflictError(
+                    f"secret {self.secret_id} changed since it was read; nothing was committed"
+                ) from exc
             raise self._translate(exc, doing) from exc
         except botocore.exceptions.NoCredentialsError as exc:
             raise StoreAccessDeniedError(
@@ -142,24 +151,11 @@ class SecretsManagerAPI:
             kwargs["RemoveFromVersionId"] = from_
         self._seen_labels = None
         crashpoint("aws.label", "before")
-        try:
-            self.client.update_secret_version_stage(**kwargs)
-        except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if cas and code == "InvalidParameterException":
-                # The label is no longer where we read it: another writer won.
-                raise ConflictError(
-                    f"secret {self.secret_id} changed since it was read; nothing was committed"
-                ) from exc
-            raise self._translate(exc, f"moving label {label}") from exc
-        except botocore.exceptions.ParamValidationError as exc:
-            from box_secrets._aws import invalid_parameter
-
-            raise invalid_parameter(exc, "Secrets Manager", f"moving label {label}") from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise StoreUnavailableError(
-                f"cannot reach Secrets Manager ({type(exc).__name__})"
-            ) from exc
+        self._call(
+            f"moving label {label}",
+            lambda c: c.update_secret_version_stage(**kwargs),
+            cas=cas,
+        )
         crashpoint("aws.label", "after")
 
     def _value(self, version: str) -> dict[str, Any] | None:
