@@ -41,14 +41,10 @@ Role = Literal["pending", "previous"]
 
 
 class Machine:
-    """Drives one store's keys through their lifecycle (see ``_engine`` for the lifecycle).
+    """Drives one store's keys through their lifecycle: what every rotation command runs on.
 
-    ``base_url`` is Box's API (or the emulator); ``notifier`` tells a person
-    what to do; ``clock`` returns the current time in seconds (tests move it);
-    ``key_factory(bits)`` makes the key pair a rotation stages (a new RSA key by
-    default; tests hand out pre-made keys); a store whose record names a signer
-    (AWS KMS, Vault Transit) makes its keys there instead (``_homes``);
-    ``sleep`` is how the machine pauses between conflicting writes.
+    Its parameters are :class:`~box_secrets.rotation.RotationEngine`'s (the public
+    front), documented there once.
     """
 
     def __init__(

@@ -7,7 +7,7 @@ import re
 
 from box_secrets.errors import StoreURIError
 
-__all__ = ["StoreURI", "parse_store_uri", "secret_uri"]
+__all__ = ["StoreURI", "is_store_uri", "parse_store_uri", "secret_uri"]
 
 _PARAMS = {
     "file": {"keep", "strict"},
