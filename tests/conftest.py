@@ -206,3 +206,47 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     other worker's many short tests fill the time instead of trailing after."""
     first = ("tests/test_terraform.py", "tests/test_lambda_zip.py")
     items.sort(key=lambda item: 0 if item.nodeid.startswith(first) else 1)
+
+
+@pytest.fixture(scope="session")
+def redis_server():  # type: ignore[no-untyped-def]
+    """A real redis-server, or a skip that says why (never a silent pass)."""
+    from .services import RedisServer, redis_binary
+
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip(
+            "redis-server is not installed (make test installs Debian's redis-server when it "
+            "runs as root with apt-get): the Redis token cache tests did not run"
+        )
+    server = RedisServer(binary)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dynamodb_table(moto):  # type: ignore[no-untyped-def]
+    """A new DynamoDB table shaped as terraform/modules create it (pk, TTL on exp), on moto."""
+    import uuid
+
+    import boto3
+
+    table = f"box-secrets-tokens-{uuid.uuid4().hex[:8]}"
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.update_time_to_live(
+        TableName=table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"},
+    )
+    return f"dynamodb://{table}?region=us-east-1&endpoint_url={moto.url}"

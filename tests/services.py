@@ -348,3 +348,90 @@ class ConnectionCounter:
         self._stop.set()
         self._thread.join()
         self.sock.close()
+
+
+def redis_binary() -> str | None:
+    """Debian's ``redis-server`` (``make test`` installs it where it can), or None."""
+    import shutil
+
+    return shutil.which("redis-server")
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port, in memory only, stoppable and restartable.
+
+    ``extra`` are more ``redis-server`` options (``maxmemory``, ACL users) for fault tests.
+    """
+
+    def __init__(self, binary: str, *extra: str) -> None:
+        import socket
+
+        with socket.socket() as sock:  # redis-server has no port 0: take a free port first
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.binary = binary
+        self.extra = extra
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        import time
+
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--protected-mode", "yes",
+                *self.extra,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not self.ping():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def ping(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+        except OSError:
+            return False
+
+    def command(self, *args: str) -> bytes:
+        """One raw command (RESP), for tests that look at what the server holds."""
+        import socket
+
+        out = f"*{len(args)}\r\n".encode()
+        for arg in args:
+            data = arg.encode()
+            out += b"$%d\r\n%s\r\n" % (len(data), data)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(out)
+            chunks = b""
+            sock.settimeout(0.3)
+            try:
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    chunks += chunk
+            except TimeoutError:
+                pass
+        return chunks
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None

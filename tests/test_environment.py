@@ -48,7 +48,7 @@ def test_store_ttl_comes_from_the_environment(monkeypatch, tmp_path: Path, app) 
 def test_clear_caches_resets_providers_and_store_reads(app, tmp_path: Path) -> None:
     from box_secrets.rotation import import_config
     from box_secrets.stores import open_store
-    from box_secrets.tokens import _providers
+    from box_secrets.tokens._process import _providers
 
     uri = f"file://{tmp_path / 's.json'}"
     import_config(open_store(uri), app.config)

@@ -10,7 +10,7 @@ from box_secrets.errors import MissingExtraError
 __all__ = ["require"]
 
 #: Which extra installs which top-level package.
-EXTRAS = {"boto3": "aws", "botocore": "aws", "hvac": "vault", "requests": "vault"}
+EXTRAS = {"boto3": "aws", "botocore": "aws", "hvac": "vault", "requests": "vault", "redis": "redis"}
 
 
 def require(module: str, extra: str | None = None) -> ModuleType:

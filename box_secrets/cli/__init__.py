@@ -5,7 +5,8 @@ network trouble), 2 bad input, 3 waiting for a person (rotation commands).
 Errors are one sentence on stderr; no traceback, no secret. The group lives
 in ``_group``; each command module registers its commands on it (``_app``
 loads them all). ``box-secrets terraform`` runs before click is imported: it
-runs at every Terraform plan, so its start-up is kept to the minimum.
+runs at every Terraform plan, so its start-up is kept to the minimum; so does
+``box-secrets token`` when its per-host cache holds the token (``_fast_token``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def main() -> None:
             if text is not None:
                 sys.stdout.write(text + "\n")
                 sys.exit(0)
+    if args[:1] == ["token"]:
+        from box_secrets.cli._fast_token import serve
+
+        served = serve(args[1:])
+        if served is not None:
+            sys.exit(served)
     from box_secrets._support import faults as _faults
     from box_secrets.cli._app import cli, fail
     from box_secrets.errors import BoxSecretsError

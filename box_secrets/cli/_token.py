@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -16,6 +17,24 @@ cache_dir_option = click.option(
     help="Share tokens between processes through this 0700 directory (tokens rest on disk). "
     "Env: BOX_SECRETS_CACHE_DIR.",
 )
+
+
+token_cache_option = click.option(
+    "--token-cache",
+    metavar="URI",
+    envvar="BOX_SECRETS_TOKEN_CACHE",
+    help="Share tokens through this cache: dir:/path, redis://HOST:PORT/DB, rediss://..., "
+    "dynamodb://TABLE?region=R (see `box-secrets help fleet`). Env: BOX_SECRETS_TOKEN_CACHE.",
+)
+
+
+def _provider(base_url: str, source: Any, cache_dir: str | None, token_cache: str | None) -> Any:
+    """A provider whose shared cache is --token-cache, else --cache-dir (the same as dir:)."""
+    from box_secrets.tokens import TokenProvider
+
+    if token_cache:
+        return TokenProvider(source, base_url=base_url, token_cache=token_cache)
+    return TokenProvider(source, base_url=base_url, cache_dir=cache_dir, token_cache=None)
 
 
 #: Longer than any access token Box issues (they are tens of characters).
@@ -48,6 +67,7 @@ _MAX_TOKEN = 8192
     "token_type, restricted_to, and issued_token_type for a downscoped token.",
 )
 @cache_dir_option
+@token_cache_option
 @click.pass_obj
 def token_cmd(
     obj: dict[str, str],
@@ -59,6 +79,7 @@ def token_cmd(
     shared_link: str | None,
     as_json: bool,
     cache_dir: str | None,
+    token_cache: str | None,
 ) -> None:
     """Print a Box access token (this command's job is to print a secret).
 
@@ -68,22 +89,40 @@ def token_cmd(
       box-secrets token --config box_config.json --as-user 12345 --json
       box-secrets token --store file:box.json --scope item_preview \\
           --resource https://api.box.com/2.0/files/42 --json
+      box-secrets token --store aws-sm://box-app --cache-dir ~/.cache/box-secrets \\
+          --token-cache rediss://cache.internal:6379/0
+
+    With a cache directory, a token this command printed before is printed
+    again from it, without reading the store or starting an HTTP client.
     """
-    from box_secrets.tokens import TokenProvider
+    from box_secrets.cli._fast_token import cache_dir_for
+    from box_secrets.cli._token_alias import alias_name, remember
 
     if (resource or shared_link) and not scopes:
         raise click.UsageError("--resource and --shared-link need at least one --scope")
     if resource and shared_link:
         raise click.UsageError("use --resource or --shared-link, not both")
-    provider = TokenProvider(
-        resolve_source(config, store), base_url=obj["base_url"], cache_dir=cache_dir
-    )
+    provider = _provider(obj["base_url"], resolve_source(config, store), cache_dir, token_cache)
     tok = provider.get_token(
         as_user=as_user,
         scopes=list(scopes) if scopes else None,
         resource=resource,
         shared_link=shared_link,
     )
+    directory = cache_dir_for(cache_dir, token_cache)
+    if directory is not None:  # the fast path's entry, for the next call
+        from box_secrets.tokens.cache._dir import TokenCacheDir
+
+        name = alias_name(
+            obj["base_url"],
+            config,
+            None if config else store,
+            as_user=as_user,
+            scopes=list(scopes),
+            resource=resource,
+            shared_link=shared_link,
+        )
+        remember(TokenCacheDir(directory), name, tok.to_cache(), config, None if config else store)
     if as_json:
         click.echo(json.dumps(tok.to_dict(), indent=2))
     else:
@@ -98,6 +137,7 @@ def token_cmd(
     help="Read the token to revoke from this environment variable (default: standard input).",
 )
 @cache_dir_option
+@token_cache_option
 @click.pass_obj
 def revoke_cmd(
     obj: dict[str, str],
@@ -105,6 +145,7 @@ def revoke_cmd(
     store: str | None,
     token_env: str | None,
     cache_dir: str | None,
+    token_cache: str | None,
 ) -> None:
     """Send an access token to Box for revocation and drop every cached copy of it.
 
@@ -120,8 +161,6 @@ def revoke_cmd(
     import os
     import sys
 
-    from box_secrets.tokens import TokenProvider
-
     # Bounded: a Box token is tens of characters, and stdin may be /dev/zero.
     value = os.environ.get(token_env, "") if token_env else sys.stdin.read(_MAX_TOKEN + 1)
     if len(value) > _MAX_TOKEN:
@@ -129,8 +168,13 @@ def revoke_cmd(
     value = value.strip()
     if not value:
         raise click.UsageError("no token given: pipe it on standard input or name --token-env VAR")
-    TokenProvider(
-        resolve_source(config, store), base_url=obj["base_url"], cache_dir=cache_dir
-    ).revoke(value)
-    where = f" and removed from the cache in {cache_dir}" if cache_dir else ""
+    source = resolve_source(config, store)
+    provider = _provider(obj["base_url"], source, cache_dir, token_cache)
+    provider.revoke(value)
+    if cache_dir and token_cache:  # the token command's own entries live in the directory
+        from box_secrets.tokens.cache._dir import TokenCacheDir
+
+        TokenCacheDir(cache_dir).drop_token(value)
+    shared = provider.token_cache
+    where = f" and removed from the token cache {shared.name}" if shared is not None else ""
     click.echo(f"sent the token to Box for revocation{where}")

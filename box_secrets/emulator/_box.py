@@ -55,6 +55,8 @@ class BoxEmulatorState(BoxState):
             self.stats[route] += 1
         if req.path.startswith("/_console/"):
             return handle_console(self, req)
+        if self.latency and req.path.startswith("/oauth2/"):
+            time.sleep(self.latency)  # each request is its own thread: others go on
         fault = self.faults.take(req.path)
         if fault is not None and fault.when == "before":
             self._burn_jti_of(req)

@@ -223,6 +223,15 @@ def _set_clock(state: BoxState, parts: list[str], body: dict[str, Any]) -> Respo
     return Response.json(200, {"offset_seconds": state.offset, "now": int(state.clock())})
 
 
+def _set_latency(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 30:
+        return console_error(400, "seconds must be a number from 0 to 30")
+    with state.lock:
+        state.latency = float(seconds)
+    return Response.json(200, {"seconds": state.latency})
+
+
 def _stats(state: BoxState, parts: list[str], body: dict[str, Any]) -> Response:
     with state.lock:
         return Response.json(200, dict(state.stats))
@@ -239,6 +248,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], Handler], ...] = (
     ("POST", ("faults",), _add_fault),
     ("DELETE", ("faults",), _clear_faults),
     ("POST", ("clock",), _set_clock),
+    ("POST", ("latency",), _set_latency),
     ("GET", ("stats",), _stats),
 )
 

@@ -40,6 +40,7 @@ class BoxState:
         self.jtis: dict[str, float] = {}
         self.faults: FaultQueue[_Fault] = FaultQueue()
         self.offset = 0.0
+        self.latency = 0.0  # seconds each /oauth2/ request takes (a slow Box, a far region)
         self.stats: Counter[str] = Counter()
 
     def clock(self) -> float:

@@ -108,6 +108,10 @@ class Console:
     def set_clock(self, offset_seconds: float) -> None:
         self._call("POST", "/clock", {"offset_seconds": offset_seconds})
 
+    def set_latency(self, seconds: float) -> None:
+        """Make every ``/oauth2/`` request take ``seconds`` (0 to 30) before Box answers."""
+        self._call("POST", "/latency", {"seconds": seconds})
+
     def stats(self) -> dict[str, int]:
         result: dict[str, int] = self._call("GET", "/stats")
         return result

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import threading
@@ -29,7 +27,9 @@ from box_secrets.tokens._token import AccessToken
 
 if TYPE_CHECKING:
     from box_secrets._support.http import HttpClient
-    from box_secrets.tokens._cache import TokenCacheDir
+    from box_secrets.tokens.cache import TokenCache
+    from box_secrets.tokens.cache._flight import SharedTokens
+    from box_secrets.tokens.cache._seal import Codec
 
 __all__ = ["TokenProvider"]
 
@@ -67,6 +67,22 @@ class _Slot:
         self.expires_mono = 0.0
 
 
+class _FromEnv:
+    """``token_cache``'s default: whatever ``BOX_SECRETS_TOKEN_CACHE`` names."""
+
+    def __repr__(self) -> str:
+        return "FROM_ENV"
+
+
+FROM_ENV = _FromEnv()
+
+
+def _lease_ttl(deadline: float) -> float:
+    # Long enough for one normal request to Box, short enough that a holder that
+    # died mid-request holds nobody up for long; always well inside the deadline.
+    return min(15.0, max(1.0, deadline / 4))
+
+
 _CacheKey = tuple[str, str, tuple[str, ...] | None, str | None, str | None]
 
 
@@ -75,6 +91,12 @@ class TokenProvider:
 
     ``source`` is a :class:`~box_secrets.tokens._sources.KeySource`, a
     :class:`BoxAppConfig`, a config file path, or a store URI.
+
+    ``token_cache`` shares tokens beyond this process (see
+    :mod:`box_secrets.tokens.cache`): a URI such as ``dir:/path``,
+    ``rediss://host:6379/0`` or ``dynamodb://TABLE``, a
+    :class:`~box_secrets.tokens.cache.TokenCache`, or None for none. By default
+    it is ``BOX_SECRETS_TOKEN_CACHE``. ``cache_dir=PATH`` is ``token_cache="dir:PATH"``.
     """
 
     def __init__(
@@ -89,6 +111,7 @@ class TokenProvider:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         cache_dir: str | os.PathLike[str] | None = None,
+        token_cache: str | TokenCache | _FromEnv | None = FROM_ENV,
         http: HttpClient | None = None,
         signer: Signer | None = None,
     ) -> None:
@@ -110,17 +133,41 @@ class TokenProvider:
         self.base_url = check_url(base, what="the Box API base URL").rstrip("/")
         self.algorithm = algorithm
         self.refresh_margin = _margin(refresh_margin)
-        self._cache: TokenCacheDir | None = None
-        if cache_dir is not None:
-            from box_secrets.tokens._cache import TokenCacheDir
-
-            self._cache = TokenCacheDir(os.fspath(cache_dir))
+        self._shared = self._open_shared(cache_dir, token_cache)
         self._box = BoxEndpoint(
             self.base_url, retry=self.retry, algorithm=algorithm, http=http, signer=signer
         )
         self._slots: dict[_CacheKey, _Slot] = {}
         self._slots_lock = threading.Lock()
         self._default: _Slot | None = None
+
+    def _open_shared(
+        self,
+        cache_dir: str | os.PathLike[str] | None,
+        token_cache: str | TokenCache | _FromEnv | None,
+    ) -> SharedTokens | None:
+        if cache_dir is not None and token_cache not in (None, FROM_ENV):
+            raise InputError("give cache_dir or token_cache, not both (dir:PATH is cache_dir)")
+        if cache_dir is not None:
+            token_cache = f"dir:{os.fspath(cache_dir)}"
+        elif isinstance(token_cache, _FromEnv):
+            from box_secrets.tokens.cache import from_env
+
+            token_cache = from_env()
+        if token_cache is None:
+            return None
+        from box_secrets.tokens.cache import _check, open_token_cache
+        from box_secrets.tokens.cache._flight import SharedTokens
+
+        cache = (
+            open_token_cache(token_cache) if isinstance(token_cache, str) else _check(token_cache)
+        )
+        return SharedTokens(cache, lease_ttl=_lease_ttl(self.retry.deadline))
+
+    @property
+    def token_cache(self) -> TokenCache | None:
+        """The shared token cache, if any."""
+        return self._shared.cache if self._shared is not None else None
 
     @property
     def max_attempts(self) -> int:
@@ -190,18 +237,26 @@ class TokenProvider:
         return self.get_token(**kwargs).access_token
 
     def refresh(self, *, as_user: str | None = None) -> AccessToken:
-        """Mint a new token now, replacing the cached one (raises as :meth:`get_token`)."""
+        """A token other than the one held: what to call when Box refuses it (401).
+
+        The held token is dropped here and from the shared cache (only if the cache
+        still holds it); then a token is fetched as by :meth:`get_token`, so a newer
+        one another process already minted is used rather than minting again.
+        Raises as :meth:`get_token`.
+        """
         stype, sid = ("user", str(as_user)) if as_user is not None else self._default_subject()
         key: _CacheKey = (stype, sid, None, None, None)
-        slot = self._slot(key)
-        with slot.lock:
-            tok = self._box.mint(self._source, stype, sid, self._deadline_at())
-            self._store(slot, tok)
-            if self._cache is not None:
-                file_key = self._file_key(key)
-                with self._cache.locked(file_key):
-                    self._cache.write(file_key, tok)
-            return tok
+        held = self._slot(key).token
+        if held is not None:
+            self.invalidate(held)
+        return self._get(key)
+
+    def invalidate(self, token: AccessToken | str) -> None:
+        """Forget ``token`` here and in the shared cache, without telling Box.
+
+        For a token Box refused (401): no process of the fleet serves it again.
+        """
+        self._forget(token.access_token if isinstance(token, AccessToken) else token)
 
     def downscope(
         self,
@@ -252,13 +307,26 @@ class TokenProvider:
             raise auth_error(resp, "revoking the token")
 
     def _forget(self, value: str) -> None:
+        keys: list[_CacheKey] = []
         with self._slots_lock:
-            for slot in self._slots.values():
+            for key, slot in self._slots.items():
                 if slot.token is not None and slot.token.access_token == value:
                     slot.token = None
                     slot.refresh_at = 0.0
-        if self._cache is not None:
-            self._cache.drop_token(value)
+                    keys.append(key)
+        shared = self._shared
+        if shared is None:
+            return
+        drop_token = getattr(shared.cache, "drop_token", None)
+        if drop_token is not None:
+            drop_token(value)  # a directory can be searched for every copy
+            return
+        # A network cache cannot be searched (its names are HMACs): drop the entries
+        # this provider held the token under, and its default subject's.
+        keys.append((*self._default_subject(), None, None, None))
+        codec = shared.codec(self._source.load())
+        for key in dict.fromkeys(keys):
+            shared.forget(self._shared_name(codec, key), codec, value)
 
     # -- cache ---------------------------------------------------------------------
 
@@ -295,8 +363,12 @@ class TokenProvider:
             now = _retry._monotonic()
             if tok is not None and slot.refresh_at > now:
                 return tok  # another thread refreshed it while we waited
+            stale = False
             try:
-                tok = self._get_shared(key) if self._cache is not None else self._fetch(key)
+                if self._shared is not None:
+                    tok, stale = self._get_shared(key)
+                else:
+                    tok = self._fetch(key)
             except (BoxUnavailableError, BoxAuthError) as exc:
                 old = slot.token
                 if old is not None and slot.expires_mono - now > 10:
@@ -307,6 +379,8 @@ class TokenProvider:
                     return old
                 raise
             self._store(slot, tok)
+            if stale:  # another process is refreshing it: look again shortly
+                slot.refresh_at = now + min(2.0, max(0.0, slot.expires_mono - now) / 4)
             return tok
 
     def _store(self, slot: _Slot, tok: AccessToken) -> None:
@@ -322,9 +396,10 @@ class TokenProvider:
         # is kept for half its life instead.
         return self.refresh_margin if self.refresh_margin < lifetime else lifetime / 2
 
-    def _fetch(self, key: _CacheKey) -> AccessToken:
+    def _fetch(self, key: _CacheKey, deadline_at: float | None = None) -> AccessToken:
         stype, sid, scopes, resource, shared_link = key
-        deadline_at = self._deadline_at()
+        if deadline_at is None:
+            deadline_at = self._deadline_at()
         if scopes is None:
             return self._box.mint(self._source, stype, sid, deadline_at)
         base = self._get((stype, sid, None, None, None))
@@ -332,22 +407,20 @@ class TokenProvider:
             base.access_token, list(scopes), resource, shared_link, deadline_at
         )
 
-    def _file_key(self, key: _CacheKey) -> str:
-        config = self._source.load()
-        material = json.dumps([self.base_url, config.client_id, *key])
-        return hashlib.sha256(material.encode()).hexdigest()
+    def _shared_name(self, codec: Codec, key: _CacheKey) -> str:
+        return codec.name([self.base_url, *key])
 
-    def _get_shared(self, key: _CacheKey) -> AccessToken:
-        cache = self._cache
-        assert cache is not None
-        file_key = self._file_key(key)
-        with cache.locked(file_key):
-            tok = cache.read(file_key)
-            if tok is not None and tok.expires_at - time.time() > self._margin(tok.expires_in):
-                return tok
-            tok = self._fetch(key)
-            cache.write(file_key, tok)
-            return tok
+    def _get_shared(self, key: _CacheKey) -> tuple[AccessToken, bool]:
+        shared = self._shared
+        assert shared is not None
+        codec = shared.codec(self._source.load())
+        return shared.get(
+            self._shared_name(codec, key),
+            codec,
+            lambda deadline_at: self._fetch(key, deadline_at),
+            self._deadline_at(),
+            self._margin,
+        )
 
     def __repr__(self) -> str:
         return f"TokenProvider(source={self._source.name!r}, base_url={self.base_url!r})"

@@ -1,13 +1,16 @@
-"""Opt-in token sharing between processes through a cache directory.
+"""The per-host token cache: a private directory (``dir:/path``, ``--cache-dir``).
 
-For short-lived processes (CLI calls, Terraform runs) that would otherwise mint
-a token each. The trade-off: access tokens then rest on disk, in 0600 files of
-a 0700 directory, for their lifetime. Off unless a cache directory is given.
+For short-lived processes on one host (CLI calls, Terraform runs, cron jobs)
+that would otherwise mint a token each. The trade-off: access tokens rest on
+disk, in 0600 files of a 0700 directory, for their lifetime; the entries are
+not encrypted (the host's file permissions protect them, as they protect a
+store file), which keeps a hit free of cryptography.
 
 The directory is opened once, without following symbolic links, and checked
 (owner, mode) through that open descriptor; every entry is then opened
 relative to it with ``O_NOFOLLOW``. Swapping the path for a link afterwards,
-or planting a link inside, cannot redirect a read or a write.
+or planting a link inside, cannot redirect a read or a write. The lease is an
+``flock`` on a lock file: the kernel frees it the moment its holder dies.
 """
 
 from __future__ import annotations
@@ -18,12 +21,10 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Iterator
 
 from box_secrets.errors import InputError
-from box_secrets.tokens._token import AccessToken
 
-__all__ = ["TokenCacheDir"]
+__all__ = ["DirLease", "TokenCacheDir"]
 
 _ENTRY_CAP = 64 * 1024  # a cached token is a few hundred bytes
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
@@ -44,8 +45,20 @@ def _make_private_dirs(path: str) -> None:
             os.mkdir(directory, 0o700)
 
 
+class DirLease:
+    """A held ``flock``; closing its descriptor releases it."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+
 class TokenCacheDir:
     """A checked, open cache directory; entries are named by a hash of what they cache."""
+
+    kind = "dir"
+    sealed = False  # host-local: file permissions guard it, and a hit needs no cryptography
 
     def __init__(self, path: str) -> None:
         self.path = os.path.abspath(path)
@@ -77,6 +90,10 @@ class TokenCacheDir:
                 "it or choose another directory"
             )
 
+    @property
+    def name(self) -> str:
+        return f"dir:{self.path}"
+
     def close(self) -> None:
         fd, self._fd = getattr(self, "_fd", -1), -1
         if fd >= 0:
@@ -86,22 +103,29 @@ class TokenCacheDir:
         with contextlib.suppress(Exception):
             self.close()
 
-    # -- entries -------------------------------------------------------------------
+    # -- the TokenCache interface ----------------------------------------------------
 
-    @contextlib.contextmanager
-    def locked(self, key: str) -> Iterator[None]:
-        """Hold ``key``'s lock: one process mints while the others wait, then read its token."""
-        fd = os.open(f"{key}.lock", os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600, dir_fd=self._fd)
+    def lease(self, name: str, ttl: float) -> DirLease | None:
+        """Take ``name``'s lock without waiting; None while another process holds it."""
+        fd = os.open(f"{name}.lock", os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600, dir_fd=self._fd)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return DirLease(fd)
 
-    def read(self, key: str) -> AccessToken | None:
-        """The cached token, or None when missing, damaged, not ours, or not a plain file."""
+    def release(self, lease: object) -> None:
+        if isinstance(lease, DirLease):
+            os.close(lease.fd)
+
+    def get(self, name: str) -> tuple[bytes, float | None] | None:
+        """The entry, or None when missing, not ours, or not a plain file (no server clock)."""
         try:
-            fd = os.open(f"{key}.json", os.O_RDONLY | _NOFOLLOW, dir_fd=self._fd)
+            fd = os.open(f"{name}.json", os.O_RDONLY | _NOFOLLOW, dir_fd=self._fd)
         except OSError:
             return None
         try:
@@ -113,19 +137,14 @@ class TokenCacheDir:
                 or st.st_size > _ENTRY_CAP
             ):
                 return None
-            raw = os.read(fd, _ENTRY_CAP + 1)
+            return os.read(fd, _ENTRY_CAP + 1), None
         except OSError:
             return None
         finally:
             os.close(fd)
-        try:
-            return AccessToken.from_cache(json.loads(raw))
-        except (ValueError, RecursionError):
-            return None  # damaged: mint a new one
 
-    def write(self, key: str, tok: AccessToken) -> None:
-        data = json.dumps(tok.to_cache(), allow_nan=False).encode()
-        tmp = f".{key}.tmp-{secrets.token_hex(6)}"
+    def put(self, name: str, data: bytes, ttl: float) -> None:
+        tmp = f".{name}.tmp-{secrets.token_hex(6)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=self._fd)
         try:
             try:
@@ -133,24 +152,35 @@ class TokenCacheDir:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, f"{key}.json", src_dir_fd=self._fd, dst_dir_fd=self._fd)
+            os.replace(tmp, f"{name}.json", src_dir_fd=self._fd, dst_dir_fd=self._fd)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=self._fd)
             raise
 
-    def drop(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(f"{key}.json", dir_fd=self._fd)
+    def delete(self, name: str, data: bytes) -> None:
+        """Remove ``name`` if it still holds ``data`` (a newer token stays)."""
+        held = self.get(name)
+        if held is not None and secrets.compare_digest(held[0], data):  # bytes: any content
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{name}.json", dir_fd=self._fd)
+
+    # -- beyond the interface ---------------------------------------------------------
 
     def drop_token(self, value: str) -> int:
-        """Remove every cached entry holding the token ``value``; returns how many."""
+        """Remove every entry holding the token ``value`` (aliases included); returns how many."""
         removed = 0
         for name in os.listdir(self._fd):
             if not name.endswith(".json"):
                 continue
-            tok = self.read(name[: -len(".json")])
-            if tok is not None and secrets.compare_digest(tok.access_token, value):
+            held = self.get(name[: -len(".json")])
+            try:
+                entry = json.loads(held[0]) if held else {}
+                # The provider's entries are a token; the token command's wrap one.
+                token = entry.get("access_token") or entry.get("token", {}).get("access_token")
+            except (ValueError, AttributeError, RecursionError):
+                continue
+            if isinstance(token, str) and secrets.compare_digest(token.encode(), value.encode()):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(name, dir_fd=self._fd)
                     removed += 1
