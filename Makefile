@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean constraints lambda-zip terraform-docs
+.PHONY: demo test lint typecheck unit bench clean constraints lambda-zip terraform-docs services
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,21 @@ lint: $(STAMP_DEV)
 typecheck: $(STAMP_DEV)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP_DEV)
+# The token cache tests run a real redis-server (Debian's package). Installed here when
+# missing and we may (root with apt-get, as on CI); otherwise those tests are skipped
+# with the reason shown.
+services:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing redis-server (Debian's package) for the token cache tests"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends redis-server >/dev/null; } \
+	      || echo "could not install redis-server: the Redis tests will be skipped"; \
+	  else \
+	    echo "redis-server is not installed (apt-get install redis-server): the Redis tests will be skipped"; \
+	  fi; }
+
+unit: $(STAMP_DEV) services
 	$(VENV)/bin/pytest -n 2 --dist load -q --durations=15
 
 ## bench: the token and store benchmarks against box-sdk-gen (results go in docs/benchmarks.md)
@@ -43,6 +57,7 @@ bench: $(STAMP_DEV)
 	$(PY) bench/lambda_bench.py
 	$(PY) bench/terraform_bench.py
 	$(PY) bench/signer_bench.py
+	$(PY) bench/fleet_bench.py
 
 ## lambda-zip: build dist/box-secrets-lambda.zip for AWS Lambda (ARCH=x86_64|arm64, LAMBDA_PYTHON=3.12)
 ARCH          ?= x86_64

@@ -13,7 +13,10 @@ changes anything: plans run data sources every time.
 - ``public-key``: ``{"store": URI, "role": "active"|"pending"}`` → a public key.
 - ``token``: ``{"store": URI, "scopes": "a b", "resource"?, "shared_link"?,
   "user_id"?}`` or ``"allow_full_scope": "true"`` → an access token, which then
-  lands in Terraform state in plain text.
+  lands in Terraform state in plain text. ``token --token-cache URI`` (or
+  ``BOX_SECRETS_TOKEN_CACHE``) shares it through a token cache, so every plan
+  does not mint one. The cache is named by the program's arguments or the
+  environment, never by the query: a query must not choose where tokens go.
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ def _public_key(query: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _token(query: dict[str, str]) -> dict[str, str]:
+def _token(query: dict[str, str], token_cache: str | None = None) -> dict[str, str]:
     from box_secrets.tokens import TokenProvider
 
     scopes = query.get("scopes", "").split()
@@ -173,7 +176,10 @@ def _token(query: dict[str, str]) -> dict[str, str]:
         )
     if (query.get("resource") or query.get("shared_link")) and not scopes:
         raise QueryError("resource and shared_link restrict a downscoped token: name its scopes")
-    provider = TokenProvider(query["store"])
+    if token_cache is not None:
+        provider = TokenProvider(query["store"], token_cache=token_cache)
+    else:
+        provider = TokenProvider(query["store"])  # BOX_SECRETS_TOKEN_CACHE, if set
     token = provider.get_token(
         as_user=query.get("user_id") or None,
         scopes=scopes or None,
@@ -209,6 +215,7 @@ def _main(argv: list[str], out: TextIO) -> int:
     from box_secrets.errors import BoxSecretsError, InputError
 
     try:
+        argv, token_cache = _token_cache_arg(argv)
         if len(argv) != 1 or argv[0] not in OPERATIONS:
             given = argv[0][:40] if argv else "nothing"
             raise QueryError(
@@ -216,7 +223,13 @@ def _main(argv: list[str], out: TextIO) -> int:
                 f"not {given!r}"
             )
         operation = argv[0]
-        result = _RUN[operation](_query(sys.stdin, operation))
+        query = _query(sys.stdin, operation)
+        if token_cache is not None:
+            if operation != "token":
+                raise QueryError("--token-cache is for the token operation only")
+            result = _token(query, token_cache)
+        else:
+            result = _RUN[operation](query)
     except (QueryError, InputError) as exc:
         return _fail(str(exc), 2)
     except BoxSecretsError as exc:
@@ -233,6 +246,24 @@ def _main(argv: list[str], out: TextIO) -> int:
     out.write(json.dumps(result, sort_keys=True) + "\n")
     out.flush()
     return 0
+
+
+def _token_cache_arg(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` without ``--token-cache URI`` (or ``--token-cache=URI``), and the URI."""
+    rest: list[str] = []
+    found: str | None = None
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name != "--token-cache":
+            rest.append(arg)
+            continue
+        if not eq:
+            value = next(args, "")
+        if found is not None or not value:
+            raise QueryError("give --token-cache once, with a URI such as dynamodb://TABLE")
+        found = value
+    return rest, found
 
 
 def _fail(message: str, code: int) -> int:

@@ -35,7 +35,17 @@ ROOT = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR = ROOT / "terraform"
 MIRROR = Path(os.environ.get("BOX_SECRETS_TF_MIRROR", "/opt/tf-plugins"))
 BINARY = shutil.which("terraform")
-AWS_SERVICES = ("iam", "sts", "lambda", "secretsmanager", "sns", "cloudwatch", "logs", "scheduler")
+AWS_SERVICES = (
+    "iam",
+    "sts",
+    "lambda",
+    "secretsmanager",
+    "sns",
+    "cloudwatch",
+    "logs",
+    "scheduler",
+    "dynamodb",
+)
 
 pytestmark = [
     pytest.mark.skipif(BINARY is None, reason="no terraform binary on PATH: modules untested"),
@@ -202,6 +212,7 @@ module "sm" {{
   notification_emails     = ["ops@example.com"]
   box_api_base_url        = "{box}"
   kms_signers             = [{{ client_id = "abc123", alias = "alias/box-prod" }}]
+  token_cache_table       = "{prefix}-tokens"
 }}
 
 module "scheduled" {{
@@ -324,6 +335,33 @@ def _the_secrets_manager_module_creates_what_it_says(applied: dict[str, Any], mo
     alarms = aws("cloudwatch", moto.url).describe_alarms(AlarmNamePrefix=applied["prefix"])
     metrics = sorted(a["MetricName"] for a in alarms["MetricAlarms"])
     assert metrics == ["PersonNeeded", "RotationErrors", "RotationErrors"]  # and the scheduled one
+    _the_token_cache_table_is_what_the_cache_expects(applied, moto)
+
+
+def _the_token_cache_table_is_what_the_cache_expects(applied: dict[str, Any], moto: Any) -> None:
+    """The table: what the dynamodb:// cache writes, TTL on exp, a policy for readers."""
+    sm_out = applied["sm"]
+    table = f"{applied['prefix']}-tokens"
+    assert sm_out["token_cache_uri"] == f"dynamodb://{table}?region=us-east-1"
+    assert applied["scheduled"]["token_cache_uri"] is None  # only where it was asked for
+    dynamodb = aws("dynamodb", moto.url)
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    assert described["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "exp"}
+    (grant,) = json.loads(sm_out["token_cache_policy_json"])["Statement"]
+    assert sorted(grant["Action"]) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    ]
+    assert grant["Resource"] == described["TableArn"]
+    # The cache itself works on the table Terraform made.
+    from box_secrets.tokens.cache import open_token_cache
+
+    cache = open_token_cache(f"{sm_out['token_cache_uri']}&endpoint_url={moto.url}")
+    cache.put("box-secrets:probe", b"x", 60)
+    assert cache.get("box-secrets:probe") == (b"x", None)
 
 
 def _the_scheduled_module_creates_what_it_says(applied: dict[str, Any], moto: Any) -> None:
@@ -405,3 +443,5 @@ def _destroy_removes_everything(applied: dict[str, Any], tf_env: Any, moto: Any)
     assert not [f for f in functions if f["FunctionName"].startswith(applied["prefix"])]
     alarms = aws("cloudwatch", moto.url).describe_alarms(AlarmNamePrefix=applied["prefix"])
     assert alarms["MetricAlarms"] == []
+    tables = aws("dynamodb", moto.url).list_tables()["TableNames"]
+    assert not [t for t in tables if t.startswith(applied["prefix"])]

@@ -35,14 +35,19 @@ NOISY = {
 
 
 def run(
-    operation: str, query: Any, *, env: dict[str, str] | None = None, raw: str | None = None
+    operation: str,
+    query: Any,
+    *,
+    env: dict[str, str] | None = None,
+    raw: str | None = None,
+    args: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Start the program as the provider does: argv list, no shell, the query on stdin."""
     stdin = raw if raw is not None else json.dumps(query)
     full = {**os.environ, **(env or {})}
     full.pop("BOX_SECRETS_STORE", None)
     return subprocess.run(
-        [PROGRAM, "terraform", operation],
+        [PROGRAM, "terraform", operation, *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -129,6 +134,31 @@ def test_token_is_downscoped_unless_full_scope_is_allowed(make_app, tmp_path) ->
     )
     assert full["access_token"] != scoped["access_token"]
     assert app.client_secret not in json.dumps([scoped, full])
+
+
+def test_token_through_a_token_cache_mints_once_for_every_plan(make_app, tmp_path, console) -> None:
+    app = make_app()
+    rig = new_rig(make_store_uri("file", tmp_path, None, None), lambda: app)
+    env = {"BOX_API_BASE_URL": app.base_url, **NOISY}
+    query = {"store": rig.uri, "scopes": "item_preview"}
+    cache = f"dir:{tmp_path / 'tokens'}"
+    before = console.stats().get("POST /oauth2/token", 0)
+    first = _as_terraform_reads_it(run("token", query, env=env, args=("--token-cache", cache)))
+    again = _as_terraform_reads_it(run("token", query, env=env, args=(f"--token-cache={cache}",)))
+    by_env = _as_terraform_reads_it(
+        run("token", query, env={**env, "BOX_SECRETS_TOKEN_CACHE": cache})
+    )
+    assert first["access_token"] == again["access_token"] == by_env["access_token"]
+    # the base token and its downscope, once for three plans
+    assert console.stats()["POST /oauth2/token"] - before == 2
+    # A query may not choose where tokens go; the option is the token operation's only.
+    assert "not known" in _refused(run("token", {**query, "token_cache": cache}, env=env))
+    assert "token operation only" in _refused(
+        run("status", {"store": rig.uri}, env=env, args=("--token-cache", cache))
+    )
+    assert "scheme" in _refused(
+        run("token", query, env=env, args=("--token-cache", "memcached://x"))
+    )
 
 
 @pytest.mark.parametrize(

@@ -49,12 +49,30 @@ def emit(level: str, **fields: Any) -> dict[str, Any]:
     return line
 
 
+_reported_cache_errors = 0
+
+
+def token_cache_errors() -> int:
+    """Shared token cache failures since the last metric line of this process (see
+    ``box_secrets.tokens.cache.cache_errors``); 0 when no cache was ever used."""
+    global _reported_cache_errors
+    from box_secrets.tokens.cache import cache_errors
+
+    total = cache_errors()
+    new, _reported_cache_errors = total - _reported_cache_errors, total
+    return max(0, new)
+
+
 def metrics(store: str, *, person_needed: bool, key_age_days: float | None, failed: bool) -> None:
     """One embedded-metric line per store (off with ``BOX_SECRETS_METRICS=0``)."""
     if os.environ.get(METRICS_ENV, "1") == "0":
         return
-    names = [("PersonNeeded", "Count"), ("RotationErrors", "Count")]
-    values: dict[str, Any] = {"PersonNeeded": int(person_needed), "RotationErrors": int(failed)}
+    names = [("PersonNeeded", "Count"), ("RotationErrors", "Count"), ("TokenCacheErrors", "Count")]
+    values: dict[str, Any] = {
+        "PersonNeeded": int(person_needed),
+        "RotationErrors": int(failed),
+        "TokenCacheErrors": token_cache_errors(),
+    }
     if key_age_days is not None:
         names.append(("KeyAgeDays", "None"))
         values["KeyAgeDays"] = key_age_days

@@ -58,14 +58,19 @@ def _parse(args: list[str]) -> dict[str, Any] | None:
 
 
 def cache_dir_for(cache_dir: str | None, token_cache: str | None) -> str | None:
-    """The directory the token command keeps its own entries in, if any."""
-    if cache_dir:
-        return cache_dir
-    if token_cache and token_cache.startswith("dir:"):
+    """The directory the token command keeps its own entries in, if any.
+
+    Raises:
+        InputError: ``token_cache`` is not a cache URI (judged even when unused here).
+    """
+    parsed = None
+    if token_cache:
         from box_secrets.tokens.cache._uri import parse_cache_uri
 
-        return parse_cache_uri(token_cache).target
-    return None
+        parsed = parse_cache_uri(token_cache)
+    if cache_dir:
+        return cache_dir
+    return parsed.target if parsed is not None and parsed.kind == "dir" else None
 
 
 def serve(args: list[str]) -> int | None:

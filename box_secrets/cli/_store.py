@@ -62,7 +62,8 @@ def store_import(
         from box_secrets.tokens import TokenProvider
 
         try:
-            TokenProvider(config, base_url=obj["base_url"]).refresh()
+            # No shared cache: only a token minted with this key proves Box accepts it.
+            TokenProvider(config, base_url=obj["base_url"], token_cache=None).refresh()
         except BoxAuthError as exc:
             raise type(exc)(
                 f"{exc}; nothing was imported (Box must accept a config before it is stored; "

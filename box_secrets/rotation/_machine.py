@@ -239,10 +239,12 @@ class Machine:
         from box_secrets.tokens import TokenProvider
         from box_secrets.tokens._sources import StaticSource
 
+        # Never a shared token cache: a token minted with this very key is the proof
+        # that Box accepts it, and a cached one (whatever key minted it) proves nothing.
         return TokenProvider(
             StaticSource(snap.config_for(key), name=f"{self.store.uri} ({key.key_id})"),
             base_url=self.base_url,
-            **self.token_options,
+            **{**self.token_options, "token_cache": None},
         )
 
     def check_active(self) -> Outcome:

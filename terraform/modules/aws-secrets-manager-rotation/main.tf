@@ -223,3 +223,13 @@ moved {
   from = aws_cloudwatch_metric_alarm.rotation_errors
   to   = module.function.aws_cloudwatch_metric_alarm.errors
 }
+
+# The optional shared token cache for the functions that read this app's tokens.
+module "token_cache" {
+  source = "../_token_cache"
+  count  = var.token_cache_table == null ? 0 : 1
+
+  name        = var.token_cache_table
+  kms_key_arn = var.kms_key_arn
+  tags        = var.tags
+}

@@ -27,3 +27,13 @@ output "reader_policy_json" {
   description = "IAM policy for readers: GetSecretValue on AWSCURRENT only."
   value       = data.aws_iam_policy_document.reader.json
 }
+
+output "token_cache_uri" {
+  description = "The shared token cache's URI (BOX_SECRETS_TOKEN_CACHE for readers), or null without token_cache_table."
+  value       = one(module.token_cache[*].uri)
+}
+
+output "token_cache_policy_json" {
+  description = "IAM policy a reader needs to use the shared token cache, or null without token_cache_table."
+  value       = one(module.token_cache[*].policy_json)
+}

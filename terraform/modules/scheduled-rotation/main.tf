@@ -128,3 +128,12 @@ moved {
 }
 # The alarms were keyed by store (for_each) and are now counted: they are replaced
 # once, which loses nothing (an alarm holds no history that matters here).
+
+# The optional shared token cache for the functions that read this app's tokens.
+module "token_cache" {
+  source = "../_token_cache"
+  count  = var.token_cache_table == null ? 0 : 1
+
+  name = var.token_cache_table
+  tags = var.tags
+}

@@ -145,3 +145,9 @@ variable "kms_signers" {
     error_message = "Each kms_signers entry needs a client_id of letters and digits and an alias like alias/box-app."
   }
 }
+
+variable "token_cache_table" {
+  description = "Name of a DynamoDB table to create as the fleet's shared token cache (docs/fleet.md); null creates none. Give its token_cache_uri output to readers as BOX_SECRETS_TOKEN_CACHE, and attach token_cache_policy_json to their roles."
+  type        = string
+  default     = null
+}
