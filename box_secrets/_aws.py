@@ -203,13 +203,11 @@ def client(
     endpoint_url: str | None = None,
     profile: str | None = None,
     max_attempts: int | None = None,
-    timeout: float | None = None,
 ) -> Any:
     """A boto3 client with box-secrets' timeouts and retries (``AWS_MAX_ATTEMPTS``, default 5).
 
     ``max_attempts=1`` turns botocore's own retries off, for callers that retry
     under their own deadline (the KMS signer, inside the token module's).
-    ``timeout`` bounds connecting and each read (the token cache's, well under a second).
 
     Raises:
         InputError: the named profile is not configured, an endpoint is not safe to
@@ -226,7 +224,7 @@ def client(
     # to them (tests switching identities, a refreshed session token) is a new client.
     aws_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))
     fingerprint = hashlib.sha256(repr(aws_env).encode()).hexdigest()
-    key = (service, region, endpoint_url, profile, str(max_attempts), str(timeout), fingerprint)
+    key = (service, region, endpoint_url, profile, str(max_attempts), fingerprint)
     built = _clients.get(key)
     if built is not None:
         return built
@@ -253,8 +251,8 @@ def client(
                 "mode": "standard",
                 "total_max_attempts": attempts,
             },
-            connect_timeout=timeout or 5,
-            read_timeout=timeout or (5 if max_attempts == 1 else 15),
+            connect_timeout=5,
+            read_timeout=5 if max_attempts == 1 else 15,
         ),
     )
     return built

@@ -437,3 +437,28 @@ def test_the_environment_names_the_cache_for_every_provider(
     assert TokenProvider(app.config, base_url=app.base_url, token_cache=None).token_cache is None
     with pytest.raises(InputError, match="not both"):
         TokenProvider(app.config, base_url=app.base_url, cache_dir=tmp_path, token_cache="dir:/x")
+
+
+def test_the_dynamodb_cache_never_imports_boto3(app, tmp_path: Path, dynamodb_table) -> None:
+    """A Lambda cold start pays for neither boto3 nor botocore (credentials from the env)."""
+    import subprocess
+    import sys
+
+    config = app.write_config(tmp_path / "box.json")
+    code = (
+        "import sys\n"
+        "from box_secrets.tokens import TokenProvider\n"
+        f"p = TokenProvider({str(config)!r}, base_url={app.base_url!r}, "
+        f"token_cache={dynamodb_table!r})\n"
+        "print(p.access_token()[:2], p.token_cache.name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, modules = proc.stdout.splitlines()
+    assert first.startswith("1! dynamodb://")
+    assert modules == "[]"
+    assert provider(app, dynamodb_table).get_token()  # and the entry it wrote is readable
+    assert token_requests(app.console) == 1
