@@ -8,6 +8,9 @@ boto3) against what a Lambda user would pick instead: Powertools'
 same Box emulator, same run; the extension is the test suite's stand-in.
 Cold start is measured inside a fresh process, from before the first import
 to the first token (interpreter start-up, common to both, is not counted).
+With a DynamoDB token cache (``BOX_SECRETS_TOKEN_CACHE``) two cold starts are
+timed: a hit (another instance of the fleet minted the token) and a miss (this
+instance mints and writes it for the others).
 Prints a Markdown table (docs/benchmarks.md records one run and this command).
 """
 
@@ -86,6 +89,8 @@ def main() -> None:
                 ratio(ours_ext, theirs_cold),
             )
         )
+        for label, seconds in _cached_cold_starts(moto.url, uri, env):
+            rows.append((label, fmt(seconds), fmt(theirs_cold), ratio(seconds, theirs_cold)))
         rows.append(
             (
                 "cold start: import + first token (boto3, no extension)",
@@ -131,6 +136,49 @@ def main() -> None:
         ext.stop()
         moto.stop()
         emu.stop()
+
+
+def _cached_cold_starts(moto_url: str, uri: str, env: dict[str, str]) -> list[tuple[str, float]]:
+    """Cold starts through the secrets extension with a DynamoDB token cache: hit and miss."""
+    import statistics
+    import subprocess
+
+    import boto3
+
+    table = "bench-box-tokens"
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    cached = {**env, "BOX_SECRETS_TOKEN_CACHE": f"dynamodb://{table}?region=us-east-1"}
+
+    def clear() -> None:
+        for item in dynamodb.scan(TableName=table)["Items"]:
+            dynamodb.delete_item(TableName=table, Key={"pk": item["pk"]})
+
+    def one() -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", OURS.format(uri=uri)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **cached},
+            cwd=ROOT,
+        ).stdout
+        return float(out.strip().splitlines()[-1])
+
+    misses = []
+    for _ in range(7):
+        clear()
+        misses.append(one())
+    hit = child_seconds(OURS.format(uri=uri), env=cached)  # the last miss wrote the entry
+    return [
+        ("cold start, DynamoDB token cache hit (secrets extension)", hit),
+        ("cold start, DynamoDB token cache miss: mint and write", statistics.median(misses)),
+    ]
 
 
 def _versions() -> str:
