@@ -203,3 +203,62 @@ def test_a_huge_answer_is_refused_not_read_into_memory(app) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_shared_token_caches_leak_nothing_at_any_level(
+    make_app, tmp_path: Path, dynamodb_table: str
+) -> None:
+    """-vv with third-party debug on, a password-protected Redis and DynamoDB: no secret shows,
+    in the output, the one warning of a failing cache, or anything a cache object prints."""
+    from .services import RedisServer, redis_binary
+
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed: the Redis half of this test did not run")
+    password = "redis-pass-" + "x7Q2" * 6
+    server = RedisServer(binary, "--requirepass", password)
+    try:
+        app = make_app()
+        cfg = str(app.write_config(tmp_path / "config.json"))
+        env = {
+            "BOX_API_BASE_URL": app.base_url,
+            "BOX_SECRETS_UNSAFE_THIRD_PARTY_DEBUG": "1",
+            "BOX_SECRETS_REDIS_PASSWORD": password,
+            # DynamoDB's requests are signed with these (moto accepts any): none may show.
+            "AWS_SECRET_ACCESS_KEY": "aws-secret-" + "Zq9w" * 8,
+            "AWS_SESSION_TOKEN": "aws-session-" + "Kp3v" * 8,
+        }
+        secrets = {
+            app.client_secret,
+            app.key.passphrase,
+            password,
+            env["AWS_SECRET_ACCESS_KEY"],
+            env["AWS_SESSION_TOKEN"],
+        }
+        for cache in (server.url, dynamodb_table):
+            proc = run_cli("-vv", "token", "--config", cfg, "--token-cache", cache, env=env)
+            assert proc.returncode == 0, proc.stderr
+            assert "DEBUG " in proc.stderr  # the logs really were on
+            _scan(proc, {*secrets, proc.stdout.strip()}, stdout_token_ok=True)
+        # A wrong password: tokens still come, and the one warning names no secret.
+        wrong = {**env, "BOX_SECRETS_REDIS_PASSWORD": "wrong-" + password}
+        proc = run_cli("-vv", "token", "--config", cfg, "--token-cache", server.url, env=wrong)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.count("minting tokens directly") == 1
+        _scan(proc, {*secrets, "wrong-" + password, proc.stdout.strip()}, stdout_token_ok=True)
+    finally:
+        server.stop()
+
+
+def test_cache_objects_and_sealed_entries_show_no_secret(app, dynamodb_table: str) -> None:
+    from box_secrets.tokens import TokenProvider
+    from box_secrets.tokens.cache._seal import Sealer
+
+    provider = TokenProvider(app.config, base_url=app.base_url, token_cache=dynamodb_table)
+    token = provider.access_token()
+    sealer = Sealer(app.client_id, app.client_secret)
+    shown = " ".join(
+        [repr(provider), repr(provider.token_cache), repr(sealer), str(provider.token_cache.name)]
+    )
+    for secret in (token, app.client_secret):
+        assert secret not in shown

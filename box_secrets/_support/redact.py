@@ -38,7 +38,16 @@ __all__ = [
 ]
 
 UNSAFE_DEBUG_ENV = "BOX_SECRETS_UNSAFE_THIRD_PARTY_DEBUG"
-THIRD_PARTY = ("botocore", "boto3", "s3transfer", "urllib3", "hvac", "requests", "box_sdk_gen")
+THIRD_PARTY = (
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "hvac",
+    "requests",
+    "box_sdk_gen",
+    "redis",
+)
 
 _MARK = "[REDACTED]"
 # A PEM block, also inside JSON where newlines are escaped, also cut off at the end.
