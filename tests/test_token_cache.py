@@ -462,3 +462,42 @@ def test_the_dynamodb_cache_never_imports_boto3(app, tmp_path: Path, dynamodb_ta
     assert modules == "[]"
     assert provider(app, dynamodb_table).get_token()  # and the entry it wrote is readable
     assert token_requests(app.console) == 1
+
+
+def test_the_redis_acl_in_the_fleet_guide_is_enough(app, console, redis_server) -> None:
+    """docs/fleet.md's ACL line, loaded into a real Redis: the cache works under it alone."""
+    import re
+    import shlex
+
+    docs = (Path(__file__).parent.parent / "docs" / "fleet.md").read_text()
+    (line,) = re.findall(r"^ACL SETUSER box-tokens .*$", docs, re.MULTILINE)
+    args = shlex.split(line.replace("LONG-RANDOM-PASSWORD", "acl-test-password"))
+    redis_server.command("FLUSHALL")
+    assert b"OK" in redis_server.command(*args)
+    try:
+        env = {
+            "BOX_SECRETS_REDIS_USERNAME": "box-tokens",
+            "BOX_SECRETS_REDIS_PASSWORD": "acl-test-password",
+        }
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            before = cache_errors()
+            a, b = provider(app, redis_server.url), provider(app, redis_server.url)
+            token = a.get_token()
+            assert b.get_token().access_token == token.access_token
+            b.refresh()  # compare-and-delete (EVALSHA, SCRIPT LOAD) under the ACL too
+            a.revoke(a.get_token())
+            assert cache_errors() == before
+        assert token_requests(console) == 2
+        # And the user can touch nothing outside its prefix, nor run anything else.
+        import redis
+
+        limited = redis.Redis(
+            port=redis_server.port, username="box-tokens", password="acl-test-password"
+        )
+        for call in (lambda: limited.set("other:key", "x"), lambda: limited.keys("*")):
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                call()
+    finally:
+        redis_server.command("ACL", "DELUSER", "box-tokens")
