@@ -130,7 +130,7 @@ def test_token_json_help_names_the_fields_it_prints(app, tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     printed = set(json.loads(proc.stdout))
     help_text = " ".join(run_cli("token", "--help").stdout.split())
-    described = help_text.split("--json", 1)[1].split("--cache-dir", 1)[0]
+    described = help_text.split("--json Print JSON", 1)[1].split("--cache-dir", 1)[0]
     named = set(re.findall(r"[a-z]+_[a-z_]+", described))
     assert printed <= named, printed - named
 

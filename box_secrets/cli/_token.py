@@ -24,7 +24,7 @@ token_cache_option = click.option(
     metavar="URI",
     envvar="BOX_SECRETS_TOKEN_CACHE",
     help="Share tokens through this cache: dir:/path, redis://HOST:PORT/DB, rediss://..., "
-    "dynamodb://TABLE?region=R (see `box-secrets help fleet`). Env: BOX_SECRETS_TOKEN_CACHE.",
+    "dynamodb://TABLE?region=R (help topic: fleet). Env: BOX_SECRETS_TOKEN_CACHE.",
 )
 
 
