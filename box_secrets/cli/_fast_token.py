@@ -1,19 +1,26 @@
-"""``box-secrets token`` served from the per-host cache before click is imported.
+"""``box-secrets token`` before click is imported: a cache hit, and a plain mint.
 
-The command is what scripts call per use, so a cache hit costs what reading
-one file costs: this module reads the arguments it understands, looks the
-command's entry up in the cache directory (``--cache-dir``,
-``BOX_SECRETS_CACHE_DIR``, or a ``dir:`` token cache), and prints. Anything
-else (an option it does not know, ``--help``, a miss, an entry that is stale
-or whose key file changed, any error) returns None and the full command runs,
-which says what is wrong in its own words and writes the entry for next time.
+The command is what scripts call per use. This module reads the arguments it
+understands and:
+
+- on a hit in the command's own entry in the cache directory
+  (``--cache-dir``, ``BOX_SECRETS_CACHE_DIR``, or a ``dir:`` token cache),
+  prints it: the cost of reading one file, no HTTP client, no cryptography;
+- otherwise gets the token through :func:`box_secrets.cli._token_run.run`,
+  the click command's own body, so a mint costs only what minting needs.
+
+Anything it does not understand (an unknown option, ``--help``, options given
+twice, a bad URL or URI found before any request) returns None and the click
+command runs and says what is wrong in its own words. Once a request may have
+been sent, errors are printed here, the CLI's way, never retried through click.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 __all__ = ["cache_dir_for", "serve"]
 
@@ -73,68 +80,167 @@ def cache_dir_for(cache_dir: str | None, token_cache: str | None) -> str | None:
     return parsed.target if parsed is not None and parsed.kind == "dir" else None
 
 
+class _Call(NamedTuple):
+    """The command line, judged: what the token command would use."""
+
+    base_url: str
+    config: str | None
+    store: str | None
+    as_user: str | None
+    scopes: list[str]
+    resource: str | None
+    shared_link: str | None
+    as_json: bool
+    cache_dir: str | None
+    token_cache: str | None
+
+
+def _judge(opts: dict[str, Any]) -> _Call | None:
+    """The call, or None for anything click should judge and word (raises likewise)."""
+    env = os.environ
+    config = opts.get("config")
+    store = opts.get("store") or (None if config else env.get("BOX_SECRETS_STORE"))
+    scopes: list[str] = opts["scope"]
+    resource, shared_link = opts.get("resource"), opts.get("shared_link")
+    if not (store or config) or (store and config):
+        return None
+    if config and os.path.isdir(config):
+        return None  # click's own path check words it
+    if ((resource or shared_link) and not scopes) or (resource and shared_link):
+        return None
+    from box_secrets._urls import check_url
+
+    base_url = check_url(
+        env.get("BOX_API_BASE_URL") or "https://api.box.com", what="--box-base-url"
+    ).rstrip("/")
+    token_cache = opts.get("token_cache") or env.get("BOX_SECRETS_TOKEN_CACHE") or None
+    cache_dir = opts.get("cache_dir") or env.get("BOX_SECRETS_CACHE_DIR") or None
+    cache_dir_for(cache_dir, token_cache)  # judges the cache URI before anything is read
+    return _Call(
+        base_url,
+        config,
+        store,
+        opts.get("as_user"),
+        scopes,
+        resource,
+        shared_link,
+        bool(opts["json"]),
+        cache_dir,
+        token_cache,
+    )
+
+
 def serve(args: list[str]) -> int | None:
-    """Print the token from the cache and return 0, or None for the full command."""
+    """Print the token and return the exit code, or None for the click command."""
     try:
-        text = _lookup(args)
-    except Exception:  # the full path reports any problem properly
+        opts = _parse(args)
+        call = _judge(opts) if opts is not None else None
+        if call is None:
+            return None
+        text = _lookup(call)
+        mint = _prepare(call) if text is None else None
+    except Exception:  # nothing was sent: the click command reports it in its words
         return None
-    if text is None:
-        return None
+    if mint is not None:
+        code, text = _mint(mint)
+        if text is None:
+            return code
+    assert text is not None
     try:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
-    except BrokenPipeError:  # `| head -c0`: quietly, as the full command does
+    except BrokenPipeError:  # `| head -c0`: quietly, as the click command does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return 0
 
 
-def _lookup(args: list[str]) -> str | None:
-    opts = _parse(args)
-    if opts is None:
+def _lookup(call: _Call) -> str | None:
+    """The token from the command's own entry, if the directory holds a sound, fresh one."""
+    directory = cache_dir_for(call.cache_dir, call.token_cache)
+    if directory is None or not os.path.isdir(directory):
         return None
-    env = os.environ
-    store = opts.get("store") or (None if opts.get("config") else env.get("BOX_SECRETS_STORE"))
-    config = opts.get("config")
-    token_cache = opts.get("token_cache") or env.get("BOX_SECRETS_TOKEN_CACHE")
-    directory = cache_dir_for(
-        opts.get("cache_dir") or env.get("BOX_SECRETS_CACHE_DIR"), token_cache
-    )
-    if not directory or not (store or config) or (store and config):
-        return None
-    if (opts.get("resource") or opts.get("shared_link")) and not opts["scope"]:
-        return None
-    from box_secrets._urls import check_url
     from box_secrets.cli._token_alias import alias_name, recall
     from box_secrets.tokens.cache._dir import TokenCacheDir
 
-    base_url = check_url(
-        env.get("BOX_API_BASE_URL") or "https://api.box.com", what="--box-base-url"
-    ).rstrip("/")
     name = alias_name(
-        base_url,
-        config,
-        store,
-        as_user=opts.get("as_user"),
-        scopes=opts["scope"],
-        resource=opts.get("resource"),
-        shared_link=opts.get("shared_link"),
+        call.base_url,
+        call.config,
+        call.store,
+        as_user=call.as_user,
+        scopes=call.scopes,
+        resource=call.resource,
+        shared_link=call.shared_link,
     )
-    if not os.path.isdir(directory):
-        return None
     held = TokenCacheDir(directory).get(name)
-    token = recall(held[0], config, store) if held else None
+    token = recall(held[0], call.config, call.store) if held else None
     if token is None:
         return None
-    if opts["json"]:
+    if call.as_json:
         import json
 
         from box_secrets.tokens._token import AccessToken
 
         tok = AccessToken.from_cache(token)
-        if tok is None:
-            return None
-        return json.dumps(tok.to_dict(), indent=2)
+        return json.dumps(tok.to_dict(), indent=2) if tok is not None else None
     value: str = token["access_token"]
     return value
+
+
+def _prepare(call: _Call) -> Callable[[], str]:
+    """The click command's own body, ready to run; its source is built (nothing read yet)."""
+    from functools import partial
+
+    from box_secrets.cli._token_run import run
+
+    if call.config:
+        from box_secrets.tokens._sources import ConfigFileSource
+
+        source: Any = ConfigFileSource(call.config)
+    else:
+        from box_secrets.stores._reader import StoreSource
+
+        source = StoreSource(call.store or "", ttl=0)
+    return partial(
+        run,
+        call.base_url,
+        source,
+        config=call.config,
+        store=call.store,
+        as_user=call.as_user,
+        scopes=call.scopes,
+        resource=call.resource,
+        shared_link=call.shared_link,
+        as_json=call.as_json,
+        cache_dir=call.cache_dir,
+        token_cache=call.token_cache,
+    )
+
+
+def _mint(mint: Callable[[], str]) -> tuple[int, str | None]:
+    """Run it as the CLI runs a command: (0, text), or (exit code, None) with one error line."""
+    from box_secrets._support import faults
+    from box_secrets._support.redact import configure_cli_logging
+    from box_secrets.cli._errors import error_line
+    from box_secrets.errors import BoxSecretsError
+
+    configure_cli_logging(0)
+    try:
+        faults.arm_from_env()
+        return 0, mint()
+    except BoxSecretsError as exc:
+        sys.stderr.write(error_line(str(exc)) + "\n")
+        return exc.exit_code, None
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130, None
+    except Exception as exc:
+        if os.environ.get("BOX_SECRETS_DEBUG"):
+            raise
+        # The message of an unexpected exception might echo input; print its type only.
+        message = (
+            f"internal error ({type(exc).__name__}); please report it, and rerun with "
+            "BOX_SECRETS_DEBUG=1 to see the traceback"
+        )
+        sys.stderr.write(error_line(message) + "\n")
+        return 1, None

@@ -23,13 +23,9 @@ EXIT_WAITING = 3
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> None:
-    from box_secrets._urls import clean_text
+    from box_secrets.cli._errors import error_line
 
-    # Messages may quote a server's words: one line, no control characters.
-    text = clean_text(message, limit=2000)
-    if text and text[-1] not in ".!?":
-        text += "."
-    click.echo(f"error: {text}", err=True)
+    click.echo(error_line(message), err=True)
     sys.exit(code)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import click
 
 from box_secrets.cli._common import resolve_source, source_options
@@ -26,15 +23,6 @@ token_cache_option = click.option(
     help="Share tokens through this cache: dir:/path, redis://HOST:PORT/DB, rediss://..., "
     "dynamodb://TABLE?region=R (help topic: fleet). Env: BOX_SECRETS_TOKEN_CACHE.",
 )
-
-
-def _provider(base_url: str, source: Any, cache_dir: str | None, token_cache: str | None) -> Any:
-    """A provider whose shared cache is --token-cache, else --cache-dir (the same as dir:)."""
-    from box_secrets.tokens import TokenProvider
-
-    if token_cache:
-        return TokenProvider(source, base_url=base_url, token_cache=token_cache)
-    return TokenProvider(source, base_url=base_url, cache_dir=cache_dir, token_cache=None)
 
 
 #: Longer than any access token Box issues (they are tens of characters).
@@ -95,38 +83,28 @@ def token_cmd(
     With a cache directory, a token this command printed before is printed
     again from it, without reading the store or starting an HTTP client.
     """
-    from box_secrets.cli._fast_token import cache_dir_for
-    from box_secrets.cli._token_alias import alias_name, remember
+    from box_secrets.cli._token_run import run
 
     if (resource or shared_link) and not scopes:
         raise click.UsageError("--resource and --shared-link need at least one --scope")
     if resource and shared_link:
         raise click.UsageError("use --resource or --shared-link, not both")
-    provider = _provider(obj["base_url"], resolve_source(config, store), cache_dir, token_cache)
-    tok = provider.get_token(
-        as_user=as_user,
-        scopes=list(scopes) if scopes else None,
-        resource=resource,
-        shared_link=shared_link,
-    )
-    directory = cache_dir_for(cache_dir, token_cache)
-    if directory is not None:  # the fast path's entry, for the next call
-        from box_secrets.tokens.cache._dir import TokenCacheDir
-
-        name = alias_name(
+    source = resolve_source(config, store)
+    click.echo(
+        run(
             obj["base_url"],
-            config,
-            None if config else store,
+            source,
+            config=config,
+            store=None if config else store,
             as_user=as_user,
             scopes=list(scopes),
             resource=resource,
             shared_link=shared_link,
+            as_json=as_json,
+            cache_dir=cache_dir,
+            token_cache=token_cache,
         )
-        remember(TokenCacheDir(directory), name, tok.to_cache(), config, None if config else store)
-    if as_json:
-        click.echo(json.dumps(tok.to_dict(), indent=2))
-    else:
-        click.echo(tok.access_token)
+    )
 
 
 @cli.command("revoke")
@@ -168,8 +146,9 @@ def revoke_cmd(
     value = value.strip()
     if not value:
         raise click.UsageError("no token given: pipe it on standard input or name --token-env VAR")
-    source = resolve_source(config, store)
-    provider = _provider(obj["base_url"], source, cache_dir, token_cache)
+    from box_secrets.cli._token_run import provider as make_provider
+
+    provider = make_provider(obj["base_url"], resolve_source(config, store), cache_dir, token_cache)
     provider.revoke(value)
     if cache_dir and token_cache:  # the token command's own entries live in the directory
         from box_secrets.tokens.cache._dir import TokenCacheDir

@@ -40,6 +40,9 @@ def read_app_auth(
 ) -> tuple[str | None, str, str | None, str | None, RSAPrivateKey | None, str | None, bool]:
     """``appAuth`` checked: (pem, passphrase, key ID, signer URI, key, fingerprint, is JWT).
 
+    With ``validate_key=False`` (a key box-secrets wrote itself) the key is not
+    parsed here: key and fingerprint are None, and the config parses it on first use.
+
     Raises:
         ConfigError: a field is malformed (named), or the key cannot be decrypted.
     """
@@ -76,10 +79,9 @@ def read_app_auth(
                 raise ConfigError(f"{base}.passphrase must be a string", field=f"{base}.passphrase")
             passphrase = raw_pass
             kid = _text(auth.get("publicKeyID"), f"{base}.publicKeyID", required=require_key_id)
-            from box_secrets.signers._keys import fingerprint_of, load_private_key
+            if validate_key:  # else parsed on first use (BoxAppConfig.private_key)
+                from box_secrets.signers._keys import fingerprint_of, load_private_key
 
-            key = load_private_key(
-                pem, passphrase, validate=validate_key, field=f"{base}.privateKey"
-            )
-            fingerprint = fingerprint_of(key.public_key())
+                key = load_private_key(pem, passphrase, validate=True, field=f"{base}.privateKey")
+                fingerprint = fingerprint_of(key.public_key())
     return pem, passphrase, kid, signer, key, fingerprint, jwt

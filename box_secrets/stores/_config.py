@@ -54,6 +54,7 @@ class BoxAppConfig:
 
     __slots__ = (
         "_client_secret",
+        "_fingerprint",
         "_jwt",
         "_key",
         "_passphrase",
@@ -62,7 +63,6 @@ class BoxAppConfig:
         "_signer",
         "client_id",
         "enterprise_id",
-        "fingerprint",
         "public_key_id",
         "trusted",
         "user_id",
@@ -72,7 +72,6 @@ class BoxAppConfig:
     public_key_id: str | None
     enterprise_id: str | None
     user_id: str | None
-    fingerprint: str | None
     trusted: bool
 
     def __init__(
@@ -209,10 +208,12 @@ class BoxAppConfig:
         self.public_key_id = kid
         self._private_key_pem = pem
         self._passphrase = passphrase
+        # A key box-secrets wrote itself (validate_key=False) is parsed when first
+        # used: a token served from a cache needs the client ID and secret only.
         self._key = key
         self._jwt = jwt
         self._signer = signer
-        self.fingerprint = fingerprint
+        self._fingerprint = fingerprint
         self.trusted = False
 
     # -- accessors ---------------------------------------------------------------
@@ -230,8 +231,27 @@ class BoxAppConfig:
         return self._passphrase
 
     @property
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the public key (DER), or None without a private key here."""
+        if self._fingerprint is None and self._private_key_pem is not None:
+            from box_secrets.signers._keys import fingerprint_of
+
+            self._fingerprint = fingerprint_of(self.private_key.public_key())
+        return self._fingerprint
+
+    @property
     def private_key(self) -> RSAPrivateKey:
-        """The loaded key object (parsed once, when the config was loaded)."""
+        """The loaded key object (parsed once: when the config was loaded, or for a key
+        box-secrets wrote itself, when first used)."""
+        if self._key is None and self._private_key_pem is not None:
+            from box_secrets.signers._keys import load_private_key
+
+            self._key = load_private_key(
+                self._private_key_pem,
+                self._passphrase,
+                validate=False,
+                field=f"{_SETTINGS}.{_AUTH}.privateKey",
+            )
         if self._key is None:
             if self._jwt:
                 raise ConfigError(
