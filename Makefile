@@ -58,6 +58,7 @@ bench: $(STAMP_DEV)
 	$(PY) bench/terraform_bench.py
 	$(PY) bench/signer_bench.py
 	$(PY) bench/fleet_bench.py
+	$(PY) bench/cli_token_bench.py
 
 ## lambda-zip: build dist/box-secrets-lambda.zip for AWS Lambda (ARCH=x86_64|arm64, LAMBDA_PYTHON=3.12)
 ARCH          ?= x86_64

@@ -576,3 +576,27 @@ def test_status_dates_the_active_key_from_its_activation(aws_rig, moto) -> None:
     from box_secrets._support.times import rfc3339
 
     assert f"since {rfc3339(active.activated_at)}" in line, line
+
+
+def test_the_metric_line_counts_token_cache_errors_since_the_last_one(
+    make_app, tmp_path, logs, monkeypatch
+) -> None:
+    """TokenCacheErrors: the shared-cache failures this process saw since its last metric line."""
+    import socket
+
+    from box_secrets.aws_lambda import _log
+    from box_secrets.tokens import TokenProvider
+
+    _log.metrics("file:x", person_needed=False, key_age_days=None, failed=False)  # a baseline
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"  # nothing listens
+    app = make_app()
+    TokenProvider(app.config, base_url=app.base_url, token_cache=dead).get_token()
+    _log.metrics("file:x", person_needed=False, key_age_days=None, failed=False)
+    _log.metrics("file:x", person_needed=False, key_age_days=None, failed=False)
+    *_, after_failure, quiet = [line for line in _lines(logs) if "_aws" in line]
+    assert after_failure["TokenCacheErrors"] >= 1
+    assert quiet["TokenCacheErrors"] == 0
+    names = [m["Name"] for m in quiet["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    assert "TokenCacheErrors" in names

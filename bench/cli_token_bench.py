@@ -1,0 +1,90 @@
+"""``box-secrets token`` as a whole process: a cache hit and a mint, beside box-sdk-gen.
+
+    .venv/bin/python bench/cli_token_bench.py
+
+Scripts and cron jobs run the command once per use, so what counts is the
+whole process. Aims: a hit in the cache directory within 30 ms of
+``python -c pass``; a mint within 80 ms of it plus Box's round trip. Beside
+it, in the same run, the script a box-sdk-gen user would run instead (the
+SDK has no command line): build ``BoxJWTAuth`` from the same config file and
+print a token. The emulator answers on loopback, so the round trip is about
+a millisecond. Wall-clock medians of fresh processes.
+Prints a Markdown table (docs/benchmarks.md records one run and this command).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import Emulator, fmt, make_app
+
+SDK_SCRIPT = """
+import os
+from box_sdk_gen import BaseUrls, BoxJWTAuth, JWTConfig, NetworkSession
+session = NetworkSession(base_urls=BaseUrls(base_url=os.environ["BOX_API_BASE_URL"]))
+auth = BoxJWTAuth(config=JWTConfig.from_config_file(os.environ["BENCH_CONFIG"]))
+print(auth.retrieve_token(network_session=session).access_token)
+"""
+
+
+def wall(argv: list[str], env: dict[str, str], runs: int = 21) -> float:
+    values = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True, env=env)
+        values.append(time.perf_counter() - start)
+    return statistics.median(values)
+
+
+def main() -> None:
+    from box_secrets.rotation import import_config
+    from box_secrets.stores import open_store
+
+    emu = Emulator()
+    try:
+        tmp = Path(tempfile.mkdtemp())
+        config = make_app(emu)
+        config_path = str(tmp / "box_config.json")
+        config.save(config_path)
+        store = f"file:{tmp / 'store.json'}"
+        import_config(open_store(store), config)
+        env = {**os.environ, "BOX_API_BASE_URL": emu.base_url, "BENCH_CONFIG": config_path}
+        program = str(Path(sys.executable).parent / "box-secrets")
+        cache = ["--cache-dir", str(tmp / "cache")]
+        hit = [program, "token", "--store", store, *cache]
+        subprocess.run(hit, env=env, check=True, capture_output=True)  # the entry to hit
+        python = wall([sys.executable, "-c", "pass"], env)
+        rows = [
+            ("`python -c pass`", python),
+            ("`box-secrets token --store file:... --cache-dir D`: a hit", wall(hit, env)),
+            (
+                "`box-secrets token --store file:...`: a mint",
+                wall([program, "token", "--store", store], env),
+            ),
+            (
+                "`box-secrets token --config box_config.json`: a mint (the key is validated)",
+                wall([program, "token", "--config", config_path], env),
+            ),
+            (
+                "box-sdk-gen: a script minting from box_config.json",
+                wall([sys.executable, "-c", SDK_SCRIPT], env, runs=9),
+            ),
+        ]
+        print("| whole process | wall (median) | over `python -c pass` |")
+        print("|---|---|---|")
+        for label, seconds in rows:
+            over = "-" if seconds is python else fmt(seconds - python)
+            print(f"| {label} | {fmt(seconds)} | {over} |")
+        print(f"\ntoken requests Box received: {emu.token_requests()}")
+    finally:
+        emu.stop()
+
+
+if __name__ == "__main__":
+    main()
