@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["cache_dir_for", "serve"]
+__all__ = ["serve"]
 
 _VALUED = {
     "--store": "store",
@@ -64,22 +64,6 @@ def _parse(args: list[str]) -> dict[str, Any] | None:
     return opts
 
 
-def cache_dir_for(cache_dir: str | None, token_cache: str | None) -> str | None:
-    """The directory the token command keeps its own entries in, if any.
-
-    Raises:
-        InputError: ``token_cache`` is not a cache URI (judged even when unused here).
-    """
-    parsed = None
-    if token_cache:
-        from box_secrets.tokens.cache._uri import parse_cache_uri
-
-        parsed = parse_cache_uri(token_cache)
-    if cache_dir:
-        return cache_dir
-    return parsed.target if parsed is not None and parsed.kind == "dir" else None
-
-
 class _Call(NamedTuple):
     """The command line, judged: what the token command would use."""
 
@@ -115,6 +99,8 @@ def _judge(opts: dict[str, Any]) -> _Call | None:
     ).rstrip("/")
     token_cache = opts.get("token_cache") or env.get("BOX_SECRETS_TOKEN_CACHE") or None
     cache_dir = opts.get("cache_dir") or env.get("BOX_SECRETS_CACHE_DIR") or None
+    from box_secrets.cli._token_alias import cache_dir_for
+
     cache_dir_for(cache_dir, token_cache)  # judges the cache URI before anything is read
     return _Call(
         base_url,
@@ -157,10 +143,11 @@ def serve(args: list[str]) -> int | None:
 
 def _lookup(call: _Call) -> str | None:
     """The token from the command's own entry, if the directory holds a sound, fresh one."""
+    from box_secrets.cli._token_alias import alias_name, cache_dir_for, recall
+
     directory = cache_dir_for(call.cache_dir, call.token_cache)
     if directory is None or not os.path.isdir(directory):
         return None
-    from box_secrets.cli._token_alias import alias_name, recall
     from box_secrets.tokens.cache._dir import TokenCacheDir
 
     name = alias_name(

@@ -23,10 +23,26 @@ import os
 import time
 from typing import Any
 
-__all__ = ["ALIAS_MARGIN", "alias_name", "recall", "remember", "source_file"]
+__all__ = ["ALIAS_MARGIN", "alias_name", "cache_dir_for", "recall", "remember", "source_file"]
 
 #: The provider's default refresh margin: an entry is served until then, as a provider would.
 ALIAS_MARGIN = 300.0
+
+
+def cache_dir_for(cache_dir: str | None, token_cache: str | None) -> str | None:
+    """The directory the token command keeps its own entries in, if any.
+
+    Raises:
+        InputError: ``token_cache`` is not a cache URI (judged even when unused here).
+    """
+    parsed = None
+    if token_cache:
+        from box_secrets.tokens.cache._uri import parse_cache_uri
+
+        parsed = parse_cache_uri(token_cache)
+    if cache_dir:
+        return cache_dir
+    return parsed.target if parsed is not None and parsed.kind == "dir" else None
 
 
 def source_file(config: str | None, store: str | None) -> str | None:

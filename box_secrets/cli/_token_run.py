@@ -37,8 +37,7 @@ def run(
     token_cache: str | None,
 ) -> str:
     """The text to print: the token, or its JSON. Raises as ``TokenProvider.get_token``."""
-    from box_secrets.cli._fast_token import cache_dir_for
-    from box_secrets.cli._token_alias import alias_name, remember
+    from box_secrets.cli._token_alias import alias_name, cache_dir_for, remember
 
     tok = provider(base_url, source, cache_dir, token_cache).get_token(
         as_user=as_user,

@@ -24,11 +24,11 @@ from box_secrets.tokens._oauth import (
 )
 from box_secrets.tokens._sources import KeySource, as_source
 from box_secrets.tokens._token import AccessToken
+from box_secrets.tokens.cache import FROM_ENV, FromEnv, shared_for
 
 if TYPE_CHECKING:
     from box_secrets._support.http import HttpClient
     from box_secrets.tokens.cache import TokenCache
-    from box_secrets.tokens.cache._flight import SharedTokens
     from box_secrets.tokens.cache._seal import Codec
 
 __all__ = ["TokenProvider"]
@@ -67,22 +67,6 @@ class _Slot:
         self.expires_mono = 0.0
 
 
-class _FromEnv:
-    """``token_cache``'s default: whatever ``BOX_SECRETS_TOKEN_CACHE`` names."""
-
-    def __repr__(self) -> str:
-        return "FROM_ENV"
-
-
-FROM_ENV = _FromEnv()
-
-
-def _lease_ttl(deadline: float) -> float:
-    # Long enough for one normal request to Box, short enough that a holder that
-    # died mid-request holds nobody up for long; always well inside the deadline.
-    return min(15.0, max(1.0, deadline / 4))
-
-
 _CacheKey = tuple[str, str, tuple[str, ...] | None, str | None, str | None]
 
 
@@ -111,7 +95,7 @@ class TokenProvider:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         cache_dir: str | os.PathLike[str] | None = None,
-        token_cache: str | TokenCache | _FromEnv | None = FROM_ENV,
+        token_cache: str | TokenCache | FromEnv | None = FROM_ENV,
         http: HttpClient | None = None,
         signer: Signer | None = None,
     ) -> None:
@@ -133,36 +117,13 @@ class TokenProvider:
         self.base_url = check_url(base, what="the Box API base URL").rstrip("/")
         self.algorithm = algorithm
         self.refresh_margin = _margin(refresh_margin)
-        self._shared = self._open_shared(cache_dir, token_cache)
+        self._shared = shared_for(cache_dir, token_cache, deadline=self.retry.deadline)
         self._box = BoxEndpoint(
             self.base_url, retry=self.retry, algorithm=algorithm, http=http, signer=signer
         )
         self._slots: dict[_CacheKey, _Slot] = {}
         self._slots_lock = threading.Lock()
         self._default: _Slot | None = None
-
-    def _open_shared(
-        self,
-        cache_dir: str | os.PathLike[str] | None,
-        token_cache: str | TokenCache | _FromEnv | None,
-    ) -> SharedTokens | None:
-        if cache_dir is not None and token_cache not in (None, FROM_ENV):
-            raise InputError("give cache_dir or token_cache, not both (dir:PATH is cache_dir)")
-        if cache_dir is not None:
-            token_cache = f"dir:{os.fspath(cache_dir)}"
-        elif isinstance(token_cache, _FromEnv):
-            from box_secrets.tokens.cache import from_env
-
-            token_cache = from_env()
-        if token_cache is None:
-            return None
-        from box_secrets.tokens.cache import _check, open_token_cache
-        from box_secrets.tokens.cache._flight import SharedTokens
-
-        cache = (
-            open_token_cache(token_cache) if isinstance(token_cache, str) else _check(token_cache)
-        )
-        return SharedTokens(cache, lease_ttl=_lease_ttl(self.retry.deadline))
 
     @property
     def token_cache(self) -> TokenCache | None:

@@ -27,9 +27,19 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from box_secrets.errors import InputError
 
 if TYPE_CHECKING:
+    from box_secrets.tokens.cache._flight import SharedTokens
     from box_secrets.tokens.cache._uri import CacheURI
 
-__all__ = ["TOKEN_CACHE_ENV", "TokenCache", "cache_errors", "from_env", "open_token_cache"]
+__all__ = [
+    "FROM_ENV",
+    "TOKEN_CACHE_ENV",
+    "FromEnv",
+    "TokenCache",
+    "cache_errors",
+    "from_env",
+    "open_token_cache",
+    "shared_for",
+]
 
 TOKEN_CACHE_ENV = "BOX_SECRETS_TOKEN_CACHE"  # noqa: S105 - a variable name
 
@@ -102,14 +112,47 @@ def from_env() -> str | None:
     return value or None
 
 
+class FromEnv:
+    """``TokenProvider(token_cache=...)``'s default: whatever ``BOX_SECRETS_TOKEN_CACHE`` names."""
+
+    def __repr__(self) -> str:
+        return "FROM_ENV"
+
+
+FROM_ENV = FromEnv()
+
+
+def shared_for(
+    cache_dir: str | os.PathLike[str] | None,
+    token_cache: str | TokenCache | FromEnv | None,
+    *,
+    deadline: float,
+) -> SharedTokens | None:
+    """What a provider shares tokens through, from its two arguments (None: nothing).
+
+    Raises:
+        InputError: both given, or a bad URI (one sentence).
+    """
+    if cache_dir is not None and token_cache not in (None, FROM_ENV):
+        raise InputError("give cache_dir or token_cache, not both (dir:PATH is cache_dir)")
+    if cache_dir is not None:
+        token_cache = f"dir:{os.fspath(cache_dir)}"
+    elif isinstance(token_cache, FromEnv):
+        token_cache = from_env()
+    if token_cache is None:
+        return None
+    if not isinstance(token_cache, str | TokenCache):
+        raise InputError("token_cache must be a cache URI or a TokenCache")
+    from box_secrets.tokens.cache._flight import SharedTokens
+
+    cache = open_token_cache(token_cache) if isinstance(token_cache, str) else token_cache
+    # The lease: long enough for one normal request to Box, short enough that a holder
+    # that died mid-request holds nobody up for long; always well inside the deadline.
+    return SharedTokens(cache, lease_ttl=min(15.0, max(1.0, deadline / 4)))
+
+
 def cache_errors() -> int:
     """How many times this process found a shared cache failing or holding garbage."""
     from box_secrets.tokens.cache import _flight
 
     return _flight.error_count()
-
-
-def _check(cache: object) -> TokenCache:
-    if not isinstance(cache, TokenCache):
-        raise InputError("token_cache must be a cache URI or a TokenCache")
-    return cache
