@@ -15,14 +15,12 @@ Prints a Markdown table (docs/benchmarks.md records one run and this command).
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _common import Emulator, fmt, make_app
+from _common import Emulator, fmt, make_app, wall_seconds
 
 SDK_SCRIPT = """
 import os
@@ -31,15 +29,6 @@ session = NetworkSession(base_urls=BaseUrls(base_url=os.environ["BOX_API_BASE_UR
 auth = BoxJWTAuth(config=JWTConfig.from_config_file(os.environ["BENCH_CONFIG"]))
 print(auth.retrieve_token(network_session=session).access_token)
 """
-
-
-def wall(argv: list[str], env: dict[str, str], runs: int = 21) -> float:
-    values = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, capture_output=True, check=True, env=env)
-        values.append(time.perf_counter() - start)
-    return statistics.median(values)
 
 
 def main() -> None:
@@ -59,21 +48,24 @@ def main() -> None:
         cache = ["--cache-dir", str(tmp / "cache")]
         hit = [program, "token", "--store", store, *cache]
         subprocess.run(hit, env=env, check=True, capture_output=True)  # the entry to hit
-        python = wall([sys.executable, "-c", "pass"], env)
+        python = wall_seconds([sys.executable, "-c", "pass"], runs=21, env=env)
         rows = [
             ("`python -c pass`", python),
-            ("`box-secrets token --store file:... --cache-dir D`: a hit", wall(hit, env)),
+            (
+                "`box-secrets token --store file:... --cache-dir D`: a hit",
+                wall_seconds(hit, runs=21, env=env),
+            ),
             (
                 "`box-secrets token --store file:...`: a mint",
-                wall([program, "token", "--store", store], env),
+                wall_seconds([program, "token", "--store", store], runs=21, env=env),
             ),
             (
                 "`box-secrets token --config box_config.json`: a mint (the key is validated)",
-                wall([program, "token", "--config", config_path], env),
+                wall_seconds([program, "token", "--config", config_path], runs=21, env=env),
             ),
             (
                 "box-sdk-gen: a script minting from box_config.json",
-                wall([sys.executable, "-c", SDK_SCRIPT], env, runs=9),
+                wall_seconds([sys.executable, "-c", SDK_SCRIPT], runs=9, env=env),
             ),
         ]
         print("| whole process | wall (median) | over `python -c pass` |")
