@@ -501,3 +501,20 @@ def test_the_redis_acl_in_the_fleet_guide_is_enough(app, console, redis_server) 
                 call()
     finally:
         redis_server.command("ACL", "DELUSER", "box-tokens")
+
+
+def test_a_giant_planted_entry_is_read_only_to_its_cap(app, console, redis_server) -> None:
+    """Someone who can write the cache cannot make readers load megabytes."""
+    redis_server.command("FLUSHALL")
+    p = provider(app, redis_server.url)
+    first = p.get_token().access_token
+    (name,) = _entry_names(redis_server.url)
+    import redis
+
+    redis.Redis(port=redis_server.port).set(name, b"\x01" + b"x" * (8 * 1024 * 1024), px=600_000)
+    cache = open_token_cache(redis_server.url)
+    data, _ = cache.get(name) or (b"", None)
+    assert len(data) == 64 * 1024 + 1
+    before = cache_errors()
+    again = provider(app, redis_server.url).get_token().access_token
+    assert again != first and cache_errors() > before  # refused, minted, written back

@@ -3,7 +3,8 @@
 Commands, all from Redis's public command reference (https://redis.io/docs/latest/commands/):
 
 - an entry is a string key set with ``SET name value PX ms``, so it vanishes
-  when its token expires; a read is ``GET`` plus ``PTTL`` in one round trip,
+  when its token expires; a read is ``GETRANGE`` (at most 64 KiB, so a
+  planted giant value cannot fill our memory) plus ``PTTL`` in one round trip,
   so a reader learns the time left by the server's clock, not its own;
 - the lease is ``SET lock fence NX PX ms`` with a random fencing value; it is
   released, and a refused token dropped, only by a compare-and-delete script
@@ -31,6 +32,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+_CAP = 64 * 1024  # a sealed entry is a few hundred bytes
 
 USERNAME_ENV = "BOX_SECRETS_REDIS_USERNAME"
 PASSWORD_ENV = "BOX_SECRETS_REDIS_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -86,12 +89,13 @@ class RedisTokenCache:
 
     def get(self, name: str) -> tuple[bytes, float | None] | None:
         pipe = self._client.pipeline(transaction=False)
-        pipe.get(name)
+        pipe.getrange(name, 0, _CAP)  # inclusive: one byte over the cap shows it is too big
         pipe.pttl(name)
         value, pttl = pipe.execute()
-        if value is None:
+        # PTTL is -2 for a missing key (GETRANGE then gives b"") and -1 for a key without
+        # an expiry, which box-secrets never writes.
+        if pttl == -2 or value is None:
             return None
-        # PTTL is -1 for a key without expiry (not one we wrote) and -2 once it is gone.
         return bytes(value), (pttl / 1000.0 if isinstance(pttl, int) and pttl > 0 else 0.0)
 
     def put(self, name: str, data: bytes, ttl: float) -> None:
