@@ -136,3 +136,48 @@ def test_revoke_drops_the_token_from_every_cache(app, tmp_path: Path, redis_serv
     new = token(app, *args, *shared).stdout.strip()
     assert new and new != old
     assert token_requests(app) == 2
+
+
+def test_the_fast_path_and_click_agree_on_odd_command_lines(app, tmp_path: Path) -> None:
+    """Each command line, through `box-secrets` (fast path first) and through click alone:
+    the same exit code, the same error, a token on stdout for both or neither."""
+    import subprocess
+    import sys
+
+    config = str(app.write_config(tmp_path / "box.json"))
+    cache = str(tmp_path / "c")
+    cases = [
+        (["--config", config], {}),
+        (["--config", config], {"BOX_SECRETS_STORE": f"file:{config}"}),  # both: refused
+        (["--config", config, "--token-cache", ""], {}),
+        (["--config", config, "--cache-dir", cache, "--json"], {}),
+        (["--config", str(tmp_path)], {}),  # a directory
+        (["--config", config, "--scope"], {}),  # a missing value
+        (["--config", config, "--as-user", "1", "--as-user", "2"], {}),
+        (["--config", config, "--resource", "https://x", "--shared-link", "https://y"], {}),
+        (["--store", "nope://x"], {}),
+        (["--config", config, "--token-cache", "redis://10.0.0.1/0"], {}),
+        (["--config", str(tmp_path / "missing.json")], {}),
+    ]
+    click_only = (
+        "import sys\nfrom box_secrets.cli._app import cli\n"
+        "cli.main(sys.argv[1:], prog_name='box-secrets')"
+    )
+    base = {k: v for k, v in os.environ.items() if k != "BOX_SECRETS_STORE"}
+    for args, extra in cases:
+        env = {**base, "BOX_API_BASE_URL": app.base_url, **extra}
+        fast = subprocess.run(
+            [sys.executable, "-m", "box_secrets", "token", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        slow = subprocess.run(
+            [sys.executable, "-c", click_only, "token", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert fast.returncode == slow.returncode, (args, fast.stderr, slow.stderr)
+        assert fast.stderr == slow.stderr, args
+        assert bool(fast.stdout.strip()) == bool(slow.stdout.strip()), args

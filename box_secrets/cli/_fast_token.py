@@ -79,11 +79,20 @@ class _Call(NamedTuple):
     token_cache: str | None
 
 
+def _given(opts: dict[str, Any], key: str, env_name: str | None = None) -> str | None:
+    """The option's value as click would see it: given on the line (even empty), else the
+    environment variable when it is set and not empty, else None."""
+    if key in opts:
+        value: str = opts[key]
+        return value
+    return (os.environ.get(env_name) or None) if env_name else None
+
+
 def _judge(opts: dict[str, Any]) -> _Call | None:
     """The call, or None for anything click should judge and word (raises likewise)."""
     env = os.environ
-    config = opts.get("config")
-    store = opts.get("store") or (None if config else env.get("BOX_SECRETS_STORE"))
+    config = _given(opts, "config")
+    store = _given(opts, "store", "BOX_SECRETS_STORE")
     scopes: list[str] = opts["scope"]
     resource, shared_link = opts.get("resource"), opts.get("shared_link")
     if not (store or config) or (store and config):
@@ -97,8 +106,8 @@ def _judge(opts: dict[str, Any]) -> _Call | None:
     base_url = check_url(
         env.get("BOX_API_BASE_URL") or "https://api.box.com", what="--box-base-url"
     ).rstrip("/")
-    token_cache = opts.get("token_cache") or env.get("BOX_SECRETS_TOKEN_CACHE") or None
-    cache_dir = opts.get("cache_dir") or env.get("BOX_SECRETS_CACHE_DIR") or None
+    token_cache = _given(opts, "token_cache", "BOX_SECRETS_TOKEN_CACHE") or None
+    cache_dir = _given(opts, "cache_dir", "BOX_SECRETS_CACHE_DIR") or None
     from box_secrets.cli._token_alias import cache_dir_for
 
     cache_dir_for(cache_dir, token_cache)  # judges the cache URI before anything is read
