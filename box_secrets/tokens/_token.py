@@ -1,4 +1,4 @@
-"""The access token value type, and the form it takes in the cross-process cache."""
+"""The access token value type, and the form it takes in a token cache entry."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class AccessToken:
     __str__ = __repr__
 
     def to_cache(self) -> dict[str, Any]:
-        """The JSON form the cross-process cache stores (it holds the secret)."""
+        """The JSON form a token cache entry holds (the secret included: sealed on the network)."""
         return {
             "access_token": self._value,
             "expires_at": self.expires_at,
