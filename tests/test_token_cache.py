@@ -518,3 +518,23 @@ def test_a_giant_planted_entry_is_read_only_to_its_cap(app, console, redis_serve
     before = cache_errors()
     again = provider(app, redis_server.url).get_token().access_token
     assert again != first and cache_errors() > before  # refused, minted, written back
+
+
+def test_a_refused_token_is_not_taken_back_from_a_cache_that_kept_it(
+    app, console, redis_server
+) -> None:
+    """The cache was down when the 401 came, so it still holds the refused token: it is a
+    miss for the process that was refused, not the same token again."""
+    import signal
+
+    redis_server.command("FLUSHALL")
+    p = provider(app, redis_server.url)
+    old = p.get_token().access_token
+    redis_server.proc.send_signal(signal.SIGSTOP)  # frozen: the call times out, data kept
+    try:
+        p.invalidate(old)  # the compare-and-delete cannot reach the cache
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+    p._shared._skip_until = 0.0  # type: ignore[union-attr]  # the 5 s pause, over
+    assert provider(app, redis_server.url).get_token().access_token == old  # still cached
+    assert p.get_token().access_token != old

@@ -278,6 +278,7 @@ class TokenProvider:
         shared = self._shared
         if shared is None:
             return
+        shared.refuse(value)
         drop_token = getattr(shared.cache, "drop_token", None)
         if drop_token is not None:
             drop_token(value)  # a directory can be searched for every copy

@@ -87,6 +87,9 @@ class SharedTokens:
         self.lease_ttl = lease_ttl
         self._codecs: dict[str, Codec] = {}
         self._skip_until = 0.0
+        # Tokens this process was told are refused: an entry still holding one (its
+        # compare-and-delete failed while the cache was down) is a miss, not a token.
+        self._refused: dict[str, None] = {}
 
     def codec(self, config: BoxAppConfig) -> Codec:
         """The codec for ``config``'s app (sealed on the network, plain in a directory)."""
@@ -184,10 +187,18 @@ class SharedTokens:
             # Garbage, tampered, or moved from another name: a miss, and worth counting.
             _count(self.cache, "to give a readable entry", exc)
             return None
+        if tok.access_token in self._refused:
+            return None
         if left is not None:
             # The server's clock says how long is left; ours may be off by minutes.
             tok.expires_at = time.time() + left
         return tok
+
+    def refuse(self, value: str) -> None:
+        """Never serve ``value`` from the cache again (the last 32 refused are kept)."""
+        self._refused[value] = None
+        while len(self._refused) > 32:
+            del self._refused[next(iter(self._refused))]
 
     def put(self, name: str, codec: Codec, tok: AccessToken) -> None:
         left = tok.expires_at - time.time()
@@ -202,6 +213,7 @@ class SharedTokens:
         """Drop ``name``'s entry if it holds the token ``value`` (a newer token stays)."""
         import secrets
 
+        self.refuse(value)
         try:
             got = self.cache.get(name)
             if got is None:
