@@ -53,3 +53,19 @@ def test_the_signature_is_botocores(monkeypatch, url: str, token: str | None) ->
 def test_credentials_never_show_in_repr() -> None:
     creds = sigv4.Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI", "tok")
     assert "wJalr" not in repr(creds) and "AKID" not in repr(creds) and "tok" not in repr(creds)
+
+
+def test_without_keys_in_the_environment_botocores_chain_is_asked(tmp_path, monkeypatch) -> None:
+    """A profile in a credentials file (as on a laptop or with SSO's cache): found once."""
+    (tmp_path / "credentials").write_text(
+        "[bench]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = from-the-profile\n"
+    )
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "bench")
+    monkeypatch.setattr(sigv4, "_chain", {})
+    creds = sigv4.credentials()
+    assert creds is not None and creds.access_key == "AKIDPROFILE"
+    assert creds.secret_key == "from-the-profile" and creds.token is None

@@ -21,7 +21,7 @@ import hmac
 import os
 import time
 import urllib.parse
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = ["Credentials", "credentials", "sign"]
 
@@ -37,19 +37,29 @@ class Credentials(NamedTuple):
         return "Credentials(<hidden>)"
 
 
+_chain: dict[str | None, Any] = {}  # profile -> botocore's credentials (refreshing themselves)
+
+
 def credentials(profile: str | None = None) -> Credentials | None:
-    """The environment's credentials, else botocore's chain (None when there are none)."""
+    """The environment's credentials, else botocore's chain (None when there are none).
+
+    Read for every request: Lambda and tests change the environment's keys, and
+    botocore's credentials refresh themselves before they expire.
+    """
     key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
     if key and secret and not profile:
         return Credentials(key, secret, os.environ.get("AWS_SESSION_TOKEN") or None)
-    from box_secrets._support.optional import require
-
-    session = require("botocore.session").get_session()
-    if profile:
-        session.set_config_variable("profile", profile)
-    found = session.get_credentials()
+    found = _chain.get(profile)
     if found is None:
-        return None
+        from box_secrets._support.optional import require
+
+        session = require("botocore.session").get_session()
+        if profile:
+            session.set_config_variable("profile", profile)
+        found = session.get_credentials()
+        if found is None:
+            return None
+        _chain[profile] = found
     frozen = found.get_frozen_credentials()
     return Credentials(frozen.access_key, frozen.secret_key, frozen.token or None)
 
