@@ -7,7 +7,6 @@ loopback; names resolve to them through the proxy, so no DNS is needed.
 
 from __future__ import annotations
 
-import datetime
 import json
 import socket
 import ssl
@@ -21,62 +20,7 @@ import pytest
 
 from box_secrets._support.http import MAX_RESPONSE_BYTES, HttpClient, TransportError
 
-
-def _cert(tmp: Path, name: str) -> tuple[Path, Path, Path]:
-    """A CA, and a server certificate for ``name`` signed by it: (ca.pem, cert.pem, key.pem)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "box-secrets test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = (tmp / f"ca-{name}.pem", tmp / f"{name}.pem", tmp / f"{name}.key")
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return paths
+from .services import make_tls_files
 
 
 class _Origin:
@@ -184,7 +128,7 @@ class _Proxy:
 
 @pytest.fixture
 def tls(tmp_path: Path) -> Iterator[tuple[_Origin, _Proxy, Path]]:
-    ca, cert, key = _cert(tmp_path, "box.test")
+    ca, cert, key = make_tls_files(tmp_path, "box.test")
     origin = _Origin(cert, key)
     proxy = _Proxy(origin.port)
     yield origin, proxy, ca
@@ -211,7 +155,7 @@ def test_https_through_a_proxy_verifies_the_target(tls, monkeypatch) -> None:
 def test_an_untrusted_or_misnamed_certificate_is_refused(tls, tmp_path, monkeypatch) -> None:
     _, proxy, ca = tls
     monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.port}")
-    other_ca, _, _ = _cert(tmp_path, "elsewhere.test")
+    other_ca, _, _ = make_tls_files(tmp_path, "elsewhere.test")
     monkeypatch.setenv("SSL_CERT_FILE", str(other_ca))  # trusts another CA only
     with pytest.raises(TransportError, match="SSLCertVerificationError"):
         HttpClient().request("GET", "https://box.test/x")

@@ -538,3 +538,32 @@ def test_a_refused_token_is_not_taken_back_from_a_cache_that_kept_it(
     p._shared._skip_until = 0.0  # type: ignore[union-attr]  # the 5 s pause, over
     assert provider(app, redis_server.url).get_token().access_token == old  # still cached
     assert p.get_token().access_token != old
+
+
+def test_rediss_verifies_the_servers_certificate(app, console, tmp_path: Path) -> None:
+    """A real redis-server over TLS: shared when its certificate is trusted (``ca_cert=``),
+    never spoken to when not (the fleet then mints directly, counted)."""
+    from .services import RedisServer, make_tls_files, redis_binary
+
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed: the rediss:// test did not run")
+    ca, cert, key = make_tls_files(tmp_path, "localhost")
+    other_ca, _, _ = make_tls_files(tmp_path, "elsewhere.test")
+    server = RedisServer(binary, tls=(ca, cert, key))
+    try:
+        good = f"rediss://localhost:{server.tls_port}/0?ca_cert={ca}"
+        before = cache_errors()
+        first = provider(app, good).get_token().access_token
+        assert provider(app, good).get_token().access_token == first
+        assert cache_errors() == before and token_requests(console) == 1
+        assert b"box-secrets:" in server.command("KEYS", "*")  # it really went over TLS
+        for untrusted in (
+            f"rediss://localhost:{server.tls_port}/0?ca_cert={other_ca}",
+            f"rediss://localhost:{server.tls_port}/0",
+        ):  # the system's CAs
+            errors_before = cache_errors()
+            assert provider(app, untrusted).get_token().access_token != first
+            assert cache_errors() > errors_before
+    finally:
+        server.stop()
