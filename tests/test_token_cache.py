@@ -567,3 +567,12 @@ def test_rediss_verifies_the_servers_certificate(app, console, tmp_path: Path) -
             assert cache_errors() > errors_before
     finally:
         server.stop()
+
+
+def test_a_dynamodb_table_that_is_not_there_still_gives_tokens(app, console, moto) -> None:
+    before = cache_errors()
+    uri = f"dynamodb://no-such-table?region=us-east-1&endpoint_url={moto.url}"
+    assert provider(app, uri).get_token().access_token
+    assert provider(app, uri).get_token().access_token
+    assert cache_errors() > before
+    assert token_requests(console) == 2
