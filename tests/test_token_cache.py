@@ -576,3 +576,44 @@ def test_a_dynamodb_table_that_is_not_there_still_gives_tokens(app, console, mot
     assert provider(app, uri).get_token().access_token
     assert cache_errors() > before
     assert token_requests(console) == 2
+
+
+def test_any_object_with_the_interface_is_a_token_cache(app, console) -> None:
+    """The interface is small enough to implement for another store (here: a dict)."""
+    import secrets as _secrets
+
+    class MemoryCache:
+        kind, sealed, name = "memory", True, "memory:"
+
+        def __init__(self) -> None:
+            self.items: dict[str, bytes] = {}
+
+        def get(self, name: str) -> tuple[bytes, float | None] | None:
+            return (self.items[name], None) if name in self.items else None
+
+        def put(self, name: str, data: bytes, ttl: float) -> None:
+            self.items[name] = data
+
+        def delete(self, name: str, data: bytes) -> None:
+            if self.items.get(name) == data:
+                del self.items[name]
+
+        def lease(self, name: str, ttl: float) -> object | None:
+            key = name + ":lease"
+            if key in self.items:
+                return None
+            self.items[key] = fence = _secrets.token_bytes(8)
+            return (key, fence)
+
+        def release(self, lease: object) -> None:
+            key, fence = lease  # type: ignore[misc]
+            if self.items.get(key) == fence:
+                del self.items[key]
+
+    shared = MemoryCache()
+    first = provider(app, shared).get_token()  # type: ignore[arg-type]
+    assert provider(app, shared).get_token().access_token == first.access_token  # type: ignore[arg-type]
+    assert token_requests(console) == 1
+    assert all(first.access_token.encode() not in v for v in shared.items.values())  # sealed
+    with pytest.raises(InputError, match="cache URI or a TokenCache"):
+        provider(app, object())  # type: ignore[arg-type]
