@@ -13,8 +13,9 @@ never boto3 or hvac)::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from box_secrets._support.lazy import lazy_names
 
 if TYPE_CHECKING:
     from box_secrets.errors import (
@@ -157,14 +158,4 @@ def clear_caches() -> None:
     clear_all()
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, {k: f".{v}" for k, v in _WHERE.items()}, __all__)
