@@ -25,7 +25,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BOX_SECRETS_CONFIG", "", "a config file path `access_token()` uses when no store is named"),
     Variable("BOX_SECRETS_NOTIFY", "log:", "where rotation tells a person what to do (`log:`, `https://...`, `sns://ARN`)"),
     Variable("BOX_SECRETS_CACHE_DIR", "", "share tokens between processes through this 0700 directory (CLI; the same as `BOX_SECRETS_TOKEN_CACHE=dir:PATH`)"),
-    Variable("BOX_SECRETS_TOKEN_CACHE", "", "the shared token cache for `TokenProvider`, `access_token()`, the CLI, the Terraform program and the Lambda handler: `dir:/path`, `redis://HOST:PORT/DB`, `rediss://...` or `dynamodb://TABLE?region=&endpoint_url=`"),
+    Variable("BOX_SECRETS_TOKEN_CACHE", "", "the shared token cache for `TokenProvider`, `access_token()` (your Lambda functions too), the CLI and the Terraform program; never for the rotation steps: `dir:/path`, `redis://HOST:PORT/DB`, `rediss://...` or `dynamodb://TABLE?region=&endpoint_url=`"),
     Variable("BOX_SECRETS_REDIS_USERNAME", "", "the Redis ACL user for a `redis://`/`rediss://` token cache (never in the URI)"),
     Variable("BOX_SECRETS_REDIS_PASSWORD", "", "the Redis password for a `redis://`/`rediss://` token cache (never in the URI)"),
     Variable("BOX_SECRETS_STORE_TTL", "300", "seconds a process keeps a store's current key before reading it again"),

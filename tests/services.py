@@ -351,6 +351,17 @@ class ConnectionCounter:
         self.sock.close()
 
 
+def _resp_reply(reader: Any) -> bytes:
+    """Read exactly one RESP2 reply (https://redis.io/docs/latest/develop/reference/protocol-spec/)."""
+    line = reader.readline()
+    kind, rest = line[:1], line[1:].strip()
+    if kind == b"$" and int(rest) >= 0:
+        return line + reader.read(int(rest) + 2)
+    if kind == b"*" and int(rest) > 0:
+        return line + b"".join(_resp_reply(reader) for _ in range(int(rest)))
+    return bytes(line)  # +simple, -error, :integer, a null bulk or an empty array
+
+
 def redis_binary() -> str | None:
     """Debian's ``redis-server`` (``make test`` installs it where it can), or None."""
     import shutil
@@ -425,7 +436,7 @@ class RedisServer:
             return False
 
     def command(self, *args: str) -> bytes:
-        """One raw command (RESP), for tests that look at what the server holds."""
+        """One raw command (RESP) on a fresh connection; its whole reply, as raw bytes."""
         import socket
 
         out = f"*{len(args)}\r\n".encode()
@@ -434,17 +445,7 @@ class RedisServer:
             out += b"$%d\r\n%s\r\n" % (len(data), data)
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
             sock.sendall(out)
-            chunks = b""
-            sock.settimeout(0.3)
-            try:
-                while True:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        break
-                    chunks += chunk
-            except TimeoutError:
-                pass
-        return chunks
+            return _resp_reply(sock.makefile("rb"))
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -126,11 +126,9 @@ class HttpClient:
             )
             conn.set_tunnel(host, port, headers=headers)
             return conn
-        conn = http.client.HTTPConnection(
+        return http.client.HTTPConnection(
             pparts.hostname, pparts.port or 80, timeout=self.connect_timeout
         )
-        conn._box_secrets_proxy_headers = headers
-        return conn
 
     def _take(self, key: tuple[str, str, int, str | None]) -> Any | None:
         """An idle connection for ``key`` the server has not closed meanwhile, if any."""
@@ -185,7 +183,7 @@ class HttpClient:
                 conn.connect()
             conn.sock.settimeout(self.read_timeout)  # connected: reads get their own timeout
             if proxy is not None and scheme == "http":  # a plain proxy takes the whole URL
-                hdrs.update(getattr(conn, "_box_secrets_proxy_headers", {}))
+                hdrs.update(_proxy_auth(urllib.parse.urlsplit(proxy)))
                 path = url
             conn.request(method, path, body=body, headers=hdrs)
             resp = conn.getresponse()

@@ -33,14 +33,11 @@ def source_options(f: F) -> F:
 def resolve_source(config: str | None, store: str | None) -> KeySource:
     if config and store:
         raise click.UsageError("use --config or --store, not both")
-    if config:
-        from box_secrets.tokens._sources import ConfigFileSource
+    if config or store:
+        from box_secrets.cli._token_run import source_for
 
-        return ConfigFileSource(config)
-    if store:
-        from box_secrets.stores._reader import StoreSource
-
-        return StoreSource(store, ttl=0)
+        source: KeySource = source_for(config, store)
+        return source
     raise click.UsageError(
         "say where the key is: --config FILE or --store URI (or set BOX_SECRETS_STORE)"
     )

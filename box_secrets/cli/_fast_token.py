@@ -20,7 +20,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from box_secrets.cli._token_run import TokenCall
 
 __all__ = ["serve"]
 
@@ -64,21 +67,6 @@ def _parse(args: list[str]) -> dict[str, Any] | None:
     return opts
 
 
-class _Call(NamedTuple):
-    """The command line, judged: what the token command would use."""
-
-    base_url: str
-    config: str | None
-    store: str | None
-    as_user: str | None
-    scopes: list[str]
-    resource: str | None
-    shared_link: str | None
-    as_json: bool
-    cache_dir: str | None
-    token_cache: str | None
-
-
 def _given(opts: dict[str, Any], key: str, env_name: str | None = None) -> str | None:
     """The option's value as click would see it: given on the line (even empty), else the
     environment variable when it is set and not empty, else None."""
@@ -88,7 +76,7 @@ def _given(opts: dict[str, Any], key: str, env_name: str | None = None) -> str |
     return (os.environ.get(env_name) or None) if env_name else None
 
 
-def _judge(opts: dict[str, Any]) -> _Call | None:
+def _judge(opts: dict[str, Any]) -> TokenCall | None:
     """The call, or None for anything click should judge and word (raises likewise)."""
     env = os.environ
     config = _given(opts, "config")
@@ -106,12 +94,10 @@ def _judge(opts: dict[str, Any]) -> _Call | None:
     base_url = check_url(
         env.get("BOX_API_BASE_URL") or "https://api.box.com", what="--box-base-url"
     ).rstrip("/")
-    token_cache = _given(opts, "token_cache", "BOX_SECRETS_TOKEN_CACHE") or None
-    cache_dir = _given(opts, "cache_dir", "BOX_SECRETS_CACHE_DIR") or None
-    from box_secrets.cli._token_alias import cache_dir_for
+    from box_secrets.cli._token_run import TokenCall
+    from box_secrets.tokens.cache import TOKEN_CACHE_ENV
 
-    cache_dir_for(cache_dir, token_cache)  # judges the cache URI before anything is read
-    return _Call(
+    call = TokenCall(
         base_url,
         config,
         store,
@@ -120,9 +106,11 @@ def _judge(opts: dict[str, Any]) -> _Call | None:
         resource,
         shared_link,
         bool(opts["json"]),
-        cache_dir,
-        token_cache,
+        _given(opts, "cache_dir", "BOX_SECRETS_CACHE_DIR") or None,
+        _given(opts, "token_cache", TOKEN_CACHE_ENV) or None,
     )
+    call.directory()  # judges the cache URI before anything is read
+    return call
 
 
 def serve(args: list[str]) -> int | None:
@@ -150,25 +138,15 @@ def serve(args: list[str]) -> int | None:
     return 0
 
 
-def _lookup(call: _Call) -> str | None:
+def _lookup(call: TokenCall) -> str | None:
     """The token from the command's own entry, if the directory holds a sound, fresh one."""
-    from box_secrets.cli._token_alias import alias_name, cache_dir_for, recall
-
-    directory = cache_dir_for(call.cache_dir, call.token_cache)
+    directory = call.directory()
     if directory is None or not os.path.isdir(directory):
         return None
+    from box_secrets.cli._token_alias import recall
     from box_secrets.tokens.cache._dir import TokenCacheDir
 
-    name = alias_name(
-        call.base_url,
-        call.config,
-        call.store,
-        as_user=call.as_user,
-        scopes=call.scopes,
-        resource=call.resource,
-        shared_link=call.shared_link,
-    )
-    held = TokenCacheDir(directory).get(name)
+    held = TokenCacheDir(directory).get(call.alias())
     token = recall(held[0], call.config, call.store) if held else None
     if token is None:
         return None
@@ -183,34 +161,13 @@ def _lookup(call: _Call) -> str | None:
     return value
 
 
-def _prepare(call: _Call) -> Callable[[], str]:
+def _prepare(call: TokenCall) -> Callable[[], str]:
     """The click command's own body, ready to run; its source is built (nothing read yet)."""
     from functools import partial
 
-    from box_secrets.cli._token_run import run
+    from box_secrets.cli._token_run import run, source_for
 
-    if call.config:
-        from box_secrets.tokens._sources import ConfigFileSource
-
-        source: Any = ConfigFileSource(call.config)
-    else:
-        from box_secrets.stores._reader import StoreSource
-
-        source = StoreSource(call.store or "", ttl=0)
-    return partial(
-        run,
-        call.base_url,
-        source,
-        config=call.config,
-        store=call.store,
-        as_user=call.as_user,
-        scopes=call.scopes,
-        resource=call.resource,
-        shared_link=call.shared_link,
-        as_json=call.as_json,
-        cache_dir=call.cache_dir,
-        token_cache=call.token_cache,
-    )
+    return partial(run, call, source_for(call.config, call.store))
 
 
 def _mint(mint: Callable[[], str]) -> tuple[int, str | None]:

@@ -6,6 +6,7 @@ import click
 
 from box_secrets.cli._common import resolve_source, source_options
 from box_secrets.cli._group import cli
+from box_secrets.tokens.cache import TOKEN_CACHE_ENV
 
 cache_dir_option = click.option(
     "--cache-dir",
@@ -19,7 +20,7 @@ cache_dir_option = click.option(
 token_cache_option = click.option(
     "--token-cache",
     metavar="URI",
-    envvar="BOX_SECRETS_TOKEN_CACHE",
+    envvar=TOKEN_CACHE_ENV,
     help="Share tokens through this cache: dir:/path, redis://HOST:PORT/DB, rediss://..., "
     "dynamodb://TABLE?region=R (help topic: fleet). Env: BOX_SECRETS_TOKEN_CACHE.",
 )
@@ -83,28 +84,26 @@ def token_cmd(
     With a cache directory, a token this command printed before is printed
     again from it, without reading the store or starting an HTTP client.
     """
-    from box_secrets.cli._token_run import run
+    from box_secrets.cli._token_run import TokenCall, run
 
     if (resource or shared_link) and not scopes:
         raise click.UsageError("--resource and --shared-link need at least one --scope")
     if resource and shared_link:
         raise click.UsageError("use --resource or --shared-link, not both")
     source = resolve_source(config, store)
-    click.echo(
-        run(
-            obj["base_url"],
-            source,
-            config=config,
-            store=None if config else store,
-            as_user=as_user,
-            scopes=list(scopes),
-            resource=resource,
-            shared_link=shared_link,
-            as_json=as_json,
-            cache_dir=cache_dir,
-            token_cache=token_cache,
-        )
+    call = TokenCall(
+        obj["base_url"],
+        config,
+        None if config else store,
+        as_user,
+        list(scopes),
+        resource,
+        shared_link,
+        as_json,
+        cache_dir,
+        token_cache,
     )
+    click.echo(run(call, source))
 
 
 @cli.command("revoke")

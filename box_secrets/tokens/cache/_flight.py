@@ -21,7 +21,6 @@ between a provider and Box:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -85,7 +84,7 @@ class SharedTokens:
     def __init__(self, cache: TokenCache, *, lease_ttl: float) -> None:
         self.cache = cache
         self.lease_ttl = lease_ttl
-        self._codecs: dict[str, Codec] = {}
+        self._codecs: dict[tuple[str, str], Codec] = {}
         self._skip_until = 0.0
         # Tokens this process was told are refused: an entry still holding one (its
         # compare-and-delete failed while the cache was down) is a miss, not a token.
@@ -93,7 +92,7 @@ class SharedTokens:
 
     def codec(self, config: BoxAppConfig) -> Codec:
         """The codec for ``config``'s app (sealed on the network, plain in a directory)."""
-        ident = hashlib.sha256(f"{config.client_id}\x00{config.client_secret}".encode()).hexdigest()
+        ident = (config.client_id, config.client_secret)
         codec = self._codecs.get(ident)
         if codec is None:
             if self.cache.sealed:
@@ -210,10 +209,13 @@ class SharedTokens:
             self._failed("writing", exc)
 
     def forget(self, name: str, codec: Codec, value: str) -> None:
-        """Drop ``name``'s entry if it holds the token ``value`` (a newer token stays)."""
+        """Drop ``name``'s entry if it holds the token ``value`` (a newer token stays).
+
+        The caller has :meth:`refuse`-d ``value`` already, so it is never served again
+        even if this cannot reach the cache.
+        """
         import secrets
 
-        self.refuse(value)
         try:
             got = self.cache.get(name)
             if got is None:

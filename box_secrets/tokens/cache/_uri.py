@@ -31,7 +31,6 @@ _EXAMPLES = "dir:/var/cache/box-secrets, rediss://cache.example.com:6379/0, dyna
 
 class CacheURI(NamedTuple):
     kind: str  # "dir", "redis" or "dynamodb"
-    text: str  # the canonical form (no credentials: none is ever accepted in it)
     target: str  # the directory, the canonical redis(s):// URL, or the table name
     params: dict[str, str]
     timeout: float  # seconds any one cache call may take
@@ -51,7 +50,7 @@ def _timeout(value: str | None) -> float:
     return seconds
 
 
-def _query(kind: str, query: str, text: str) -> dict[str, str]:
+def _query(kind: str, query: str) -> dict[str, str]:
     pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
     params: dict[str, str] = {}
     for name, value in pairs:
@@ -78,7 +77,7 @@ def parse_cache_uri(text: str) -> CacheURI:
         path = rest[2:] if rest.startswith("//") else rest
         if not path or "\x00" in path:
             raise InputError("dir: needs a directory path, like dir:/var/cache/box-secrets")
-        return CacheURI("dir", f"dir:{path}", path, {}, 0.0)
+        return CacheURI("dir", path, {}, 0.0)
     if scheme in ("redis", "rediss") and rest.startswith("//"):
         from box_secrets._urls import judge_url
 
@@ -89,13 +88,11 @@ def parse_cache_uri(text: str) -> CacheURI:
             raise InputError(
                 f"the Redis token cache URL's path must be a database number 0-15, not {db[:10]!r}"
             )
-        params = _query("redis", url.query, text)
+        params = _query("redis", url.query)
         port = url.port or 6379
         host = f"[{url.host}]" if ":" in url.host else url.host
         target = f"{scheme}://{host}:{port}/{int(db)}"
-        query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-        canonical = target + (f"?{query}" if query else "")
-        return CacheURI("redis", canonical, target, params, _timeout(params.get("timeout")))
+        return CacheURI("redis", target, params, _timeout(params.get("timeout")))
     if scheme == "dynamodb" and rest.startswith("//"):
         table, _, query = rest[2:].partition("?")
         if not _TABLE.match(table):
@@ -103,7 +100,7 @@ def parse_cache_uri(text: str) -> CacheURI:
                 f"dynamodb:// needs a table name (3-255 letters, digits, '_', '-', '.'), not "
                 f"{table[:40]!r}"
             )
-        params = _query("dynamodb", query, text)
+        params = _query("dynamodb", query)
         region = params.get("region")
         if region is not None and not _REGION.match(region):
             raise InputError(f"region {region[:30]!r} is not an AWS region name like eu-west-1")
@@ -113,9 +110,7 @@ def parse_cache_uri(text: str) -> CacheURI:
             params["endpoint_url"] = check_url(
                 params["endpoint_url"], what="the DynamoDB endpoint_url"
             )
-        query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-        canonical = f"dynamodb://{table}" + (f"?{query}" if query else "")
-        return CacheURI("dynamodb", canonical, table, params, _timeout(params.get("timeout")))
+        return CacheURI("dynamodb", table, params, _timeout(params.get("timeout")))
     # Only the scheme is echoed: the rest may hold a password typed in the wrong place.
     raise InputError(
         f"the token cache URI (scheme {scheme[:12]!r}) is not one box-secrets knows; give one "
