@@ -79,8 +79,7 @@ class RedisTokenCache:
             if ca_cert:
                 options["ssl_ca_certs"] = ca_cert
         self._target = target
-        self._pool = redis.BlockingConnectionPool(**options)
-        self._client = redis.Redis(connection_pool=self._pool)
+        self._client = redis.Redis(connection_pool=redis.BlockingConnectionPool(**options))
         self._compare_delete = self._client.register_script(_COMPARE_DELETE)
 
     @property
@@ -115,9 +114,6 @@ class RedisTokenCache:
     def release(self, lease: object) -> None:
         if isinstance(lease, RedisLease):
             self._compare_delete(keys=[lease.name], args=[lease.fence])
-
-    def close(self) -> None:
-        self._pool.disconnect()
 
     def __repr__(self) -> str:
         return f"RedisTokenCache({self._target!r})"
