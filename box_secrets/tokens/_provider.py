@@ -278,17 +278,10 @@ class TokenProvider:
         shared = self._shared
         if shared is None:
             return
-        shared.refuse(value)
-        drop_token = getattr(shared.cache, "drop_token", None)
-        if drop_token is not None:
-            drop_token(value)  # a directory can be searched for every copy
-            return
-        # A network cache cannot be searched (its names are HMACs): drop the entries
-        # this provider held the token under, and its default subject's.
+        # Where this provider held the token, and its default subject's entry.
         keys.append((*self._default_subject(), None, None, None))
         codec = shared.codec(self._source.load())
-        for key in dict.fromkeys(keys):
-            shared.forget(self._shared_name(codec, key), codec, value)
+        shared.forget(value, codec, [self._shared_name(codec, key) for key in keys])
 
     # -- cache ---------------------------------------------------------------------
 

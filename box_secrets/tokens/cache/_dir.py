@@ -161,7 +161,7 @@ class TokenCacheDir:
     def delete(self, name: str, data: bytes) -> None:
         """Remove ``name`` if it still holds ``data`` (a newer token stays)."""
         held = self.get(name)
-        if held is not None and secrets.compare_digest(held[0], data):  # bytes: any content
+        if held is not None and secrets.compare_digest(held[0], data):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{name}.json", dir_fd=self._fd)
 

@@ -208,12 +208,22 @@ class SharedTokens:
         except Exception as exc:
             self._failed("writing", exc)
 
-    def forget(self, name: str, codec: Codec, value: str) -> None:
-        """Drop ``name``'s entry if it holds the token ``value`` (a newer token stays).
+    def forget(self, value: str, codec: Codec, names: list[str]) -> None:
+        """Never serve the token ``value`` again, and drop it from the cache.
 
-        The caller has :meth:`refuse`-d ``value`` already, so it is never served again
-        even if this cannot reach the cache.
+        A cache that can be searched (a directory) drops every copy; a network cache,
+        whose names are HMACs, drops it from ``names`` only, and only where an entry
+        still holds it (a newer token stays).
         """
+        self.refuse(value)
+        drop_token = getattr(self.cache, "drop_token", None)
+        if drop_token is not None:
+            drop_token(value)
+            return
+        for name in dict.fromkeys(names):
+            self._drop(name, codec, value)
+
+    def _drop(self, name: str, codec: Codec, value: str) -> None:
         import secrets
 
         try:
